@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { IdSchema, TimestampSchema } from './common.ts';
+
+export const ModelKindSchema = z.enum(['tokenizer', 'base', 'sft', 'reward', 'policy']);
+export type ModelKind = z.infer<typeof ModelKindSchema>;
+export const JobKindSchema = z.enum(['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate']);
+export type JobKind = z.infer<typeof JobKindSchema>;
+export const JobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const ModelSchema = z.object({
+  id: IdSchema,
+  projectId: IdSchema.nullable(),
+  name: z.string(),
+  kind: ModelKindSchema,
+  parentId: IdSchema.nullable(),
+  jobId: IdSchema.nullable(),
+  config: z.record(z.string(), z.unknown()),
+  metrics: z.record(z.string(), z.unknown()),
+  createdAt: TimestampSchema,
+});
+export type Model = z.infer<typeof ModelSchema>;
+
+// GET /v1/projects/:projectId/models ?kind (researcher): the project's models plus global ones (projectId null)
+export const ModelListQuerySchema = z.object({ kind: ModelKindSchema.optional() });
+export const ModelListResponseSchema = z.object({ items: z.array(ModelSchema) });
+export type ModelListResponse = z.infer<typeof ModelListResponseSchema>;
+
+export const JobErrorSchema = z.object({ code: z.string(), message: z.string(), suggestion: z.string().optional() });
+
+export const JobSchema = z.object({
+  id: IdSchema,
+  projectId: IdSchema,
+  kind: JobKindSchema,
+  status: JobStatusSchema,
+  hyperparams: z.record(z.string(), z.unknown()),
+  inputModelIds: z.array(IdSchema),
+  datasetSnapshot: z.record(z.string(), z.unknown()).nullable(),
+  progress: z.number(),
+  error: JobErrorSchema.nullable(),
+  attempts: z.number().int(),
+  cancelRequested: z.boolean(),
+  createdById: IdSchema.nullable(),
+  createdAt: TimestampSchema,
+  startedAt: TimestampSchema.nullable(),
+  finishedAt: TimestampSchema.nullable(),
+  /** the model it produced, once it has */
+  outputModelId: IdSchema.nullable(),
+});
+export type Job = z.infer<typeof JobSchema>;
+
+// GET /v1/projects/:projectId/jobs ?status&kind&limit&offset (researcher), newest first
+export const JobListQuerySchema = z.object({
+  status: JobStatusSchema.optional(),
+  kind: JobKindSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+export const JobListResponseSchema = z.object({ items: z.array(JobSchema), total: z.number().int() });
+export type JobListResponse = z.infer<typeof JobListResponseSchema>;

@@ -1,0 +1,14 @@
+// @jielong/shared: the API contract (zod schemas + types, one file per resource under api/)
+// and pure functions every side must agree on.
+export * from './api/common.ts';
+export * from './api/auth.ts';
+export * from './api/users.ts';
+export * from './api/projects.ts';
+export * from './api/prompts.ts';
+export * from './api/demonstrations.ts';
+export * from './api/comparisons.ts';
+export * from './api/datasets.ts';
+export * from './api/dashboard.ts';
+export * from './api/training.ts';
+export * from './pairs.ts';
+export * from './text.ts';

@@ -1,0 +1,48 @@
+// Pure text helpers shared by the API (prompt import, hh-rlhf import) and the worker.
+
+/** How a prompt is stored: Unicode NFC, LF line ends, no surrounding whitespace. */
+export function cleanText(text: string): string {
+  return text.normalize('NFC').replace(/\r\n?/g, '\n').trim();
+}
+
+/**
+ * The key two prompts are "the same" by (hashed into Prompt.textHash): cleanText plus
+ * whitespace runs collapsed, so re-imports that differ only in spacing do not duplicate.
+ */
+export function normalisePromptText(text: string): string {
+  return cleanText(text).replace(/\s+/g, ' ');
+}
+
+/** A cheap guess for prompts imported without a language: Chinese if it has Han characters. */
+export function guessLanguage(text: string): string {
+  if (/\p{Script=Han}/u.test(text)) return 'zh';
+  if (/[A-Za-z]/.test(text)) return 'en';
+  return 'und';
+}
+
+const ASSISTANT_MARK = '\n\nAssistant:';
+
+export interface HhSplit {
+  /** the shared dialogue up to (not including) the last "\n\nAssistant:" */
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/**
+ * Anthropic hh-rlhf stores two whole dialogues that share everything but the last assistant
+ * turn. Split both at their last "\n\nAssistant:"; the common prefix is the prompt.
+ * Returns a reason string when the line cannot be used.
+ */
+export function splitHhDialogue(chosen: string, rejected: string): HhSplit | { error: string } {
+  const ci = chosen.lastIndexOf(ASSISTANT_MARK);
+  const ri = rejected.lastIndexOf(ASSISTANT_MARK);
+  if (ci < 0 || ri < 0) return { error: 'no "\\n\\nAssistant:" turn' };
+  const prompt = chosen.slice(0, ci);
+  if (rejected.slice(0, ri) !== prompt) return { error: 'chosen and rejected differ before the last assistant turn' };
+  const split = { prompt: cleanText(prompt), chosen: cleanText(chosen.slice(ci + ASSISTANT_MARK.length)), rejected: cleanText(rejected.slice(ri + ASSISTANT_MARK.length)) };
+  if (!split.prompt) return { error: 'empty prompt' };
+  if (!split.chosen || !split.rejected) return { error: 'empty answer' };
+  if (split.chosen === split.rejected) return { error: 'chosen and rejected are the same text' };
+  return split;
+}
