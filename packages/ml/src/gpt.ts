@@ -1,0 +1,365 @@
+/**
+ * GPT: a decoder-only transformer in TensorFlow.js, after nanoGPT (one readable file).
+ *
+ * Token + position embeddings → nLayer × [pre-LayerNorm causal self-attention, pre-LayerNorm GELU MLP]
+ * → final LayerNorm → logits through the token embedding (weight tying). Dropout on embeddings,
+ * attention probabilities and residual branches.
+ *
+ * API (all tensors int32 token ids [B, T] in, float32 out):
+ *   const model = new GPT(gptConfig('tiny', { vocabSize: 512 }), { seed: 1 });
+ *   const { logits, logProbs, loss, hidden, head } = model.forward(idx, { targets, mask, training });
+ *     logits   [B, T, V]  next-token logits
+ *     logProbs [B, T]     log p(targets[b,t]) — differentiable, for SFT/RLHF/DPO objectives
+ *     loss     scalar     mean of −logProbs over positions where mask = 1 (all positions without a mask)
+ *     hidden   [B, T, C]  final hidden states (after the last LayerNorm)
+ *     head     [B, T]     scalar head output per position, when a head is attached and `head: true`
+ *   model.params          every variable by stable name (checkpoints use these names)
+ *   model.trainable()     the variables an optimizer should update: all of them, or with LoRA on only
+ *                         the adapters (base weights frozen); plus the head when attached
+ *   model.addLora({ rank, alpha }) / model.mergeLora() / model.removeLora()
+ *   model.attachHead()    adds the scalar value/reward head (zero-initialised)
+ *   model.newCache()      a KV cache: forward(idx, { cache }) then costs one position per new token
+ *   model.numParams(), model.dispose()
+ * Call forward inside tf.tidy (trainers do); the only tensors that outlive it are the cache's.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface GPTConfig {
+  vocabSize: number;
+  /** Context length: the longest sequence the model sees. */
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  dropout: number;
+}
+
+export type PresetName = 'tiny' | 'mini' | 'small';
+
+/** Sizes without the vocabulary, which comes from the tokenizer. */
+export const PRESETS: Record<PresetName, Omit<GPTConfig, 'vocabSize'>> = {
+  /** For tests: trains in seconds. */
+  tiny: { blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0 },
+  /** Benchmark config A: ~1M parameters with a 2k vocabulary. */
+  mini: { blockSize: 128, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0 },
+  /** nanoGPT's shakespeare-char size: ~10M parameters. */
+  small: { blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, dropout: 0.1 },
+};
+
+export function gptConfig(preset: PresetName, overrides: Partial<GPTConfig> & { vocabSize: number }): GPTConfig {
+  const base = PRESETS[preset];
+  if (!base) throw new Error(`unknown preset "${preset}" (expected ${Object.keys(PRESETS).join(', ')})`);
+  const config = { ...base, ...overrides };
+  if (config.nEmbd % config.nHead !== 0) throw new Error(`nEmbd (${config.nEmbd}) must be a multiple of nHead (${config.nHead})`);
+  return config;
+}
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+}
+
+export interface ForwardOptions {
+  /** Next-token ids [B, T]; gives logProbs and loss. */
+  targets?: tf.Tensor2D;
+  /** 1 where a position counts in the loss (e.g. answer tokens in SFT), 0 elsewhere; [B, T]. */
+  mask?: tf.Tensor2D;
+  /** Turns dropout on. */
+  training?: boolean;
+  /** Dropout seed; trainers pass one per step so runs repeat exactly. */
+  seed?: number;
+  /** Continues from cached keys/values: idx holds only the new positions. */
+  cache?: KVCache;
+  /** Also return the scalar head's output (needs attachHead()). */
+  head?: boolean;
+  /** Skip the vocabulary projection when only hidden states or the head are needed. */
+  logits?: boolean;
+}
+
+export interface ForwardResult {
+  logits?: tf.Tensor3D;
+  logProbs?: tf.Tensor2D;
+  loss?: tf.Scalar;
+  hidden: tf.Tensor3D;
+  head?: tf.Tensor2D;
+}
+
+/** Keys and values of past positions, one pair per layer, each [B, nHead, length, headSize]. */
+export class KVCache {
+  layers: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
+  length = 0;
+
+  /** Stores a layer's new keys/values, keeping them past the caller's tf.tidy. */
+  set(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): void {
+    const old = this.layers[layer];
+    this.layers[layer] = { k: tf.keep(k), v: tf.keep(v) };
+    if (old) tf.dispose([old.k, old.v]);
+  }
+
+  /** Repeats every entry `times` along the batch, e.g. to sample K answers from one prompt. */
+  repeat(times: number): void {
+    this.layers.forEach(({ k, v }, i) => this.set(i, tf.tile(k, [times, 1, 1, 1]), tf.tile(v, [times, 1, 1, 1])));
+  }
+
+  dispose(): void {
+    for (const { k, v } of this.layers) tf.dispose([k, v]);
+    this.layers = [];
+    this.length = 0;
+  }
+}
+
+const LINEARS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
+
+export class GPT {
+  readonly config: GPTConfig;
+  readonly params: Record<string, tf.Variable> = {};
+  lora: LoraConfig | null = null;
+  private seed: number;
+  private nextInit = 0;
+
+  constructor(config: GPTConfig, opts: { seed?: number } = {}) {
+    this.config = config;
+    this.seed = opts.seed ?? 1337;
+    const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C } = config;
+    const std = 0.02;
+    const projStd = 0.02 / Math.sqrt(2 * L); // GPT-2: residual projections scaled by depth
+    this.normal('wte', [V, C], std);
+    this.normal('wpe', [T, C], std);
+    for (let i = 0; i < L; i++) {
+      const p = `h.${i}.`;
+      this.constant(p + 'ln_1.g', [C], 1);
+      this.constant(p + 'ln_1.b', [C], 0);
+      this.normal(p + 'attn.c_attn.w', [C, 3 * C], std);
+      this.constant(p + 'attn.c_attn.b', [3 * C], 0);
+      this.normal(p + 'attn.c_proj.w', [C, C], projStd);
+      this.constant(p + 'attn.c_proj.b', [C], 0);
+      this.constant(p + 'ln_2.g', [C], 1);
+      this.constant(p + 'ln_2.b', [C], 0);
+      this.normal(p + 'mlp.c_fc.w', [C, 4 * C], std);
+      this.constant(p + 'mlp.c_fc.b', [4 * C], 0);
+      this.normal(p + 'mlp.c_proj.w', [4 * C, C], projStd);
+      this.constant(p + 'mlp.c_proj.b', [C], 0);
+    }
+    this.constant('ln_f.g', [C], 1);
+    this.constant('ln_f.b', [C], 0);
+  }
+
+  private normal(name: string, shape: number[], std: number): void {
+    const seed = this.seed * 100003 + this.nextInit++;
+    this.params[name] = tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
+  }
+
+  private constant(name: string, shape: number[], value: number): void {
+    this.params[name] = tf.variable(tf.fill(shape, value), true);
+  }
+
+  get hasHead(): boolean {
+    return 'head.w' in this.params;
+  }
+
+  /** Adds a scalar head on the final hidden states (value model for PPO, reward model). */
+  attachHead(): void {
+    if (this.hasHead) return;
+    this.constant('head.w', [this.config.nEmbd, 1], 0);
+    this.constant('head.b', [1], 0);
+  }
+
+  /** Adds LoRA adapters (W + A·B·alpha/rank) to every attention and MLP weight; base weights freeze. */
+  addLora(lora: LoraConfig): void {
+    if (this.lora) throw new Error('LoRA adapters are already attached');
+    if (!(lora.rank >= 1) || !Number.isInteger(lora.rank)) throw new Error(`LoRA rank must be a positive integer, got ${lora.rank}`);
+    this.lora = { ...lora };
+    for (let i = 0; i < this.config.nLayer; i++) {
+      for (const lin of LINEARS) {
+        const w = this.params[`h.${i}.${lin}.w`];
+        const [fanIn, fanOut] = w.shape;
+        // B starts at zero, so the adapted model starts identical to the base one.
+        this.normal(`h.${i}.${lin}.lora_a`, [fanIn, lora.rank], 1 / Math.sqrt(fanIn));
+        this.constant(`h.${i}.${lin}.lora_b`, [lora.rank, fanOut], 0);
+      }
+    }
+  }
+
+  /** Folds the adapters into the base weights and removes them. */
+  mergeLora(): void {
+    if (!this.lora) return;
+    const scale = this.lora.alpha / this.lora.rank;
+    for (const name of this.loraWeights()) {
+      const w = this.params[name];
+      const a = this.params[name.replace(/\.w$/, '.lora_a')];
+      const b = this.params[name.replace(/\.w$/, '.lora_b')];
+      w.assign(tf.tidy(() => w.add(tf.matMul(a, b).mul(scale))));
+    }
+    this.removeLora();
+  }
+
+  /** Drops the adapters without merging (back to the base model). */
+  removeLora(): void {
+    for (const name of Object.keys(this.params)) {
+      if (name.includes('.lora_')) {
+        this.params[name].dispose();
+        delete this.params[name];
+      }
+    }
+    this.lora = null;
+  }
+
+  private loraWeights(): string[] {
+    return Object.keys(this.params).filter((n) => n.startsWith('h.') && n.endsWith('.w') && `${n.slice(0, -2)}.lora_a` in this.params);
+  }
+
+  /** Variables to optimise: everything, or with LoRA only the adapters; the head always. */
+  trainable(): tf.Variable[] {
+    return Object.entries(this.params)
+      .filter(([name]) => !this.lora || name.includes('.lora_') || name.startsWith('head.'))
+      .map(([, v]) => v);
+  }
+
+  numParams(): number {
+    return Object.values(this.params).reduce((n, v) => n + v.size, 0);
+  }
+
+  newCache(): KVCache {
+    return new KVCache();
+  }
+
+  forward(idx: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+    const { nLayer, nEmbd: C, blockSize, vocabSize: V } = this.config;
+    const [B, T] = idx.shape;
+    const past = opts.cache?.length ?? 0;
+    if (past + T > blockSize) throw new Error(`sequence of ${past + T} tokens exceeds the context of ${blockSize}`);
+    const drop = opts.training && this.config.dropout > 0 ? this.config.dropout : 0;
+    let dropSite = 0;
+    const dropout = <R extends tf.Tensor>(x: R): R =>
+      drop > 0 ? (tf.dropout(x, drop, undefined, (opts.seed ?? 0) * 7919 + dropSite++) as R) : x;
+    const p = this.params;
+
+    const tok = tf.gather(p.wte, idx.reshape([B * T]));
+    const pos = tf.slice(p.wpe, [past, 0], [T, C]);
+    let x = dropout(tok.reshape([B, T, C]).add(pos)).reshape([B * T, C]) as tf.Tensor2D;
+
+    for (let i = 0; i < nLayer; i++) {
+      const h = `h.${i}.`;
+      x = x.add(dropout(this.attention(layerNorm(x, p[h + 'ln_1.g'], p[h + 'ln_1.b']), i, B, T, opts.cache, dropout)));
+      const m = gelu(this.linear(layerNorm(x, p[h + 'ln_2.g'], p[h + 'ln_2.b']), h + 'mlp.c_fc'));
+      x = x.add(dropout(this.linear(m, h + 'mlp.c_proj')));
+    }
+    if (opts.cache) opts.cache.length = past + T;
+    const hidden2d = layerNorm(x, p['ln_f.g'], p['ln_f.b']);
+    const out: ForwardResult = { hidden: hidden2d.reshape([B, T, C]) };
+
+    if (opts.head) {
+      if (!this.hasHead) throw new Error('forward({ head: true }) needs attachHead() first');
+      out.head = tf.matMul(hidden2d, p['head.w']).add(p['head.b']).reshape([B, T]);
+    }
+    if (opts.logits === false) return out;
+    const logits2d = tf.matMul(hidden2d, p.wte, false, true); // weight tying: logits = h · wteᵀ
+    out.logits = logits2d.reshape([B, T, V]);
+    if (opts.targets) {
+      const logProbs = tokenLogProbs(logits2d, opts.targets.reshape([B * T]));
+      out.logProbs = logProbs.reshape([B, T]);
+      const mask = opts.mask ? opts.mask.reshape([B * T]).toFloat() : tf.onesLike(logProbs);
+      out.loss = logProbs.mul(mask).sum().neg().div(mask.sum().maximum(1)) as tf.Scalar;
+    }
+    return out;
+  }
+
+  /** x·W + b, plus the LoRA branch (x·A)·B·alpha/rank when adapters are on. */
+  private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
+    const p = this.params;
+    let y = tf.matMul(x, p[name + '.w']).add(p[name + '.b']) as tf.Tensor2D;
+    const a = p[name + '.lora_a'];
+    if (a && this.lora) y = y.add(tf.matMul(tf.matMul(x, a), p[name + '.lora_b']).mul(this.lora.alpha / this.lora.rank));
+    return y;
+  }
+
+  private attention(x: tf.Tensor2D, layer: number, B: number, T: number, cache: KVCache | undefined, dropout: <R extends tf.Tensor>(x: R) => R): tf.Tensor2D {
+    const { nHead: H, nEmbd: C } = this.config;
+    const hs = C / H;
+    const qkv = this.linear(x, `h.${layer}.attn.c_attn`);
+    // [B·T, 3C] → [3, B, H, T, hs]: one transpose, then contiguous q, k, v.
+    let [q, k, v] = tf.unstack(qkv.reshape([B, T, 3, H, hs]).transpose([2, 0, 3, 1, 4])) as tf.Tensor4D[];
+    const past = cache?.length ?? 0;
+    if (cache) {
+      const prev = cache.layers[layer];
+      if (prev) {
+        k = tf.concat([prev.k, k], 2);
+        v = tf.concat([prev.v, v], 2);
+      }
+      cache.set(layer, k, v);
+    }
+    let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // [B, H, T, past+T]
+    if (T > 1) att = att.add(causalMask(T, past));
+    att = dropout(tf.softmax(att));
+    const y = tf.matMul(att, v).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
+    return this.linear(y, `h.${layer}.attn.c_proj`);
+  }
+
+  dispose(): void {
+    for (const v of Object.values(this.params)) v.dispose();
+    for (const k of Object.keys(this.params)) delete this.params[k];
+  }
+}
+
+/** log p(target) per row of logits [N, V]; differentiable. */
+export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const [N, V] = logits.shape;
+  const flatIdx = tf.range(0, N * V, V, 'int32').add(targets.toInt());
+  return tf.gather(logits.reshape([N * V]), flatIdx).sub(tf.logSumExp(logits, 1)) as tf.Tensor1D;
+}
+
+const masks = new Map<string, tf.Tensor2D>();
+
+/** [T, past+T] additive mask: 0 where query i may see key j (j ≤ past+i), −1e9 elsewhere. */
+function causalMask(T: number, past: number): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${T}:${past}`;
+  let m = masks.get(key);
+  if (!m) {
+    const S = past + T;
+    const vals = new Float32Array(T * S);
+    for (let i = 0; i < T; i++) for (let j = past + i + 1; j < S; j++) vals[i * S + j] = -1e9;
+    m = tf.keep(tf.tensor2d(vals, [T, S]));
+    masks.set(key, m);
+  }
+  return m;
+}
+
+/** LayerNorm over the last axis of [N, C], with a hand-written gradient (keeps only x̂ and 1/σ). */
+export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D | tf.Variable, b: tf.Tensor1D | tf.Variable): tf.Tensor2D {
+  const f = tf.customGrad((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const mean = x.mean(-1, true);
+    const xc = x.sub(mean);
+    const rstd = tf.rsqrt(xc.square().mean(-1, true).add(1e-5));
+    const xhat = xc.mul(rstd);
+    save([xhat, rstd, g]);
+    return {
+      value: xhat.mul(g).add(b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xhat, rstd, g] = saved;
+        const dxhat = dy.mul(g);
+        const dx = dxhat.sub(dxhat.mean(-1, true)).sub(xhat.mul(dxhat.mul(xhat).mean(-1, true))).mul(rstd);
+        return [dx, dy.mul(xhat).sum(0), dy.sum(0)];
+      },
+    };
+  });
+  return f(x, g, b) as tf.Tensor2D;
+}
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Exact GELU, x·Φ(x), with a hand-written gradient Φ(x) + x·φ(x). */
+export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  const f = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x]);
+    return {
+      value: x.mul(tf.erf(x.mul(SQRT1_2)).add(1)).mul(0.5),
+      gradFunc: (dy: tf.Tensor, [x]: tf.Tensor[]) => {
+        const cdf = tf.erf(x.mul(SQRT1_2)).add(1).mul(0.5);
+        const pdf = tf.exp(x.square().mul(-0.5)).mul(INV_SQRT_2PI);
+        return dy.mul(cdf.add(x.mul(pdf)));
+      },
+    };
+  });
+  return f(x) as tf.Tensor2D;
+}

@@ -1,0 +1,92 @@
+// BatchMatMul for wasm. tfjs-backend-wasm sends a matmul to XNNPACK only when it is a single 2-D
+// product without transpose flags; batched or transposed products fall to a naive loop 15–20× slower.
+// That covers attention (Q·Kᵀ, P·V) and every matmul gradient (dX = dY·Wᵀ, dW = Xᵀ·dY).
+// This kernel transposes operands explicitly (a cheap copy) and runs one XNNPACK product per batch
+// entry on zero-copy views of the heap, so every product takes the fast path.
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { sizeOf, type WasmBackend } from './heap.ts';
+
+type Cfn = (...args: unknown[]) => void;
+let wasmMatMul: Cfn;
+let wasmTranspose: Cfn;
+
+function setup(backend: WasmBackend): void {
+  // Same signatures as the stock kernels' bindings.
+  wasmMatMul = backend.wasm.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']);
+  wasmTranspose = backend.wasm.cwrap('Transpose', null, ['number', 'array', 'number', 'number', 'number', 'array', 'number']);
+}
+
+const bytes = (a: number[]) => new Uint8Array(new Int32Array(a).buffer);
+
+/** A heap view registered under a fresh tensor id; release() forgets it (and XNNPACK's cached packing). */
+function view(backend: WasmBackend, offset: number, size: number): { id: number; release(): void } {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, size, offset);
+  return { id, release: () => backend.wasm.tfjs.disposeData(id) };
+}
+
+/** [batch, r, c] → [batch, c, r] as a new float32 tensor. */
+function transposeLast2(backend: WasmBackend, x: TensorInfo, batch: number, r: number, c: number): TensorInfo {
+  const out = backend.makeOutput([batch, c, r], 'float32');
+  const shape = batch === 1 ? [r, c] : [batch, r, c];
+  const perm = batch === 1 ? [1, 0] : [0, 2, 1];
+  wasmTranspose(backend.dataIdMap.get(x.dataId).id, bytes(shape), shape.length, 0, backend.dataIdMap.get(out.dataId).id, bytes(perm), perm.length);
+  return out;
+}
+
+function batchMatMul(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: WasmBackend; attrs: { transposeA: boolean; transposeB: boolean } }): TensorInfo {
+  const { inputs: { a, b }, backend, attrs: { transposeA, transposeB } } = args;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error('BatchMatMul: float32 only');
+  const ar = a.shape.length;
+  const br = b.shape.length;
+  const batchA = sizeOf(a.shape.slice(0, -2));
+  const batchB = sizeOf(b.shape.slice(0, -2));
+  const [a0, a1] = [a.shape[ar - 2], a.shape[ar - 1]];
+  const [b0, b1] = [b.shape[br - 2], b.shape[br - 1]];
+  const [m, k] = transposeA ? [a1, a0] : [a0, a1];
+  const [kb, n] = transposeB ? [b1, b0] : [b0, b1];
+  if (k !== kb) throw new Error(`matMul: inner shapes ${k} and ${kb} of [${a.shape}] and [${b.shape}] must match`);
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) throw new Error(`matMul: batch dims of [${a.shape}] and [${b.shape}] do not broadcast`);
+  const batch = Math.max(batchA, batchB);
+  const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+
+  const tmp: TensorInfo[] = [];
+  const A = transposeA ? transposeLast2(backend, a, batchA, a0, a1) : a;
+  const B = transposeB ? transposeLast2(backend, b, batchB, b0, b1) : b;
+  if (A !== a) tmp.push(A);
+  if (B !== b) tmp.push(B);
+  const out = backend.makeOutput([...outBatchShape, m, n], 'float32');
+  const aOff = backend.dataIdMap.get(A.dataId).memoryOffset;
+  const bOff = backend.dataIdMap.get(B.dataId).memoryOffset;
+  const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const run = (aId: number, rows: number, bId: number, outId: number) =>
+    wasmMatMul(aId, bytes([1, rows, k]), 3, bId, bytes([1, k, n]), 3, 0, 0, outId);
+
+  if (batchB === 1) {
+    // One weight matrix for every batch entry: a single [batch·m, k] × [k, n] product.
+    run(backend.dataIdMap.get(A.dataId).id, batchA * m, backend.dataIdMap.get(B.dataId).id, backend.dataIdMap.get(out.dataId).id);
+  } else {
+    for (let i = 0; i < batch; i++) {
+      const av = view(backend, aOff + 4 * (batchA === 1 ? 0 : i) * m * k, m * k);
+      const bv = view(backend, bOff + 4 * i * k * n, k * n);
+      const ov = view(backend, oOff + 4 * i * m * n, m * n);
+      run(av.id, m, bv.id, ov.id);
+      av.release();
+      bv.release();
+      ov.release();
+    }
+  }
+  for (const t of tmp) backend.disposeData(t.dataId);
+  return out;
+}
+
+export function registerBatchMatMul(): void {
+  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+  tf.registerKernel({
+    kernelName: tf.BatchMatMul,
+    backendName: 'wasm',
+    setupFunc: setup as unknown as KernelConfig['setupFunc'],
+    kernelFunc: batchMatMul as unknown as KernelFunc,
+  } as KernelConfig);
+}
