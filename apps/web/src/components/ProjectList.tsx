@@ -1,0 +1,75 @@
+'use client';
+
+import Link from 'next/link';
+import { useState, type FormEvent } from 'react';
+import { useRouter } from 'next/navigation';
+import type { Project, ProjectResponse } from '@jielong/shared';
+import { useI18n } from '@/i18n/I18nProvider';
+import { pagesFor } from '@/lib/access';
+import { api, ApiError } from '@/lib/api';
+
+export function ProjectList({ projects, canCreate }: { projects: Project[]; canCreate: boolean }) {
+  const { t } = useI18n();
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>{t('home.title')}</h1>
+      </div>
+      {projects.length === 0 ? (
+        <p className="empty">{t('home.empty')}</p>
+      ) : (
+        <ul className="project-grid">
+          {projects.map((p) => (
+            <li key={p.id} className="card project-card">
+              <h2>{p.name}</h2>
+              <p className="muted small">{t('home.roles', { roles: p.myRoles.map((r) => t(`role.${r}`)).join(', ') })}</p>
+              <nav className="chip-row">
+                {pagesFor(p.myRoles).map((page) => (
+                  <Link key={page.slug} className="chip" href={`/projects/${p.id}/${page.slug}`}>
+                    {t(page.label)}
+                  </Link>
+                ))}
+              </nav>
+            </li>
+          ))}
+        </ul>
+      )}
+      {canCreate && <CreateProject />}
+    </div>
+  );
+}
+
+function CreateProject() {
+  const { t } = useI18n();
+  const router = useRouter();
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const { project } = await api<ProjectResponse>('/v1/projects', { body: { name } });
+      router.push(`/projects/${project.id}/settings`);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card inline-form" onSubmit={submit}>
+      <h2>{t('home.create')}</h2>
+      <label className="field">
+        <span>{t('home.createName')}</span>
+        <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+      </label>
+      {error && <p className="form-error">{error}</p>}
+      <button className="btn btn-primary" disabled={busy || !name.trim()}>
+        {t('home.createSubmit')}
+      </button>
+    </form>
+  );
+}

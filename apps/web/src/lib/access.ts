@@ -1,0 +1,30 @@
+// Which project pages a user's roles open. The API enforces the same rules; this only decides
+// what the navigation offers, so nobody is shown a page that would answer 403.
+import type { Role } from '@jielong/shared';
+import type { MessageKey } from '@/i18n/messages';
+
+export interface ProjectPage {
+  slug: string;
+  label: MessageKey;
+  roles: readonly Role[];
+}
+
+export const PROJECT_PAGES: readonly ProjectPage[] = [
+  { slug: 'write', label: 'nav.write', roles: ['annotator', 'admin'] },
+  { slug: 'contributions', label: 'nav.contributions', roles: ['annotator', 'admin'] },
+  { slug: 'rank', label: 'nav.rank', roles: ['rater', 'admin'] },
+  { slug: 'review', label: 'nav.review', roles: ['researcher', 'admin'] },
+  { slug: 'dashboard', label: 'nav.dashboard', roles: ['researcher', 'admin'] },
+  { slug: 'jobs', label: 'nav.jobs', roles: ['researcher', 'admin'] },
+  { slug: 'models', label: 'nav.models', roles: ['researcher', 'admin'] },
+  { slug: 'settings', label: 'nav.settings', roles: ['researcher', 'admin'] },
+];
+
+export function canOpen(slug: string, roles: readonly Role[]): boolean {
+  const page = PROJECT_PAGES.find((p) => p.slug === slug);
+  return !!page && page.roles.some((r) => roles.includes(r));
+}
+
+export function pagesFor(roles: readonly Role[]): ProjectPage[] {
+  return PROJECT_PAGES.filter((p) => p.roles.some((r) => roles.includes(r)));
+}
