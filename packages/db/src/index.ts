@@ -1,0 +1,18 @@
+// @jielong/db: the Prisma client (generated from prisma/schema.prisma), the start-up
+// migration runner and the embedded Postgres used when no DATABASE_URL is given.
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from './generated/prisma/client.ts';
+
+export * from './generated/prisma/client.ts';
+export { applyMigrations, readMigrations, createDatabaseIfMissing, defaultMigrationsDir } from './migrate.ts';
+export type { ApplyMigrationsOptions, ApplyMigrationsResult, MigrationFile } from './migrate.ts';
+export { withDatabase, databaseName, redactUrl } from './url.ts';
+
+export interface CreatePrismaClientOptions {
+  /** Pool size (pg default 10). */
+  max?: number;
+}
+
+export function createPrismaClient(url: string, options: CreatePrismaClientOptions = {}): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: options.max }) });
+}
