@@ -192,19 +192,16 @@ export class Tokenizer {
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const parts: Uint8Array[] = [];
+    const keep = (id: number) => !(options.skipSpecial && this.isSpecial(id));
     let length = 0;
-    for (let i = 0; i < ids.length; i++) {
-      if (options.skipSpecial && this.isSpecial(ids[i])) continue;
-      const bytes = this.tokenBytes(ids[i]);
-      parts.push(bytes);
-      length += bytes.length;
-    }
+    for (let i = 0; i < ids.length; i++) if (keep(ids[i])) length += this.tokenBytes(ids[i]).length;
     const all = new Uint8Array(length);
     let offset = 0;
-    for (const p of parts) {
-      all.set(p, offset);
-      offset += p.length;
+    for (let i = 0; i < ids.length; i++) {
+      if (!keep(ids[i])) continue;
+      const bytes = this.bytesOf[ids[i]];
+      all.set(bytes, offset);
+      offset += bytes.length;
     }
     // Non-fatal: a sequence cut mid-character decodes to U+FFFD instead of throwing.
     return new TextDecoder('utf-8').decode(all);
