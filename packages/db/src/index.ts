@@ -7,6 +7,8 @@ export * from './generated/prisma/client.ts';
 export { applyMigrations, readMigrations, createDatabaseIfMissing, defaultMigrationsDir } from './migrate.ts';
 export type { ApplyMigrationsOptions, ApplyMigrationsResult, MigrationFile } from './migrate.ts';
 export { withDatabase, databaseName, redactUrl } from './url.ts';
+export { startEmbeddedPostgres, DEFAULT_EMBEDDED_PORT } from './embedded.ts';
+export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded.ts';
 
 export interface CreatePrismaClientOptions {
   /** Pool size (pg default 10). */
