@@ -16,6 +16,7 @@
  *   model.params          every variable by stable name (checkpoints use these names)
  *   model.trainable()     the variables an optimizer should update: all of them, or with LoRA on only
  *                         the adapters (base weights frozen); plus the head when attached
+ *   model.gradients(() => loss)  → { loss, grads } with grads keyed by parameter name
  *   model.addLora({ rank, alpha }) / model.mergeLora() / model.removeLora()
  *   model.attachHead()    adds the scalar value/reward head (zero-initialised)
  *   model.newCache()      a KV cache: forward(idx, { cache }) then costs one position per new token
@@ -208,11 +209,22 @@ export class GPT {
     return Object.keys(this.params).filter((n) => n.startsWith('h.') && n.endsWith('.w') && `${n.slice(0, -2)}.lora_a` in this.params);
   }
 
-  /** Variables to optimise: everything, or with LoRA only the adapters; the head always. */
+  /** Names of the variables to optimise: everything, or with LoRA only the adapters; the head always. */
+  trainableNames(): string[] {
+    return Object.keys(this.params).filter((name) => !this.lora || name.includes('.lora_') || name.startsWith('head.'));
+  }
+
   trainable(): tf.Variable[] {
-    return Object.entries(this.params)
-      .filter(([name]) => !this.lora || name.includes('.lora_') || name.startsWith('head.'))
-      .map(([, v]) => v);
+    return this.trainableNames().map((n) => this.params[n]);
+  }
+
+  /** Value of lossFn and its gradients with respect to the trainable variables, keyed by parameter name. */
+  gradients(lossFn: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+    const names = this.trainableNames();
+    const { value, grads } = tf.variableGrads(lossFn, names.map((n) => this.params[n]));
+    const byName: Record<string, tf.Tensor> = {};
+    for (const n of names) byName[n] = grads[this.params[n].name];
+    return { loss: value, grads: byName };
   }
 
   numParams(): number {
@@ -246,18 +258,18 @@ export class GPT {
     }
     if (opts.cache) opts.cache.length = past + T;
     const hidden2d = layerNorm(x, p['ln_f.g'], p['ln_f.b']);
-    const out: ForwardResult = { hidden: hidden2d.reshape([B, T, C]) };
+    const out: ForwardResult = { hidden: hidden2d.reshape([B, T, C]) as tf.Tensor3D };
 
     if (opts.head) {
       if (!this.hasHead) throw new Error('forward({ head: true }) needs attachHead() first');
-      out.head = tf.matMul(hidden2d, p['head.w']).add(p['head.b']).reshape([B, T]);
+      out.head = tf.matMul(hidden2d, p['head.w']).add(p['head.b']).reshape([B, T]) as tf.Tensor2D;
     }
     if (opts.logits === false) return out;
     const logits2d = tf.matMul(hidden2d, p.wte, false, true); // weight tying: logits = h · wteᵀ
-    out.logits = logits2d.reshape([B, T, V]);
+    out.logits = logits2d.reshape([B, T, V]) as tf.Tensor3D;
     if (opts.targets) {
-      const logProbs = tokenLogProbs(logits2d, opts.targets.reshape([B * T]));
-      out.logProbs = logProbs.reshape([B, T]);
+      const logProbs = tokenLogProbs(logits2d as tf.Tensor2D, opts.targets.reshape([B * T]) as tf.Tensor1D);
+      out.logProbs = logProbs.reshape([B, T]) as tf.Tensor2D;
       const mask = opts.mask ? opts.mask.reshape([B * T]).toFloat() : tf.onesLike(logProbs);
       out.loss = logProbs.mul(mask).sum().neg().div(mask.sum().maximum(1)) as tf.Scalar;
     }
@@ -326,7 +338,8 @@ function causalMask(T: number, past: number): tf.Tensor2D {
 
 /** LayerNorm over the last axis of [N, C], with a hand-written gradient (keeps only x̂ and 1/σ). */
 export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D | tf.Variable, b: tf.Tensor1D | tf.Variable): tf.Tensor2D {
-  const f = tf.customGrad((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const mean = x.mean(-1, true);
     const xc = x.sub(mean);
     const rstd = tf.rsqrt(xc.square().mean(-1, true).add(1e-5));
@@ -350,7 +363,8 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** Exact GELU, x·Φ(x), with a hand-written gradient Φ(x) + x·φ(x). */
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     save([x]);
     return {
       value: x.mul(tf.erf(x.mul(SQRT1_2)).add(1)).mul(0.5),

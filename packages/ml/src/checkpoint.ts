@@ -1,0 +1,161 @@
+// A model on disk: one folder holding
+//   config.json     model config, LoRA/head flags, trainer state (step, best loss, …)
+//   tokenizer.json  the tokenizer (Tokenizer.toJSON())
+//   weights.bin     float32 little-endian tensors back to back
+//   optimizer.bin   AdamW moments, when saved for resuming
+//   manifest.json   name, shape and byte range of every tensor, and the sha256 of each .bin file
+// Saving writes a sibling temp folder and renames it into place, so a process killed mid-save
+// leaves the previous checkpoint readable.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { GPT, type GPTConfig, type LoraConfig } from './gpt.ts';
+import { AdamW, type AdamWConfig } from './optim.ts';
+import { Tokenizer, type TokenizerJSON } from './tokenizer.ts';
+
+export const CHECKPOINT_FORMAT = 'jielong-gpt';
+
+export interface TensorEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  byteLength: number;
+}
+
+export interface Manifest {
+  format: typeof CHECKPOINT_FORMAT;
+  version: 1;
+  files: Record<string, { sha256: string; tensors: TensorEntry[] }>;
+}
+
+export interface CheckpointConfig {
+  format: typeof CHECKPOINT_FORMAT;
+  version: 1;
+  model: GPTConfig;
+  lora: LoraConfig | null;
+  head: boolean;
+  optimizer?: { config: AdamWConfig; step: number };
+  /** Whatever the trainer needs to resume (step, best validation loss, …). */
+  state: Record<string, unknown>;
+}
+
+export interface SaveOptions {
+  model: GPT;
+  tokenizer?: { toJSON(): unknown };
+  /** Saved too when given, so training can resume exactly. */
+  optimizer?: AdamW;
+  state?: Record<string, unknown>;
+}
+
+export interface LoadedCheckpoint {
+  model: GPT;
+  tokenizer: Tokenizer | null;
+  /** Restored moments and step, when the checkpoint has them. */
+  optimizer: AdamW | null;
+  state: Record<string, unknown>;
+}
+
+function pack(tensors: [string, tf.Tensor][]): { bytes: Buffer; entries: TensorEntry[] } {
+  const entries: TensorEntry[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    entries.push({ name, shape: t.shape, offset, byteLength: t.size * 4 });
+    offset += t.size * 4;
+  }
+  const bytes = Buffer.alloc(offset);
+  tensors.forEach(([, t], i) => {
+    const data = t.dataSync() as Float32Array;
+    Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(bytes, entries[i].offset);
+  });
+  return { bytes, entries };
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Writes a checkpoint folder atomically (temp folder, then rename). */
+export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer, state = {} }: SaveOptions): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const manifest: Manifest = { format: CHECKPOINT_FORMAT, version: 1, files: {} };
+
+  const weights = pack(Object.entries(model.params));
+  await writeFile(join(tmp, 'weights.bin'), weights.bytes);
+  manifest.files['weights.bin'] = { sha256: sha256(weights.bytes), tensors: weights.entries };
+
+  const config: CheckpointConfig = { format: CHECKPOINT_FORMAT, version: 1, model: model.config, lora: model.lora, head: model.hasHead, state };
+  if (optimizer) {
+    const moments = Object.entries(optimizer.slots).flatMap(([n, s]): [string, tf.Tensor][] => [[`${n}.m`, s.m], [`${n}.v`, s.v]]);
+    const opt = pack(moments);
+    await writeFile(join(tmp, 'optimizer.bin'), opt.bytes);
+    manifest.files['optimizer.bin'] = { sha256: sha256(opt.bytes), tensors: opt.entries };
+    config.optimizer = { config: optimizer.config, step: optimizer.step };
+  }
+  if (tokenizer) await writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
+  await writeFile(join(tmp, 'config.json'), JSON.stringify(config, null, 2));
+  await writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2));
+
+  const old = `${dir}.old`;
+  await rm(old, { recursive: true, force: true });
+  if (existsSync(dir)) await rename(dir, old);
+  await rename(tmp, dir);
+  await rm(old, { recursive: true, force: true });
+}
+
+/** True when dir (or the copy a save in progress set aside) holds a checkpoint. */
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, 'manifest.json')) || existsSync(join(`${dir}.old`, 'manifest.json'));
+}
+
+async function readTensors(dir: string, manifest: Manifest, file: string): Promise<Map<string, tf.Tensor>> {
+  const info = manifest.files[file];
+  const bytes = await readFile(join(dir, file));
+  if (sha256(bytes) !== info.sha256) throw new Error(`checkpoint ${join(dir, file)} is corrupt (sha256 mismatch)`);
+  const out = new Map<string, tf.Tensor>();
+  for (const e of info.tensors) {
+    // Copy into an aligned buffer: Float32Array needs a 4-byte aligned offset.
+    const data = new Float32Array(e.byteLength / 4);
+    new Uint8Array(data.buffer).set(bytes.subarray(e.offset, e.offset + e.byteLength));
+    out.set(e.name, tf.tensor(data, e.shape, 'float32'));
+  }
+  return out;
+}
+
+/** Loads a checkpoint folder bit-exactly: weights, LoRA adapters, head, optimizer moments, tokenizer. */
+export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  if (!existsSync(join(dir, 'manifest.json')) && existsSync(join(`${dir}.old`, 'manifest.json'))) dir = `${dir}.old`;
+  if (!existsSync(join(dir, 'manifest.json'))) throw new Error(`no checkpoint in ${dir} (manifest.json missing)`);
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as CheckpointConfig;
+  if (manifest.format !== CHECKPOINT_FORMAT || config.format !== CHECKPOINT_FORMAT) throw new Error(`${dir} is not a ${CHECKPOINT_FORMAT} checkpoint`);
+
+  const model = new GPT(config.model, { seed: 0 });
+  if (config.lora) model.addLora(config.lora);
+  if (config.head) model.attachHead();
+  const weights = await readTensors(dir, manifest, 'weights.bin');
+  for (const [name, v] of Object.entries(model.params)) {
+    const t = weights.get(name);
+    if (!t) throw new Error(`checkpoint ${dir} lacks tensor ${name}`);
+    v.assign(t);
+  }
+  tf.dispose([...weights.values()]);
+
+  let optimizer: AdamW | null = null;
+  if (config.optimizer && manifest.files['optimizer.bin']) {
+    optimizer = new AdamW(config.optimizer.config);
+    optimizer.step = config.optimizer.step;
+    const moments = await readTensors(dir, manifest, 'optimizer.bin');
+    for (const [key, t] of moments) {
+      const kind = key.endsWith('.m') ? 'm' : 'v';
+      const name = key.slice(0, -2);
+      const slot = (optimizer.slots[name] ??= { m: null!, v: null! });
+      slot[kind] = tf.variable(t, false);
+      t.dispose();
+    }
+  }
+  const tokPath = join(dir, 'tokenizer.json');
+  const tokenizer = existsSync(tokPath) ? Tokenizer.fromJSON(JSON.parse(await readFile(tokPath, 'utf8')) as TokenizerJSON) : null;
+  return { model, tokenizer, optimizer, state: config.state ?? {} };
+}

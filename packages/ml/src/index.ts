@@ -1,0 +1,9 @@
+// @jielong/ml: tokenizer, GPT model, training and sampling on TensorFlow.js.
+export * from './backend.ts';
+export * from './gpt.ts';
+export * from './optim.ts';
+export * from './checkpoint.ts';
+export * from './sample.ts';
+export * from './pretrain.ts';
+export * from './tokenizer.ts';
+export * from './chat.ts';

@@ -1,0 +1,87 @@
+// AdamW with decoupled weight decay, global-norm gradient clipping and the warm-up + cosine schedule.
+// Shared by every trainer (pretraining, SFT, reward model, PPO, DPO).
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWConfig {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export const ADAMW_DEFAULTS: AdamWConfig = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1 };
+
+/** Moments of one parameter, by the parameter's name in GPT.params. */
+export interface AdamWSlot {
+  m: tf.Variable;
+  v: tf.Variable;
+}
+
+export class AdamW {
+  readonly config: AdamWConfig;
+  /** Updates applied so far (bias correction uses it). */
+  step = 0;
+  readonly slots: Record<string, AdamWSlot> = {};
+
+  constructor(config: Partial<AdamWConfig> = {}) {
+    this.config = { ...ADAMW_DEFAULTS, ...config };
+  }
+
+  /**
+   * One update. `params` and `grads` are keyed alike (parameter name → tensor). Weight decay
+   * applies to matrices only (embeddings and weights), not to biases and LayerNorm gains.
+   */
+  apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): void {
+    if (!Number.isFinite(lr) || lr < 0) throw new Error(`learning rate must be a finite number ≥ 0, got ${lr}`);
+    const { beta1, beta2, eps, weightDecay } = this.config;
+    this.step++;
+    const bc1 = 1 - beta1 ** this.step;
+    const bc2 = 1 - beta2 ** this.step;
+    tf.tidy(() => {
+      for (const [name, g] of Object.entries(grads)) {
+        const p = params[name];
+        const slot = (this.slots[name] ??= { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) });
+        const m = slot.m.mul(beta1).add(g.mul(1 - beta1));
+        const v = slot.v.mul(beta2).add(g.square().mul(1 - beta2));
+        slot.m.assign(m);
+        slot.v.assign(v);
+        let update = m.div(bc1).div(v.div(bc2).sqrt().add(eps));
+        if (p.rank >= 2 && weightDecay > 0) update = update.add(p.mul(weightDecay));
+        p.assign(p.sub(update.mul(lr)));
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const { m, v } of Object.values(this.slots)) tf.dispose([m, v]);
+    for (const k of Object.keys(this.slots)) delete this.slots[k];
+  }
+}
+
+/**
+ * Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping
+ * as a scalar tensor (read it once per step, with the loss).
+ */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
+  const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => g.square().sum()))) as tf.Scalar;
+  if (!(maxNorm > 0)) return { grads, norm };
+  const scale = tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, g] of Object.entries(grads)) out[k] = g.mul(scale);
+  return { grads: out, norm };
+}
+
+export interface ScheduleConfig {
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  steps: number;
+}
+
+/** Linear warm-up to lr, then cosine decay to minLr at the last step. */
+export function learningRate(step: number, { lr, minLr, warmupSteps, steps }: ScheduleConfig): number {
+  if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps;
+  const decaySteps = Math.max(1, steps - warmupSteps);
+  const progress = Math.min(1, (step - warmupSteps) / decaySteps);
+  return minLr + 0.5 * (1 + Math.cos(Math.PI * progress)) * (lr - minLr);
+}

@@ -1,0 +1,325 @@
+// Pre-training job: corpus in → tokenizer + base model out, nanoGPT's train.py as a function.
+// Train/validation split, AdamW with warm-up and cosine decay, gradient clipping, a fixed seed
+// (the batch of step s depends only on seed and s, so a resumed run repeats an uninterrupted one),
+// progress callbacks, divergence and overfitting detection with early stopping on the best model.
+import { readFile } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { GPT, gptConfig, type GPTConfig, type PresetName } from './gpt.ts';
+import { AdamW, clipByGlobalNorm, learningRate } from './optim.ts';
+import { mulberry32 } from './sample.ts';
+import { ENDOFTEXT, Tokenizer } from './tokenizer.ts';
+
+export interface PretrainConfig {
+  preset: PresetName;
+  /** Overrides of the preset (blockSize, nLayer, nHead, nEmbd, dropout). */
+  model: Partial<Omit<GPTConfig, 'vocabSize'>>;
+  /** Vocabulary of the tokenizer trained on the corpus (ignored when a tokenizer is given). */
+  vocabSize: number;
+  steps: number;
+  batchSize: number;
+  /** Peak learning rate, reached after warmupSteps, decayed by cosine to minLr. */
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  /** Max global gradient norm (0 = no clipping). */
+  gradClip: number;
+  /** Share of the token stream held out for validation (its tail). */
+  valFraction: number;
+  evalEvery: number;
+  evalBatches: number;
+  /** Overfitting: stop after this many evaluations in a row where validation loss rose while train loss fell. */
+  patience: number;
+  /** Save a resumable checkpoint every this many steps (needs outDir; 0 = only at the end). */
+  checkpointEvery: number;
+  seed: number;
+}
+
+export const PRETRAIN_DEFAULTS: PretrainConfig = {
+  preset: 'mini',
+  model: {},
+  vocabSize: 2048,
+  steps: 2000,
+  batchSize: 16,
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupSteps: 100,
+  weightDecay: 0.1,
+  beta1: 0.9,
+  beta2: 0.99,
+  gradClip: 1,
+  valFraction: 0.1,
+  evalEvery: 100,
+  evalBatches: 8,
+  patience: 3,
+  checkpointEvery: 200,
+  seed: 1337,
+};
+
+export type CorpusSource = string | { file: string } | AsyncIterable<string> | Iterable<string>;
+
+export interface PretrainProgress {
+  phase: 'tokenizer' | 'train' | 'eval';
+  step: number;
+  steps: number;
+  lr: number;
+  trainLoss: number;
+  /** Latest validation loss (nats per token) and the same in bits per byte of text. */
+  valLoss?: number;
+  bitsPerByte?: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+}
+
+export type TrainingErrorCode = 'diverged' | 'invalid-config' | 'aborted';
+
+/** Why training could not finish, with what to change. */
+export class TrainingError extends Error {
+  constructor(
+    readonly code: TrainingErrorCode,
+    message: string,
+    readonly suggestion?: string,
+  ) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+  toJSON(): { code: TrainingErrorCode; message: string; suggestion?: string } {
+    return { code: this.code, message: this.message, suggestion: this.suggestion };
+  }
+}
+
+export interface PretrainOptions {
+  /** Text, files, or streams of text; each is one document (separated by <|endoftext|>). */
+  corpus: CorpusSource | CorpusSource[];
+  config?: Partial<PretrainConfig>;
+  /** Use this tokenizer instead of training one on the corpus. */
+  tokenizer?: Tokenizer;
+  /**
+   * Output folder: `model/` the final model (best validation loss), `best/` the best so far,
+   * `checkpoint/` the latest resumable state (weights + optimizer + progress).
+   */
+  outDir?: string;
+  /** Continue from `${outDir}/checkpoint` when it exists. */
+  resume?: boolean;
+  onProgress?: (p: PretrainProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface EvalRecord {
+  step: number;
+  trainLoss: number;
+  valLoss: number;
+  bitsPerByte: number;
+}
+
+export interface PretrainResult {
+  model: GPT;
+  tokenizer: Tokenizer;
+  /** Steps actually trained. */
+  steps: number;
+  bestStep: number;
+  bestValLoss: number;
+  /** Set when training stopped early but left a usable (best) model. */
+  stopped: { code: 'overfit-stopped'; message: string } | null;
+  evals: EvalRecord[];
+}
+
+async function readCorpus(corpus: CorpusSource | CorpusSource[]): Promise<string[]> {
+  const sources = Array.isArray(corpus) ? corpus : [corpus];
+  const docs: string[] = [];
+  for (const src of sources) {
+    if (typeof src === 'string') docs.push(src);
+    else if ('file' in src) docs.push(await readFile(src.file, 'utf8'));
+    else {
+      let text = '';
+      for await (const chunk of src as AsyncIterable<string>) text += chunk;
+      docs.push(text);
+    }
+  }
+  return docs;
+}
+
+function validate(c: PretrainConfig): void {
+  const bad = (field: string, value: unknown, want: string, suggestion: string) => {
+    throw new TrainingError('invalid-config', `${field} must be ${want}, got ${String(value)}`, suggestion);
+  };
+  if (!Number.isFinite(c.lr) || c.lr <= 0) bad('lr', c.lr, 'a positive finite number', 'set lr to e.g. 1e-3');
+  if (!Number.isFinite(c.minLr) || c.minLr < 0 || c.minLr > c.lr) bad('minLr', c.minLr, `a finite number in [0, lr]`, 'set minLr to lr / 10');
+  for (const k of ['steps', 'batchSize', 'evalEvery', 'evalBatches', 'patience'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) bad(k, c[k], 'a positive integer', `set ${k} to ${PRETRAIN_DEFAULTS[k]}`);
+  }
+  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) bad('warmupSteps', c.warmupSteps, 'an integer ≥ 0', 'set warmupSteps to 100');
+  if (!(c.valFraction > 0 && c.valFraction < 1)) bad('valFraction', c.valFraction, 'in (0, 1)', 'set valFraction to 0.1');
+  if (!(c.gradClip >= 0)) bad('gradClip', c.gradClip, 'a number ≥ 0', 'set gradClip to 1');
+}
+
+/** Token windows: batch of step s comes from a PRNG seeded by (seed, s). */
+function batchAt(tokens: Int32Array, batchSize: number, T: number, rand: () => number): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const x = new Int32Array(batchSize * T);
+  const y = new Int32Array(batchSize * T);
+  for (let b = 0; b < batchSize; b++) {
+    const start = Math.floor(rand() * (tokens.length - T - 1));
+    x.set(tokens.subarray(start, start + T), b * T);
+    y.set(tokens.subarray(start + 1, start + T + 1), b * T);
+  }
+  return { x: tf.tensor2d(x, [batchSize, T], 'int32'), y: tf.tensor2d(y, [batchSize, T], 'int32') };
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
+  const c: PretrainConfig = { ...PRETRAIN_DEFAULTS, ...opts.config, model: { ...PRETRAIN_DEFAULTS.model, ...opts.config?.model } };
+  validate(c);
+  const checkpointDir = opts.outDir ? `${opts.outDir}/checkpoint` : undefined;
+  const resuming = !!(opts.resume && checkpointDir && hasCheckpoint(checkpointDir));
+
+  // Tokenizer and data.
+  const docs = await readCorpus(opts.corpus);
+  let tokenizer = opts.tokenizer;
+  let model: GPT;
+  let optimizer: AdamW;
+  let state: Record<string, unknown> = {};
+  if (resuming) {
+    const ck = await loadCheckpoint(checkpointDir!);
+    model = ck.model;
+    tokenizer = ck.tokenizer ?? tokenizer;
+    optimizer = ck.optimizer ?? new AdamW({ beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay });
+    state = ck.state;
+  }
+  if (!tokenizer) {
+    opts.onProgress?.({ phase: 'tokenizer', step: 0, steps: c.steps, lr: 0, trainLoss: NaN, tokensPerSecond: 0, etaSeconds: NaN });
+    tokenizer = Tokenizer.train(docs, { vocabSize: c.vocabSize });
+  }
+  const eot = tokenizer.encode(ENDOFTEXT, { allowSpecial: true });
+  const stream: number[] = [];
+  for (const d of docs) stream.push(...tokenizer.encode(d), ...eot);
+  const tokens = Int32Array.from(stream);
+  const nVal = Math.floor(tokens.length * c.valFraction);
+  const train = tokens.subarray(0, tokens.length - nVal);
+  const val = tokens.subarray(tokens.length - nVal);
+  const valText = tokenizer.decode(Array.from(val));
+  const bytesPerToken = Buffer.byteLength(valText, 'utf8') / Math.max(1, val.length);
+
+  model ??= new GPT(gptConfig(c.preset, { ...c.model, vocabSize: tokenizer.vocabSize }), { seed: c.seed });
+  optimizer ??= new AdamW({ beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay });
+  const T = model.config.blockSize;
+  if (train.length < T + 2 || val.length < T + 2) {
+    throw new TrainingError(
+      'invalid-config',
+      `corpus too small: ${tokens.length} tokens give ${train.length} for training and ${val.length} for validation, each needs more than the context of ${T}`,
+      'add text, or choose a smaller blockSize',
+    );
+  }
+
+  const evals = (state.evals as EvalRecord[] | undefined) ?? [];
+  let step = (state.step as number | undefined) ?? 0;
+  let bestValLoss = (state.bestValLoss as number | undefined) ?? Infinity;
+  let bestStep = (state.bestStep as number | undefined) ?? 0;
+  let badEvals = (state.badEvals as number | undefined) ?? 0;
+  let firstLoss = (state.firstLoss as number | undefined) ?? NaN;
+  let best: Record<string, tf.Tensor> | null = null;
+  if (resuming && opts.outDir && hasCheckpoint(`${opts.outDir}/best`)) {
+    const b = await loadCheckpoint(`${opts.outDir}/best`);
+    best = Object.fromEntries(Object.entries(b.model.params).map(([k, v]) => [k, tf.keep(v.clone())]));
+    b.model.dispose();
+  }
+  let stopped: PretrainResult['stopped'] = null;
+  const saveState = () => ({ step, bestValLoss, bestStep, badEvals, firstLoss, evals, config: c });
+
+  const evaluate = (): number =>
+    tf.tidy(() => {
+      const rand = mulberry32(c.seed ^ 0x5eed);
+      let total = 0;
+      for (let i = 0; i < c.evalBatches; i++) {
+        const { x, y } = batchAt(val, c.batchSize, T, rand);
+        total += model.forward(x, { targets: y }).loss!.dataSync()[0];
+      }
+      return total / c.evalBatches;
+    });
+
+  let emaStepMs = 0;
+  let trainLossEma = NaN;
+  let lastTrainAtEval = (evals.at(-1)?.trainLoss as number | undefined) ?? NaN;
+  try {
+    while (step < c.steps) {
+      if (opts.signal?.aborted) throw new TrainingError('aborted', `training aborted at step ${step}`);
+      const lr = learningRate(step, c);
+      if (!Number.isFinite(lr)) throw new TrainingError('diverged', `learning rate became ${lr} at step ${step}`, 'check lr, minLr and warmupSteps');
+      const t0 = performance.now();
+      const rand = mulberry32((c.seed * 1000003 + step) >>> 0);
+      const loss = tf.tidy(() => {
+        const { x, y } = batchAt(train, c.batchSize, T, rand);
+        const { loss, grads } = model.gradients(() => model.forward(x, { targets: y, training: true, seed: c.seed + step }).loss!);
+        const { grads: clipped, norm } = clipByGlobalNorm(grads, c.gradClip);
+        const [lossValue, normValue] = [loss.dataSync()[0], norm.dataSync()[0]];
+        if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) return lossValue + normValue; // NaN/Inf: checked below, no update
+        optimizer.apply(model.params, clipped, lr);
+        return lossValue;
+      });
+      const stepMs = performance.now() - t0;
+      emaStepMs = emaStepMs === 0 ? stepMs : 0.9 * emaStepMs + 0.1 * stepMs;
+      if (Number.isNaN(firstLoss)) firstLoss = loss;
+      trainLossEma = Number.isNaN(trainLossEma) ? loss : 0.9 * trainLossEma + 0.1 * loss;
+      // A fresh model predicts about uniformly; ending up a nat worse than that is no noise.
+      if (!Number.isFinite(loss) || (step >= 10 && trainLossEma > firstLoss + 1)) {
+        const what = Number.isFinite(loss) ? `exploded to ${loss.toFixed(3)} (it started at ${firstLoss.toFixed(3)})` : `became ${loss}`;
+        throw new TrainingError('diverged', `training loss ${what} at step ${step} with learning rate ${lr.toExponential(2)}`, `lower the learning rate, e.g. lr=${(c.lr / 3).toExponential(1)}`);
+      }
+      step++;
+      const progress: PretrainProgress = {
+        phase: 'train',
+        step,
+        steps: c.steps,
+        lr,
+        trainLoss: loss,
+        tokensPerSecond: (c.batchSize * T * 1000) / stepMs,
+        etaSeconds: ((c.steps - step) * emaStepMs) / 1000,
+      };
+
+      if (step % c.evalEvery === 0 || step === c.steps) {
+        const valLoss = evaluate();
+        const bitsPerByte = valLoss / Math.LN2 / bytesPerToken;
+        evals.push({ step, trainLoss: trainLossEma, valLoss, bitsPerByte });
+        Object.assign(progress, { phase: 'eval', valLoss, bitsPerByte });
+        if (valLoss < bestValLoss) {
+          bestValLoss = valLoss;
+          bestStep = step;
+          badEvals = 0;
+          if (best) tf.dispose(Object.values(best));
+          best = Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, tf.keep(v.clone())]));
+          if (opts.outDir) await saveCheckpoint(`${opts.outDir}/best`, { model, tokenizer, state: saveState() });
+        } else if (trainLossEma < lastTrainAtEval) {
+          badEvals++; // validation up, training down: the model is memorising the training split
+        } else {
+          badEvals = 0;
+        }
+        lastTrainAtEval = trainLossEma;
+        if (badEvals >= c.patience) {
+          stopped = {
+            code: 'overfit-stopped',
+            message: `validation loss rose for ${badEvals} evaluations while training loss fell; stopped at step ${step} and kept the best model (step ${bestStep}, validation loss ${bestValLoss.toFixed(4)})`,
+          };
+        }
+      }
+      opts.onProgress?.(progress);
+      if (checkpointDir && (stopped || (c.checkpointEvery > 0 && step % c.checkpointEvery === 0))) {
+        await saveCheckpoint(checkpointDir, { model, tokenizer, optimizer, state: saveState() });
+      }
+      if (stopped) break;
+      await yieldToEventLoop();
+    }
+
+    // The result is the model of the best validation loss.
+    if (best) {
+      for (const [k, v] of Object.entries(model.params)) v.assign(best[k]);
+    }
+    if (opts.outDir) await saveCheckpoint(`${opts.outDir}/model`, { model, tokenizer, state: { step, bestStep, bestValLoss, evals } });
+  } finally {
+    if (best) tf.dispose(Object.values(best));
+    optimizer.dispose();
+  }
+  return { model, tokenizer, steps: step, bestStep, bestValLoss, stopped, evals };
+}

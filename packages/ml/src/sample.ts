@@ -1,0 +1,138 @@
+// Text generation: temperature, top-k, top-p (nucleus), max tokens, stop tokens, a seed, and a KV
+// cache so each new token costs one position. K answers to one prompt are sampled as one batch.
+import * as tf from '@tensorflow/tfjs';
+import type { GPT, KVCache } from './gpt.ts';
+
+export interface SampleOptions {
+  /** New tokens per answer (default 64). */
+  maxTokens?: number;
+  /** 0 = greedy (argmax); default 1. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = off). */
+  topK?: number;
+  /** Keep the smallest set of tokens whose probability reaches p (1 = off). */
+  topP?: number;
+  /** Token ids that end an answer; the stop token is not included in the output. */
+  stop?: number[];
+  /** Same seed, same model, same options → same tokens. */
+  seed?: number;
+  /** Number of answers to sample from the prompt (default 1). */
+  n?: number;
+  /** Use the KV cache (default true); false recomputes the whole context for every token. */
+  cache?: boolean;
+  /** Called with (answer index, token id) as tokens are chosen, e.g. to stream text. */
+  onToken?: (answer: number, token: number) => void;
+}
+
+export interface Sample {
+  tokens: number[];
+  /** 'stop' when a stop token ended it, 'length' when maxTokens did. */
+  finish: 'stop' | 'length';
+}
+
+/** Small fast seeded PRNG (mulberry32): uniform numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Picks a token from one row of logits. */
+export function pickToken(logits: Float32Array, opts: { temperature: number; topK: number; topP: number }, rand: () => number): number {
+  const V = logits.length;
+  if (opts.temperature <= 0) {
+    let best = 0;
+    for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
+    return best;
+  }
+  let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a]);
+  if (opts.topK > 0 && opts.topK < V) order = order.slice(0, opts.topK);
+  const max = logits[order[0]];
+  let probs = order.map((i) => Math.exp((logits[i] - max) / opts.temperature));
+  let total = probs.reduce((s, p) => s + p, 0);
+  if (opts.topP < 1) {
+    let cum = 0;
+    let keep = 0;
+    while (keep < probs.length && cum < opts.topP * total) cum += probs[keep++];
+    probs = probs.slice(0, Math.max(1, keep));
+    total = probs.reduce((s, p) => s + p, 0);
+  }
+  let r = rand() * total;
+  for (let i = 0; i < probs.length; i++) {
+    r -= probs[i];
+    if (r <= 0) return order[i];
+  }
+  return order[probs.length - 1];
+}
+
+/** Logits of the last position of every row, as one Float32Array per row. */
+function lastLogits(model: GPT, rows: number[][], cache?: KVCache): Float32Array[] {
+  const V = model.config.vocabSize;
+  const data = tf.tidy(() => {
+    const T = rows[0].length;
+    const idx = tf.tensor2d(rows.flat(), [rows.length, T], 'int32');
+    const logits = model.forward(idx, { cache }).logits!;
+    return logits.slice([0, T - 1, 0], [rows.length, 1, V]).dataSync() as Float32Array;
+  });
+  return rows.map((_, i) => data.subarray(i * V, (i + 1) * V));
+}
+
+/** Samples `n` answers (token ids) continuing `prompt`. */
+export function generate(model: GPT, prompt: number[], opts: SampleOptions = {}): Sample[] {
+  const { blockSize } = model.config;
+  const n = opts.n ?? 1;
+  const maxTokens = opts.maxTokens ?? 64;
+  const pick = { temperature: opts.temperature ?? 1, topK: opts.topK ?? 0, topP: opts.topP ?? 1 };
+  const stop = new Set(opts.stop ?? []);
+  const rand = mulberry32(opts.seed ?? 0);
+  if (prompt.length === 0) throw new Error('generate: the prompt must hold at least one token');
+
+  const seqs = Array.from({ length: n }, () => prompt.slice());
+  const out: Sample[] = Array.from({ length: n }, () => ({ tokens: [], finish: 'length' as const }));
+  const done = new Array<boolean>(n).fill(false);
+  let cache: KVCache | undefined = opts.cache === false ? undefined : model.newCache();
+  try {
+    // Prefill once for the prompt, then copy the cache for every answer.
+    let logits: Float32Array[];
+    if (cache) {
+      const first = lastLogits(model, [prompt.slice(-blockSize)], cache)[0];
+      cache.repeat(n);
+      logits = seqs.map(() => first);
+    } else {
+      logits = lastLogits(model, seqs.map((s) => s.slice(-blockSize)));
+    }
+    for (let step = 0; step < maxTokens; step++) {
+      for (let i = 0; i < n; i++) {
+        if (done[i]) continue;
+        const t = pickToken(logits[i], pick, rand);
+        seqs[i].push(t);
+        if (stop.has(t)) {
+          done[i] = true;
+          out[i].finish = 'stop';
+          continue;
+        }
+        out[i].tokens.push(t);
+        opts.onToken?.(i, t);
+      }
+      if (done.every(Boolean) || step === maxTokens - 1) break;
+      // Finished answers keep a placeholder so the batch stays rectangular; their logits are ignored.
+      const last = seqs.map((s, i) => (done[i] ? prompt[0] : s[s.length - 1]));
+      if (cache && cache.length < blockSize) {
+        logits = lastLogits(model, last.map((t) => [t]), cache);
+      } else {
+        // Context full: positions shift, so cached keys no longer apply; recompute the window.
+        cache?.dispose();
+        cache = undefined;
+        logits = lastLogits(model, seqs.map((s, i) => (done[i] ? seqs.find((_, j) => !done[j])! : s).slice(-blockSize)));
+      }
+    }
+  } finally {
+    cache?.dispose();
+  }
+  return out;
+}
