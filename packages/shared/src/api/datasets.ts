@@ -30,6 +30,8 @@ export const HhRlhfRowSchema = z.object({ chosen: z.string(), rejected: z.string
 export const PreferenceImportResponseSchema = z.object({
   lines: z.number().int(),
   imported: z.number().int(),
+  /** lines whose prompt and answer pair the project already holds (a re-import) */
+  duplicates: z.number().int(),
   promptsCreated: z.number().int(),
   skipped: z.array(z.object({ line: z.number().int(), reason: z.string() })),
 });

@@ -1,0 +1,43 @@
+// Who may do what. Global admins, and project members holding the admin role, have every role
+// in the project; anyone else has exactly the roles of their membership.
+import type { FastifyRequest } from 'fastify';
+import { ROLES, type Role } from '@jielong/shared';
+import type { Db } from './db.ts';
+import { forbidden, notFound, unauthenticated } from './errors.ts';
+import type { AuthUser } from './types.ts';
+
+export function requireUser(req: FastifyRequest): AuthUser {
+  if (!req.user) throw unauthenticated();
+  return req.user;
+}
+
+/** A global role check (creating projects and users); admins pass every check. */
+export function requireGlobalRole(req: FastifyRequest, anyOf: Role[]): AuthUser {
+  const user = requireUser(req);
+  if (!user.roles.includes('admin') && !anyOf.some((r) => user.roles.includes(r))) {
+    throw forbidden(`needs the ${anyOf.join(' or ')} role`);
+  }
+  return user;
+}
+
+export async function effectiveProjectRoles(db: Db, user: AuthUser, projectId: string): Promise<Role[] | null> {
+  if (user.roles.includes('admin')) return [...ROLES];
+  const member = await db.projectMember.findUnique({ where: { projectId_userId: { projectId, userId: user.id } } });
+  if (!member) return null;
+  return member.roles.includes('admin') ? [...ROLES] : member.roles;
+}
+
+/**
+ * The project (404 if unknown), checking the caller is a member (403) holding one of `anyOf` (403).
+ * Every project-scoped route goes through here.
+ */
+export async function requireProject(req: FastifyRequest, projectId: string, anyOf?: Role[]) {
+  const user = requireUser(req);
+  const db = req.server.prisma;
+  const project = await db.project.findUnique({ where: { id: projectId } });
+  if (!project) throw notFound('project');
+  const roles = await effectiveProjectRoles(db, user, projectId);
+  if (!roles) throw forbidden('not a member of this project');
+  if (anyOf && !anyOf.some((r) => roles.includes(r))) throw forbidden(`needs the ${anyOf.join(' or ')} role in this project`);
+  return { user, project, roles };
+}

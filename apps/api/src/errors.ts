@@ -1,0 +1,65 @@
+// Every error leaves the API as { error: { code, message, field? } }; this file is the one place
+// that maps thrown errors (ours, zod's, Fastify's, Prisma's) to status codes.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { Prisma } from './db.ts';
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (field: string, message: string) => new ApiError(400, 'invalid', message, field);
+export const unauthenticated = () => new ApiError(401, 'unauthenticated', 'log in, or send Authorization: Bearer <token>');
+export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
+export const notFound = (what: string, field?: string) => new ApiError(404, 'not_found', `${what} not found`, field);
+export const conflict = (code: string, message: string) => new ApiError(409, code, message);
+
+function send(reply: import('fastify').FastifyReply, status: number, code: string, message: string, field?: string) {
+  return reply.code(status).type('application/json').send(JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } }));
+}
+
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setNotFoundHandler((req, reply) => send(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ApiError) return send(reply, err.statusCode, err.code, err.message, err.field);
+
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const first = err.validation[0];
+      const path = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
+      // a bad body as a whole (not an object) has no path: name the part of the request instead
+      const field = path || err.validationContext || 'body';
+      return send(reply, 400, 'invalid', `${field}: ${first.message}`, field);
+    }
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return send(reply, 413, 'body_too_large', 'request body is too large', 'body');
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return send(reply, 415, 'unsupported_media_type', err.message, 'content-type');
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return send(reply, 400, 'invalid', 'body is not valid JSON', 'body');
+    }
+    if (err instanceof SyntaxError && err.statusCode === 400) return send(reply, 400, 'invalid', 'body is not valid JSON', 'body');
+    if (err instanceof Prisma.PrismaClientKnownRequestError) {
+      if (err.code === 'P2025') return send(reply, 404, 'not_found', 'record not found');
+      if (err.code === 'P2002') return send(reply, 409, 'conflict', 'that already exists');
+    }
+    if (isResponseSerializationError(err)) {
+      req.log.error({ issues: err.cause.issues }, 'response does not match its schema');
+      return send(reply, 500, 'internal', 'internal error');
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return send(reply, err.statusCode, err.code?.toLowerCase() ?? 'bad_request', err.message);
+    }
+    req.log.error(err);
+    return send(reply, 500, 'internal', 'internal error');
+  });
+}

@@ -1,0 +1,107 @@
+// buildApp: the whole HTTP API as a Fastify instance (not listening), for main.ts and tests.
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { gunzipSync } from 'node:zlib';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { PrismaClient } from './db.ts';
+import { ApiError, registerErrorHandling } from './errors.ts';
+import type { AppConfig } from './types.ts';
+import authPlugin from './plugins/auth.ts';
+import idempotencyPlugin from './plugins/idempotency.ts';
+import authRoutes from './routes/auth.ts';
+import meRoutes from './routes/me.ts';
+import userRoutes from './routes/users.ts';
+import projectRoutes from './routes/projects.ts';
+import memberRoutes from './routes/members.ts';
+import promptRoutes from './routes/prompts.ts';
+import demonstrationRoutes from './routes/demonstrations.ts';
+import comparisonRoutes from './routes/comparisons.ts';
+import ratingRoutes from './routes/rating.ts';
+import exportRoutes from './routes/exports.ts';
+import preferenceImportRoutes from './routes/preference-imports.ts';
+import dashboardRoutes from './routes/dashboard.ts';
+import trainingRoutes from './routes/training.ts';
+
+export type { AppConfig, AuthUser } from './types.ts';
+export { createComparison } from './services/comparisons.ts';
+
+export interface BuildAppOptions extends Partial<AppConfig> {
+  prisma: PrismaClient;
+  logger?: FastifyServerOptions['logger'];
+}
+
+const MB = 1024 * 1024;
+
+export async function buildApp(opts: BuildAppOptions) {
+  const config: AppConfig = {
+    dataDir: opts.dataDir ?? './.jielong',
+    assignmentTtlMs: opts.assignmentTtlMs ?? 30 * 60_000,
+    sessionTtlMs: opts.sessionTtlMs ?? 30 * 24 * 3600_000,
+    secureCookies: opts.secureCookies ?? false,
+    bodyLimit: opts.bodyLimit ?? 1 * MB,
+    importBodyLimit: opts.importBodyLimit ?? 64 * MB,
+  };
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('prisma', opts.prisma);
+  app.decorate('config', config);
+  registerErrorHandling(app);
+
+  // JSONL uploads (imports) arrive as text, optionally gzipped (the shared data files are .jsonl.gz)
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'text/plain'], { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    try {
+      const encoding = req.headers['content-encoding'];
+      const raw = encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: 4 * config.importBodyLimit }) : body;
+      done(null, raw.toString('utf8'));
+    } catch (err) {
+      done(err instanceof RangeError ? new ApiError(413, 'body_too_large', 'decompressed body is too large', 'body') : new ApiError(400, 'invalid', 'body is not valid gzip', 'body'));
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Jielong API', description: 'Human-feedback studio: prompts, demonstrations, rankings, exports.', version: '1' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API token from POST /v1/me/tokens' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'jielong_session' },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(cookie);
+  await app.register(authPlugin);
+  await app.register(idempotencyPlugin);
+
+  await app.register(
+    async (v1) => {
+      for (const routes of [
+        authRoutes,
+        meRoutes,
+        userRoutes,
+        projectRoutes,
+        memberRoutes,
+        promptRoutes,
+        demonstrationRoutes,
+        comparisonRoutes,
+        ratingRoutes,
+        exportRoutes,
+        preferenceImportRoutes,
+        dashboardRoutes,
+        trainingRoutes,
+      ]) {
+        await v1.register(routes);
+      }
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,44 @@
+// The API process: read env, apply migrations, ensure the first admin, listen.
+import { join } from 'node:path';
+import { applyMigrations, createPrismaClient, redactUrl, startEmbeddedPostgres, type EmbeddedPostgres } from '@jielong/db';
+import { buildApp } from './index.ts';
+import { ensureAdmin } from './services/admin.ts';
+
+const dataDir = process.env.JIELONG_DATA_DIR ?? './.jielong';
+const port = Number(process.env.API_PORT ?? 3001);
+const host = process.env.API_HOST ?? '127.0.0.1';
+const adminEmail = process.env.JIELONG_ADMIN_EMAIL ?? 'admin@jielong.local';
+
+let embedded: EmbeddedPostgres | undefined;
+let url = process.env.DATABASE_URL;
+if (!url) {
+  embedded = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres') });
+  url = embedded.url;
+}
+const { applied } = await applyMigrations(url);
+console.log(`[api] database ${redactUrl(url)}${applied.length ? `, applied ${applied.join(', ')}` : ''}`);
+
+const prisma = createPrismaClient(url);
+const admin = await ensureAdmin(prisma, adminEmail, process.env.JIELONG_ADMIN_PASSWORD || undefined);
+if (admin.generatedPassword) {
+  const line = '='.repeat(72);
+  console.log(`\n${line}\n  First admin created. This password is shown ONCE — write it down:\n\n    email:    ${adminEmail}\n    password: ${admin.generatedPassword}\n\n  (set JIELONG_ADMIN_PASSWORD to choose it yourself)\n${line}\n`);
+} else if (admin.created) {
+  console.log(`[api] first admin ${adminEmail} created with JIELONG_ADMIN_PASSWORD`);
+}
+
+const app = await buildApp({ prisma, dataDir, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+await app.listen({ port, host });
+console.log(`[api] listening on http://${host}:${port} (docs at /docs)`);
+
+let closing = false;
+async function shutdown() {
+  if (closing) return;
+  closing = true;
+  await app.close();
+  await prisma.$disconnect();
+  await embedded?.stop();
+  process.exit(0);
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

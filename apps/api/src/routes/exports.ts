@@ -1,0 +1,46 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ProjectParamsSchema, SftExportQuerySchema } from '@jielong/shared';
+import { requireProject } from '../access.ts';
+import { preferenceRows, sftRows, toJsonLines } from '../services/export.ts';
+
+const NDJSON = 'application/x-ndjson; charset=utf-8';
+
+const exportRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/projects/:projectId/export/sft',
+    {
+      schema: {
+        tags: ['export'],
+        description: 'JSONL of accepted demonstrations: {"prompt","completion"} or {"messages":[…]} per line.',
+        params: ProjectParamsSchema,
+        querystring: SftExportQuerySchema,
+        produces: ['application/x-ndjson'],
+      },
+    },
+    async (req, reply) => {
+      const { project } = await requireProject(req, req.params.projectId, ['researcher']);
+      reply.type(NDJSON).header('content-disposition', `attachment; filename="sft-${project.id}.jsonl"`);
+      return reply.send(Readable.from(toJsonLines(sftRows(app.prisma, project.id, req.query.format))));
+    },
+  );
+
+  app.get(
+    '/projects/:projectId/export/preferences',
+    {
+      schema: {
+        tags: ['export'],
+        description: 'JSONL of {"prompt","chosen","rejected"}: every ordered pair of every ranking; tied pairs and skips yield none.',
+        params: ProjectParamsSchema,
+        produces: ['application/x-ndjson'],
+      },
+    },
+    async (req, reply) => {
+      const { project } = await requireProject(req, req.params.projectId, ['researcher']);
+      reply.type(NDJSON).header('content-disposition', `attachment; filename="preferences-${project.id}.jsonl"`);
+      return reply.send(Readable.from(toJsonLines(preferenceRows(app.prisma, project.id))));
+    },
+  );
+};
+
+export default exportRoutes;

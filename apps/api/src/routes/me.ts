@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  ChangePasswordRequestSchema,
+  CreateTokenRequestSchema,
+  CreateTokenResponseSchema,
+  IdParamsSchema,
+  MeResponseSchema,
+  OkResponseSchema,
+  TokenListResponseSchema,
+  UpdateMeRequestSchema,
+} from '@jielong/shared';
+import { requireUser } from '../access.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { hashPassword, newSecret, sha256, verifyPassword } from '../secrets.ts';
+import { toToken, toUser } from '../dto.ts';
+
+const TOKEN_PREFIX = 'jl_';
+
+const meRoutes: FastifyPluginAsyncZod = async (app) => {
+  const me = async (userId: string) => {
+    const user = await app.prisma.user.findUniqueOrThrow({
+      where: { id: userId },
+      include: { memberships: { include: { project: { select: { name: true } } }, orderBy: { createdAt: 'asc' } } },
+    });
+    return {
+      user: toUser(user),
+      memberships: user.memberships.map((m) => ({ projectId: m.projectId, projectName: m.project.name, roles: m.roles })),
+    };
+  };
+
+  app.get('/me', { schema: { tags: ['me'], response: { 200: MeResponseSchema } } }, async (req) => me(requireUser(req).id));
+
+  app.patch('/me', { schema: { tags: ['me'], body: UpdateMeRequestSchema, response: { 200: MeResponseSchema } } }, async (req) => {
+    const user = requireUser(req);
+    await app.prisma.user.update({ where: { id: user.id }, data: req.body });
+    return me(user.id);
+  });
+
+  app.post('/me/password', { schema: { tags: ['me'], body: ChangePasswordRequestSchema, response: { 200: OkResponseSchema } } }, async (req) => {
+    const user = requireUser(req);
+    const row = await app.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    if (!(await verifyPassword(req.body.currentPassword, row.passwordHash))) {
+      throw new ApiError(400, 'invalid', 'current password is wrong', 'currentPassword');
+    }
+    await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(req.body.newPassword) } });
+    return { ok: true as const };
+  });
+
+  app.get('/me/tokens', { schema: { tags: ['me'], response: { 200: TokenListResponseSchema } } }, async (req) => {
+    const user = requireUser(req);
+    const tokens = await app.prisma.apiToken.findMany({ where: { userId: user.id }, orderBy: { createdAt: 'desc' } });
+    return { items: tokens.map(toToken) };
+  });
+
+  app.post(
+    '/me/tokens',
+    { config: { idempotent: true }, schema: { tags: ['me'], body: CreateTokenRequestSchema, response: { 201: CreateTokenResponseSchema } } },
+    async (req, reply) => {
+      const user = requireUser(req);
+      const secret = newSecret(TOKEN_PREFIX);
+      const token = await app.prisma.apiToken.create({
+        data: { userId: user.id, name: req.body.name, prefix: secret.slice(0, TOKEN_PREFIX.length + 6), tokenHash: sha256(secret) },
+      });
+      return reply.code(201).send({ token: toToken(token), secret });
+    },
+  );
+
+  app.delete('/me/tokens/:id', { schema: { tags: ['me'], params: IdParamsSchema, response: { 200: OkResponseSchema } } }, async (req) => {
+    const user = requireUser(req);
+    const { count } = await app.prisma.apiToken.updateMany({
+      where: { id: req.params.id, userId: user.id, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+    if (count === 0 && !(await app.prisma.apiToken.findFirst({ where: { id: req.params.id, userId: user.id } }))) throw notFound('token');
+    return { ok: true as const };
+  });
+};
+
+export default meRoutes;

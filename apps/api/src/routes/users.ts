@@ -1,0 +1,78 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  CreateUserRequestSchema,
+  IdParamsSchema,
+  UpdateUserRequestSchema,
+  UserListQuerySchema,
+  UserListResponseSchema,
+  UserResponseSchema,
+} from '@jielong/shared';
+import { requireGlobalRole } from '../access.ts';
+import { ApiError, conflict, notFound } from '../errors.ts';
+import { hashPassword } from '../secrets.ts';
+import { toUser } from '../dto.ts';
+
+// People are created by admins (there is no self sign-up); project admins then add them as members.
+const userRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/users', { schema: { tags: ['users'], querystring: UserListQuerySchema, response: { 200: UserListResponseSchema } } }, async (req) => {
+    requireGlobalRole(req, ['admin']);
+    const { q, limit, offset } = req.query;
+    const where = q
+      ? { OR: [{ email: { contains: q, mode: 'insensitive' as const } }, { displayName: { contains: q, mode: 'insensitive' as const } }] }
+      : {};
+    const [items, total] = await Promise.all([
+      app.prisma.user.findMany({ where, orderBy: { createdAt: 'asc' }, take: limit, skip: offset }),
+      app.prisma.user.count({ where }),
+    ]);
+    return { items: items.map(toUser), total };
+  });
+
+  app.post(
+    '/users',
+    { config: { idempotent: true }, schema: { tags: ['users'], body: CreateUserRequestSchema, response: { 201: UserResponseSchema } } },
+    async (req, reply) => {
+      requireGlobalRole(req, ['admin']);
+      const email = req.body.email.trim().toLowerCase();
+      if (await app.prisma.user.findUnique({ where: { email } })) {
+        throw new ApiError(409, 'email_taken', 'a user with this email exists', 'email');
+      }
+      const user = await app.prisma.user.create({
+        data: {
+          email,
+          displayName: req.body.displayName,
+          passwordHash: await hashPassword(req.body.password),
+          roles: [...new Set(req.body.roles)],
+          locale: req.body.locale,
+        },
+      });
+      return reply.code(201).send({ user: toUser(user) });
+    },
+  );
+
+  app.patch(
+    '/users/:id',
+    { schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UserResponseSchema } } },
+    async (req) => {
+      const admin = requireGlobalRole(req, ['admin']);
+      const existing = await app.prisma.user.findUnique({ where: { id: req.params.id } });
+      if (!existing) throw notFound('user');
+      const { displayName, roles, password } = req.body;
+      if (existing.id === admin.id && roles && !roles.includes('admin')) {
+        throw conflict('last_admin', 'you cannot remove your own admin role');
+      }
+      const user = await app.prisma.user.update({
+        where: { id: existing.id },
+        data: {
+          displayName,
+          roles: roles ? [...new Set(roles)] : undefined,
+          passwordHash: password ? await hashPassword(password) : undefined,
+        },
+      });
+      // a password reset ends the user's sessions
+      if (password) await app.prisma.session.deleteMany({ where: { userId: user.id } });
+      return { user: toUser(user) };
+    },
+  );
+};
+
+export default userRoutes;

@@ -1,0 +1,89 @@
+// Importing preference pairs, {"prompt","chosen","rejected"} or hh-rlhf {"chosen","rejected"}.
+//
+// Each pair becomes what a finished rating would have left behind: a complete comparison of two
+// answers (chosen at position 0) and a ranking [[chosen], [rejected]] recorded under the importing
+// user. Using the real importer rather than a pseudo "import" account keeps provenance (who brought
+// the data in, visible on each ranking) without an account that could log in or be assigned work;
+// requiredRankings = 1 keeps these comparisons out of the rating queue, and with a single ranking
+// each they add nothing to (and take nothing from) the rater-agreement metric.
+import { randomUUID } from 'node:crypto';
+import { cleanText, splitHhDialogue, type PreferenceImportResponse } from '@jielong/shared';
+import type { PrismaClient } from '../db.ts';
+import { badRequest } from '../errors.ts';
+import { promptTextHash, upsertPrompts } from './prompts.ts';
+import { parseJsonLines } from './jsonl.ts';
+
+interface Pair {
+  line: number;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+const CHUNK = 1000;
+const key = (promptId: string, a: string, b: string) => `${promptId}\u0000${[a, b].sort().join('\u0000')}`;
+
+export async function importPreferences(prisma: PrismaClient, projectId: string, userId: string, body: string): Promise<PreferenceImportResponse> {
+  const lines = parseJsonLines(body);
+  const pairs: Pair[] = [];
+  const skipped: { line: number; reason: string }[] = [];
+  for (const { line, value } of lines) {
+    const { prompt, chosen, rejected } = value;
+    if (typeof chosen !== 'string') throw badRequest(`line ${line}.chosen`, `line ${line}: "chosen" must be a string`);
+    if (typeof rejected !== 'string') throw badRequest(`line ${line}.rejected`, `line ${line}: "rejected" must be a string`);
+    if (prompt !== undefined && typeof prompt !== 'string') throw badRequest(`line ${line}.prompt`, `line ${line}: "prompt" must be a string`);
+    if (typeof prompt === 'string') {
+      const p = { line, prompt: cleanText(prompt), chosen: cleanText(chosen), rejected: cleanText(rejected) };
+      if (!p.prompt || !p.chosen || !p.rejected) skipped.push({ line, reason: 'empty prompt or answer' });
+      else if (p.chosen === p.rejected) skipped.push({ line, reason: 'chosen and rejected are the same text' });
+      else pairs.push(p);
+    } else {
+      const split = splitHhDialogue(chosen, rejected);
+      if ('error' in split) skipped.push({ line, reason: split.error });
+      else pairs.push({ line, ...split });
+    }
+  }
+
+  return prisma.$transaction(
+    async (tx) => {
+      const { byHash, created: promptsCreated } = await upsertPrompts(tx, projectId, pairs.map((p) => ({ text: p.prompt })), 'imported', userId);
+      const promptIdOf = (p: Pair) => byHash.get(promptTextHash(p.prompt))!.id;
+
+      // pairs the project already holds (a re-import) are counted, not stored again
+      const seen = new Set<string>();
+      const promptIds = [...new Set(pairs.map(promptIdOf))];
+      for (let i = 0; i < promptIds.length; i += CHUNK) {
+        const existing = await tx.comparison.findMany({
+          where: { projectId, promptId: { in: promptIds.slice(i, i + CHUNK) } },
+          select: { promptId: true, answers: { select: { text: true } } },
+        });
+        for (const c of existing) if (c.answers.length === 2) seen.add(key(c.promptId, c.answers[0].text, c.answers[1].text));
+      }
+
+      const comparisons: { id: string; projectId: string; promptId: string; requiredRankings: number; status: 'complete' }[] = [];
+      const answers: { id: string; comparisonId: string; position: number; text: string }[] = [];
+      const rankings: { comparisonId: string; raterId: string; order: string[][] }[] = [];
+      let duplicates = 0;
+      for (const p of pairs) {
+        const promptId = promptIdOf(p);
+        const k = key(promptId, p.chosen, p.rejected);
+        if (seen.has(k)) {
+          duplicates++;
+          continue;
+        }
+        seen.add(k);
+        const comparisonId = randomUUID();
+        const chosenId = randomUUID();
+        const rejectedId = randomUUID();
+        comparisons.push({ id: comparisonId, projectId, promptId, requiredRankings: 1, status: 'complete' });
+        answers.push({ id: chosenId, comparisonId, position: 0, text: p.chosen }, { id: rejectedId, comparisonId, position: 1, text: p.rejected });
+        rankings.push({ comparisonId, raterId: userId, order: [[chosenId], [rejectedId]] });
+      }
+      for (let i = 0; i < comparisons.length; i += CHUNK) await tx.comparison.createMany({ data: comparisons.slice(i, i + CHUNK) });
+      for (let i = 0; i < answers.length; i += CHUNK) await tx.answer.createMany({ data: answers.slice(i, i + CHUNK) });
+      for (let i = 0; i < rankings.length; i += CHUNK) await tx.ranking.createMany({ data: rankings.slice(i, i + CHUNK) });
+      return { lines: lines.length, imported: comparisons.length, duplicates, promptsCreated, skipped };
+    },
+    { timeout: 300_000 },
+  );
+}

@@ -1,0 +1,39 @@
+import type { Role } from '@jielong/shared';
+import type { PrismaClient } from './db.ts';
+
+export interface AuthUser {
+  id: string;
+  email: string;
+  displayName: string;
+  roles: Role[];
+  locale: string;
+  createdAt: Date;
+}
+
+export interface AppConfig {
+  dataDir: string;
+  /** how long a handed-out rating task holds its slot */
+  assignmentTtlMs: number;
+  sessionTtlMs: number;
+  /** set the Secure flag on the session cookie (behind HTTPS) */
+  secureCookies: boolean;
+  /** largest JSON body on ordinary routes / on import routes (bytes) */
+  bodyLimit: number;
+  importBodyLimit: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    prisma: PrismaClient;
+    config: AppConfig;
+  }
+  interface FastifyRequest {
+    user: AuthUser | null;
+    /** set when this request claimed an Idempotency-Key; its response is stored on send */
+    idempotency: { userId: string; key: string } | null;
+  }
+  interface FastifyContextConfig {
+    /** a creating POST: honours the Idempotency-Key header */
+    idempotent?: boolean;
+  }
+}
