@@ -58,6 +58,7 @@ test('embedded Postgres keeps committed data across restarts, hard kills and lef
   const logs: string[] = [];
   const again = await startEmbeddedPostgres({ dataDir, port, log: (m) => logs.push(m) });
   assert.match(logs.join('\n'), /reusing the server/);
+  assert.equal(again.startedHere, false);
   assert.equal(again.url, db.url);
 
   await addUser(db.url, 'b@example.com');

@@ -28,6 +28,8 @@ export interface EmbeddedPostgres {
   /** Where the data really lives (moved out of directories the postgres user cannot enter when run as root). */
   dataDir: string;
   port: number;
+  /** False when a server already running on this data directory was reused. */
+  startedHere: boolean;
   /** Stops the server cleanly (fast shutdown: open sessions are ended, everything committed is kept). */
   stop(): Promise<void>;
 }
@@ -203,6 +205,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const leftover = leftoverServer(dataDir);
   let running = false;
+  let startedHere = false;
   if (leftover) {
     if (leftover.port === port && (await canConnect(urlFor('postgres')))) {
       log(`reusing the server already running on port ${port} (pid ${leftover.pid})`);
@@ -218,12 +221,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // After a hard kill, orphaned backends may hold the shared memory for a moment; retry.
     for (let attempt = 1; ; attempt++) {
       const r = pgCtl('start', '-w', '-t', '120', '-l', join(dataDir, 'server.log'), '-o', serverOptions);
-      if (r.status === 0) break;
+      if (r.status === 0) {
+        startedHere = true;
+        break;
+      }
       if (leftoverServer(dataDir) && (await canConnect(urlFor('postgres')))) break; // a concurrent starter won
       if (attempt >= 5) throw new Error(`PostgreSQL did not start (see ${join(dataDir, 'server.log')}):\n${r.output}`);
       await sleep(500 * attempt);
     }
-    log(`started PostgreSQL on 127.0.0.1:${port} with data in ${dataDir}`);
+    if (startedHere) log(`started PostgreSQL on 127.0.0.1:${port} with data in ${dataDir}`);
   }
 
   await ensureDatabase(urlFor('postgres'));
@@ -231,6 +237,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     url: urlFor(DATABASE),
     dataDir,
     port,
+    startedHere,
     async stop() {
       if (!leftoverServer(dataDir)) return;
       stopLeftover();
