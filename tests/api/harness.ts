@@ -22,8 +22,17 @@ export interface Harness {
   prisma: PrismaClient;
   url: string;
   person(name: string, roles?: Role[]): Promise<Person>;
+  /** app.inject as `who` (null: anonymous); `payload` may be an object (JSON) or a string */
+  call(who: Person | null, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers?: Record<string, string>): Promise<Response>;
   /** a project created by `owner` (a researcher), with the given members added */
   project(owner: Person, members?: [Person, Role[]][], settings?: Record<string, unknown>): Promise<string>;
+}
+
+export type Response = Awaited<ReturnType<App['inject']>>;
+
+/** The error body's field, for asserting that a 4xx names what was wrong. */
+export function fieldOf(res: Response): string | undefined {
+  return res.json().error?.field;
 }
 
 let passwordHash: Promise<string> | undefined;
@@ -52,6 +61,13 @@ export function useHarness(prefix: string, opts: Partial<BuildAppOptions> = {}):
     await h.prisma.apiToken.create({ data: { userId: user.id, name: 'test', prefix: token.slice(0, 9), tokenHash: sha256(token) } });
     return { id: user.id, email, token, auth: { authorization: `Bearer ${token}` } };
   };
+  h.call = (who, method, url, payload, headers = {}) =>
+    h.app.inject({
+      method,
+      url,
+      headers: { ...(who ? who.auth : {}), ...headers },
+      ...(payload === undefined ? {} : { payload: payload as string | object }),
+    });
   h.project = async (owner, members = [], settings = {}) => {
     const res = await h.app.inject({ method: 'POST', url: '/v1/projects', headers: owner.auth, payload: { name: 'P', ...settings } });
     if (res.statusCode !== 201) throw new Error(`project: ${res.statusCode} ${res.body}`);
