@@ -1,0 +1,28 @@
+'use client';
+
+import Link from 'next/link';
+import { useI18n } from '@/i18n/I18nProvider';
+import { ApiError } from '@/lib/api';
+
+/** A failed request, said plainly, with a retry when there is something to retry. */
+export function ErrorBanner({ error, onRetry, template }: { error: unknown; onRetry?: () => void; template?: 'write.submitFailed' | 'rank.submitFailed' }) {
+  const { t } = useI18n();
+  const status = error instanceof ApiError ? error.status : -1;
+  const message = status === 0 ? t('common.networkError') : error instanceof Error ? error.message : String(error);
+  return (
+    <div className="banner banner-error" role="alert">
+      <span>{template ? t(template, { message }) : message}</span>
+      {status === 401 ? (
+        <Link className="btn btn-small" href="/login">
+          {t('login.title')}
+        </Link>
+      ) : (
+        onRetry && (
+          <button type="button" className="btn btn-small" onClick={onRetry}>
+            {t('common.retry')}
+          </button>
+        )
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,71 @@
+// A small dependency-free SVG line chart: daily counts on the dashboard, loss curves on jobs.
+
+export interface Series {
+  label: string;
+  /** a CSS colour */
+  color: string;
+  points: { x: number; y: number }[];
+}
+
+const W = 640;
+const H = 220;
+const PAD = { left: 44, right: 12, top: 12, bottom: 28 };
+
+function niceMax(v: number): number {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  const m = v / p;
+  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+export function LineChart({ series, formatX = String, title }: { series: Series[]; formatX?: (x: number) => string; title: string }) {
+  const all = series.flatMap((s) => s.points);
+  if (all.length === 0) return null;
+  const xMin = Math.min(...all.map((p) => p.x));
+  const xMax = Math.max(...all.map((p) => p.x));
+  const yMin = Math.min(0, ...all.map((p) => p.y));
+  const yMax = niceMax(Math.max(...all.map((p) => p.y)));
+  const sx = (x: number) => PAD.left + ((x - xMin) / (xMax - xMin || 1)) * (W - PAD.left - PAD.right);
+  const sy = (y: number) => H - PAD.bottom - ((y - yMin) / (yMax - yMin || 1)) * (H - PAD.top - PAD.bottom);
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => yMin + f * (yMax - yMin));
+  const fmtY = (v: number) => (Math.abs(yMax - yMin) >= 10 ? String(Math.round(v)) : v.toFixed(2).replace(/\.?0+$/, ''));
+
+  return (
+    <figure className="chart">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+        {ticks.map((v) => (
+          <g key={v}>
+            <line x1={PAD.left} x2={W - PAD.right} y1={sy(v)} y2={sy(v)} className="chart-grid" />
+            <text x={PAD.left - 6} y={sy(v) + 4} textAnchor="end" className="chart-tick">
+              {fmtY(v)}
+            </text>
+          </g>
+        ))}
+        <text x={PAD.left} y={H - 8} className="chart-tick">
+          {formatX(xMin)}
+        </text>
+        <text x={W - PAD.right} y={H - 8} textAnchor="end" className="chart-tick">
+          {formatX(xMax)}
+        </text>
+        {series.map((s) => (
+          <polyline
+            key={s.label}
+            fill="none"
+            stroke={s.color}
+            strokeWidth={2}
+            strokeLinejoin="round"
+            points={s.points.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}
+          />
+        ))}
+      </svg>
+      <figcaption className="chart-legend">
+        {series.map((s) => (
+          <span key={s.label}>
+            <i style={{ background: s.color }} aria-hidden />
+            {s.label}
+          </span>
+        ))}
+      </figcaption>
+    </figure>
+  );
+}

@@ -1,0 +1,57 @@
+'use client';
+
+import { useState, type KeyboardEvent } from 'react';
+import { useI18n } from '@/i18n/I18nProvider';
+import { Markdown } from './Markdown';
+
+/** A plain textarea with a live preview: side by side when wide, tabs when narrow. */
+export function MarkdownEditor({
+  value,
+  onChange,
+  label,
+  placeholder,
+  onSubmitShortcut,
+  disabled,
+  id,
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  label: string;
+  placeholder?: string;
+  onSubmitShortcut?: () => void;
+  disabled?: boolean;
+  id: string;
+}) {
+  const { t } = useI18n();
+  const [tab, setTab] = useState<'edit' | 'preview'>('edit');
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && onSubmitShortcut) {
+      e.preventDefault();
+      onSubmitShortcut();
+    }
+  }
+
+  return (
+    <div className={`md-editor show-${tab}`}>
+      <div className="md-editor-tabs" role="tablist">
+        <button type="button" role="tab" aria-selected={tab === 'edit'} className={tab === 'edit' ? 'tab active' : 'tab'} onClick={() => setTab('edit')}>
+          {t('write.editor')}
+        </button>
+        <button type="button" role="tab" aria-selected={tab === 'preview'} className={tab === 'preview' ? 'tab active' : 'tab'} onClick={() => setTab('preview')}>
+          {t('write.preview')}
+        </button>
+      </div>
+      <div className="md-editor-panes">
+        <label className="md-editor-edit" htmlFor={id}>
+          <span className="card-label">{label}</span>
+          <textarea id={id} value={value} onChange={(e) => onChange(e.target.value)} onKeyDown={onKeyDown} placeholder={placeholder} disabled={disabled} spellCheck />
+        </label>
+        <div className="md-editor-preview" aria-live="off">
+          <span className="card-label">{t('write.preview')}</span>
+          {value.trim() ? <Markdown text={value} /> : <p className="muted">{t('write.previewEmpty')}</p>}
+        </div>
+      </div>
+    </div>
+  );
+}

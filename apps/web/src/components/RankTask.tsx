@@ -1,0 +1,167 @@
+'use client';
+
+import { useCallback, useEffect, useEffectEvent, useState } from 'react';
+import type { RatingTask, RatingTaskResponse, SubmitRankingRequest, SubmitRankingResponse } from '@jielong/shared';
+import { useI18n } from '@/i18n/I18nProvider';
+import { api, newIdempotencyKey } from '@/lib/api';
+import { initialGroups, type Groups } from '@/lib/ranking';
+import { ErrorBanner } from './ErrorBanner';
+import { Guidelines } from './Guidelines';
+import { Markdown } from './Markdown';
+import { useProject } from './ProjectContext';
+import { RankingBoard, type BoardAnswer, type Flags } from './RankingBoard';
+
+interface Loaded {
+  task: RatingTask;
+  answers: BoardAnswer[];
+  /** one key per task: a retried submit can never record the ranking twice */
+  idempotencyKey: string;
+  shownAt: number;
+}
+
+/** One rating task at a time: rank, submit, and the next one loads straight away. */
+export function RankTask() {
+  const { t } = useI18n();
+  const { project } = useProject();
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [empty, setEmpty] = useState(false);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [groups, setGroups] = useState<Groups>([]);
+  const [flags, setFlags] = useState<Flags>({});
+  const [allBad, setAllBad] = useState(false);
+  const [comment, setComment] = useState('');
+  const [skipping, setSkipping] = useState(false);
+  const [skipReason, setSkipReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [submitError, setSubmitError] = useState<unknown>(null);
+  const [lastWasSkip, setLastWasSkip] = useState(false);
+  const [done, setDone] = useState(0);
+
+  const loadNext = useCallback(async () => {
+    setLoadError(null);
+    setSubmitError(null);
+    try {
+      const { task } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
+      if (!task) {
+        setLoaded(null);
+        setEmpty(true);
+        return;
+      }
+      const answers = task.answers.map((a, i) => ({ id: a.id, text: a.text, label: i + 1 }));
+      setLoaded({ task, answers, idempotencyKey: newIdempotencyKey(), shownAt: Date.now() });
+      setGroups(initialGroups(answers.map((a) => a.id)));
+      setFlags({});
+      setAllBad(false);
+      setComment('');
+      setSkipping(false);
+      setSkipReason('');
+      setEmpty(false);
+      window.scrollTo({ top: 0 });
+    } catch (err) {
+      setLoadError(err);
+    }
+  }, [project.id]);
+
+  useEffect(() => {
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- fetching the first task on mount
+    void loadNext();
+  }, [loadNext]);
+
+  const submit = useCallback(
+    async (skip: boolean) => {
+      if (!loaded || busy) return;
+      if (skip && !skipReason.trim()) return;
+      setBusy(true);
+      setSubmitError(null);
+      setLastWasSkip(skip);
+      const body: SubmitRankingRequest = skip
+        ? { skipped: true, skipReason: skipReason.trim(), timeSpentMs: Date.now() - loaded.shownAt }
+        : { order: groups, flags, allBad, comment: comment.trim() || undefined, timeSpentMs: Date.now() - loaded.shownAt };
+      try {
+        await api<SubmitRankingResponse>(`/v1/comparisons/${loaded.task.comparisonId}/rankings`, { body, idempotencyKey: loaded.idempotencyKey });
+        if (!skip) setDone((n) => n + 1);
+        await loadNext();
+      } catch (err) {
+        setSubmitError(err);
+      } finally {
+        setBusy(false);
+      }
+    },
+    [loaded, busy, skipReason, groups, flags, allBad, comment, loadNext],
+  );
+
+  const onKey = useEffectEvent((e: KeyboardEvent) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      void submit(false);
+    }
+  });
+  useEffect(() => {
+    const listener = (e: KeyboardEvent) => onKey(e);
+    window.addEventListener('keydown', listener);
+    return () => window.removeEventListener('keydown', listener);
+  }, []);
+
+  if (loadError) return <div className="page"><ErrorBanner error={loadError} onRetry={loadNext} /></div>;
+
+  return (
+    <div className="page rank-page">
+      <div className="page-head">
+        <h2>{t('rank.title')}</h2>
+        <p className="progress-count" data-testid="rank-progress">
+          {t('rank.progress', { done })}
+        </p>
+      </div>
+      {empty && <p className="empty">{t('rank.empty')}</p>}
+      {!loaded && !empty && <p className="muted">{t('common.loading')}</p>}
+      {loaded && (
+        <div className="rank-layout">
+          <div className="rank-main">
+            <section className="card prompt-card" aria-label={t('rank.prompt')}>
+              <h3 className="card-label">{t('rank.prompt')}</h3>
+              <Markdown text={loaded.task.prompt.text} />
+            </section>
+            <p className="muted small">{t('rank.help')}</p>
+            <p className="keys-hint small">{t('rank.keys', { k: loaded.answers.length })}</p>
+            <RankingBoard key={loaded.task.comparisonId} answers={loaded.answers} groups={groups} onGroupsChange={setGroups} flags={flags} onFlagsChange={setFlags} disabled={busy} />
+            <div className="card submit-panel">
+              <label className="check">
+                <input type="checkbox" checked={allBad} onChange={(e) => setAllBad(e.target.checked)} disabled={busy} />
+                <span>{t('rank.allBad')}</span>
+              </label>
+              <label className="field">
+                <span>{t('rank.comment')}</span>
+                <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={5000} disabled={busy} />
+              </label>
+              {submitError != null && <ErrorBanner error={submitError} template="rank.submitFailed" onRetry={() => void submit(lastWasSkip)} />}
+              <div className="button-row">
+                <button type="button" className="btn btn-primary" onClick={() => void submit(false)} disabled={busy}>
+                  {busy ? t('common.submitting') : t('rank.submit')}
+                </button>
+                <span className="muted small">{t('write.submitHint')}</span>
+                <span className="spacer" />
+                <button type="button" className="btn btn-quiet" aria-expanded={skipping} onClick={() => setSkipping(!skipping)} disabled={busy}>
+                  {t('rank.skip')}
+                </button>
+              </div>
+              {skipping && (
+                <div className="skip-form">
+                  <label className="field">
+                    <span>{t('rank.skipReason')}</span>
+                    <input value={skipReason} onChange={(e) => setSkipReason(e.target.value)} maxLength={1000} autoFocus />
+                  </label>
+                  <button type="button" className="btn" onClick={() => void submit(true)} disabled={busy || !skipReason.trim()}>
+                    {t('rank.skip')}
+                  </button>
+                </div>
+              )}
+            </div>
+          </div>
+          <aside className="rank-side">
+            <Guidelines open={false} />
+          </aside>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,217 @@
+'use client';
+
+import { useCallback, useEffect, useState } from 'react';
+import type { CreateDemonstrationRequest, DemonstrationResponse, WritingTaskResponse } from '@jielong/shared';
+import { useI18n } from '@/i18n/I18nProvider';
+import type { MessageKey } from '@/i18n/messages';
+import { api, newIdempotencyKey } from '@/lib/api';
+import { clearDraft, loadDraft, saveDraft, type WriteDraft } from '@/lib/draft';
+import { ErrorBanner } from './ErrorBanner';
+import { Guidelines } from './Guidelines';
+import { Markdown } from './Markdown';
+import { MarkdownEditor } from './MarkdownEditor';
+import { useProject } from './ProjectContext';
+
+const SKIP_REASONS: MessageKey[] = ['write.skipUnclear', 'write.skipExpertise', 'write.skipHarmful'];
+
+interface QueuePrompt {
+  id: string;
+  text: string;
+}
+
+/** Write one demonstration: answer the queue's prompt or an instruction of one's own. */
+export function WriteTask() {
+  const { t } = useI18n();
+  const { project } = useProject();
+  const [queue, setQueue] = useState<{ prompt: QueuePrompt | null; remaining: number } | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [draft, setDraft] = useState<WriteDraft | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [submitError, setSubmitError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [skipOpen, setSkipOpen] = useState(false);
+  const [skipChoice, setSkipChoice] = useState<string>('');
+  const [skipOther, setSkipOther] = useState('');
+
+  const fetchQueue = useCallback(async () => {
+    setLoadError(null);
+    try {
+      const res = await api<WritingTaskResponse>(`/v1/projects/${project.id}/writing-task`);
+      const prompt = res.prompt ? { id: res.prompt.id, text: res.prompt.text } : null;
+      setQueue({ prompt, remaining: res.remaining });
+      return prompt;
+    } catch (err) {
+      setLoadError(err);
+      return undefined;
+    }
+  }, [project.id]);
+
+  /** A fresh, empty draft for the queue's prompt, or for an own instruction if the queue is empty. */
+  const freshDraft = useCallback(
+    (prompt: QueuePrompt | null, mode?: WriteDraft['mode']): WriteDraft => ({
+      mode: mode ?? (prompt ? 'queue' : 'own'),
+      promptId: prompt?.id,
+      promptText: prompt?.text,
+      instruction: '',
+      answer: '',
+      idempotencyKey: newIdempotencyKey(),
+    }),
+    [],
+  );
+
+  useEffect(() => {
+    let cancelled = false;
+    void (async () => {
+      const saved = loadDraft(project.id);
+      const prompt = await fetchQueue();
+      if (cancelled || prompt === undefined) return;
+      // An unsent draft wins over the queue: it may be for a prompt the queue no longer leads with.
+      setDraft(saved ?? freshDraft(prompt));
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [project.id, fetchQueue, freshDraft]);
+
+  function edit(patch: Partial<WriteDraft>) {
+    if (!draft) return;
+    const next = { ...draft, ...patch };
+    setDraft(next);
+    setNotice(null);
+    if (next.answer.trim() || next.instruction.trim()) saveDraft(project.id, next);
+    else clearDraft(project.id);
+  }
+
+  function switchMode(mode: WriteDraft['mode']) {
+    if (!draft || draft.mode === mode) return;
+    if (mode === 'queue') edit({ mode, promptId: queue?.prompt?.id, promptText: queue?.prompt?.text });
+    else edit({ mode });
+  }
+
+  const canSubmit = !!draft && draft.answer.trim() !== '' && (draft.mode === 'own' ? draft.instruction.trim() !== '' : !!draft.promptId);
+
+  async function submit() {
+    if (!draft || !canSubmit || busy) return;
+    setBusy(true);
+    setSubmitError(null);
+    const body: CreateDemonstrationRequest =
+      draft.mode === 'own' ? { instruction: draft.instruction, answer: draft.answer } : { promptId: draft.promptId, answer: draft.answer };
+    try {
+      await api<DemonstrationResponse>(`/v1/projects/${project.id}/demonstrations`, { body, idempotencyKey: draft.idempotencyKey });
+      clearDraft(project.id);
+      setNotice(t('write.submitted'));
+      const mode = draft.mode;
+      const prompt = await fetchQueue();
+      setDraft(freshDraft(prompt ?? null, mode === 'own' ? 'own' : undefined));
+    } catch (err) {
+      setSubmitError(err); // the draft stays on screen and in localStorage
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function skip() {
+    if (!draft?.promptId) return;
+    const reason = skipChoice === 'other' ? skipOther.trim() : skipChoice ? t(skipChoice as MessageKey) : '';
+    if (!reason) return;
+    setBusy(true);
+    setSubmitError(null);
+    try {
+      await api(`/v1/prompts/${draft.promptId}/skip`, { body: { reason } });
+      clearDraft(project.id);
+      setSkipOpen(false);
+      setSkipChoice('');
+      setSkipOther('');
+      const prompt = await fetchQueue();
+      setDraft(freshDraft(prompt ?? null));
+    } catch (err) {
+      setSubmitError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (loadError) return <div className="page"><ErrorBanner error={loadError} onRetry={() => location.reload()} /></div>;
+  if (!draft || !queue) return <div className="page"><p className="muted">{t('common.loading')}</p></div>;
+
+  const hasDraftText = draft.answer.trim() !== '' || draft.instruction.trim() !== '';
+  return (
+    <div className="page write-page">
+      <div className="page-head">
+        <h2>{t('write.title')}</h2>
+        <p className="muted small">{t('write.remaining', { n: queue.remaining })}</p>
+      </div>
+      {notice && (
+        <p className="banner banner-ok" role="status">
+          {notice}
+        </p>
+      )}
+      <div className="write-layout">
+        <div className="write-main">
+          <div className="segmented" role="radiogroup">
+            <button type="button" role="radio" aria-checked={draft.mode === 'queue'} className={draft.mode === 'queue' ? 'active' : ''} onClick={() => switchMode('queue')}>
+              {t('write.fromQueue')}
+            </button>
+            <button type="button" role="radio" aria-checked={draft.mode === 'own'} className={draft.mode === 'own' ? 'active' : ''} onClick={() => switchMode('own')}>
+              {t('write.ownInstruction')}
+            </button>
+          </div>
+
+          {draft.mode === 'queue' ? (
+            draft.promptId ? (
+              <section className="card prompt-card" aria-label={t('write.prompt')}>
+                <h3 className="card-label">{t('write.prompt')}</h3>
+                <Markdown text={draft.promptText ?? ''} />
+              </section>
+            ) : (
+              <p className="empty">{t('write.queueEmpty')}</p>
+            )
+          ) : (
+            <label className="field">
+              <span className="card-label">{t('write.instruction')}</span>
+              <textarea className="instruction" rows={3} value={draft.instruction} onChange={(e) => edit({ instruction: e.target.value })} placeholder={t('write.instructionPlaceholder')} maxLength={20000} disabled={busy} />
+            </label>
+          )}
+
+          {(draft.mode === 'own' || draft.promptId) && (
+            <>
+              <MarkdownEditor id="answer" label={t('write.answer')} value={draft.answer} onChange={(answer) => edit({ answer })} placeholder={t('write.answerPlaceholder')} onSubmitShortcut={() => void submit()} disabled={busy} />
+              {submitError != null && <ErrorBanner error={submitError} template="write.submitFailed" onRetry={() => void submit()} />}
+              <div className="button-row">
+                <button type="button" className="btn btn-primary" onClick={() => void submit()} disabled={busy || !canSubmit}>
+                  {busy ? t('common.submitting') : t('common.submit')}
+                </button>
+                <span className="muted small">{t('write.submitHint')}</span>
+                {hasDraftText && <span className="muted small draft-note">· {t('write.draftSaved')}</span>}
+                <span className="spacer" />
+                {draft.mode === 'queue' && (
+                  <button type="button" className="btn btn-quiet" aria-expanded={skipOpen} onClick={() => setSkipOpen(!skipOpen)} disabled={busy}>
+                    {t('write.skip')}
+                  </button>
+                )}
+              </div>
+              {skipOpen && draft.mode === 'queue' && (
+                <fieldset className="card skip-form">
+                  <legend>{t('write.skipReason')}</legend>
+                  {[...SKIP_REASONS, 'other'].map((r) => (
+                    <label key={r} className="check">
+                      <input type="radio" name="skip-reason" value={r} checked={skipChoice === r} onChange={() => setSkipChoice(r)} />
+                      <span>{r === 'other' ? t('write.skipOther') : t(r as MessageKey)}</span>
+                    </label>
+                  ))}
+                  {skipChoice === 'other' && <input aria-label={t('write.skipOtherPlaceholder')} placeholder={t('write.skipOtherPlaceholder')} value={skipOther} onChange={(e) => setSkipOther(e.target.value)} maxLength={1000} />}
+                  <button type="button" className="btn" onClick={() => void skip()} disabled={busy || !skipChoice || (skipChoice === 'other' && !skipOther.trim())}>
+                    {t('write.skipConfirm')}
+                  </button>
+                </fieldset>
+              )}
+            </>
+          )}
+        </div>
+        <aside className="write-side">
+          <Guidelines />
+        </aside>
+      </div>
+    </div>
+  );
+}

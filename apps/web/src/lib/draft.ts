@@ -1,0 +1,39 @@
+// Unsent work kept in localStorage, so a reload or a crashed tab loses nothing.
+
+export interface WriteDraft {
+  mode: 'queue' | 'own';
+  promptId?: string;
+  /** the prompt as shown, so a reload shows the same one even if the queue moved on */
+  promptText?: string;
+  instruction: string;
+  answer: string;
+  /** reused when the submit is retried, even after a reload */
+  idempotencyKey: string;
+}
+
+const key = (projectId: string) => `jielong:write-draft:${projectId}`;
+
+export function loadDraft(projectId: string): WriteDraft | null {
+  try {
+    const raw = localStorage.getItem(key(projectId));
+    return raw ? (JSON.parse(raw) as WriteDraft) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveDraft(projectId: string, draft: WriteDraft): void {
+  try {
+    localStorage.setItem(key(projectId), JSON.stringify(draft));
+  } catch {
+    // storage full or disabled: the text is still on screen
+  }
+}
+
+export function clearDraft(projectId: string): void {
+  try {
+    localStorage.removeItem(key(projectId));
+  } catch {
+    // nothing to clear
+  }
+}
