@@ -86,8 +86,7 @@ export class Tokenizer {
   private readonly merger: ChunkMerger;
 
   private constructor(merges: [number, number][], specialTokens: readonly string[], pattern: string) {
-    if (specialTokens.length === 0) throw new Error('a tokenizer needs at least the end-of-text special token');
-    if (new Set(specialTokens).size !== specialTokens.length) throw new Error('special tokens must be distinct');
+    checkSpecialTokens(specialTokens);
     this.merges = merges;
     this.vocabSize = BYTES + merges.length + specialTokens.length;
     this.pattern = pattern;
@@ -122,6 +121,7 @@ export class Tokenizer {
    */
   static train(corpus: string | Iterable<string>, options: TrainOptions): Tokenizer {
     const specials = options.specialTokens ?? DEFAULT_SPECIAL_TOKENS;
+    checkSpecialTokens(specials); // before the training work, not after it
     const totalMerges = options.vocabSize - BYTES - specials.length;
     if (!Number.isInteger(options.vocabSize) || totalMerges < 0) {
       throw new Error(`vocabSize must be an integer of at least ${BYTES + specials.length} (256 bytes + ${specials.length} specials), got ${options.vocabSize}`);
@@ -233,7 +233,6 @@ export class Tokenizer {
       for (const id of ids) out.push(id);
     }
   }
-
 }
 
 /**
@@ -450,7 +449,7 @@ function learnMerges(
       if (c > 0) heap.push(c, k);
       else pairCount.delete(k);
     }
-    if (onProgress && merges.length % progressEvery === 0) onProgress(merges.length, totalMerges);
+    if (onProgress && (merges.length % progressEvery === 0 || merges.length === totalMerges)) onProgress(merges.length, totalMerges);
   }
   return merges;
 }
@@ -502,6 +501,12 @@ class PairHeap {
     }
     return top;
   }
+}
+
+function checkSpecialTokens(specialTokens: readonly string[]): void {
+  if (specialTokens.length === 0) throw new Error('a tokenizer needs at least the end-of-text special token');
+  if (specialTokens.some((s) => typeof s !== 'string' || s === '')) throw new Error('special tokens must be non-empty strings');
+  if (new Set(specialTokens).size !== specialTokens.length) throw new Error('special tokens must be distinct');
 }
 
 function escapeRegExp(s: string): string {
