@@ -1,0 +1,28 @@
+# One image for every Jielong process; docker-compose.yml picks the command per service.
+# pg-boss 12 needs Node >= 22.12.
+FROM node:22-bookworm-slim
+WORKDIR /app
+
+# Dependencies first (cached until a package.json or the lock changes). The root postinstall
+# runs `prisma generate`, which needs the schema and the schema-engine shim.
+COPY package.json package-lock.json prisma.config.ts ./
+COPY packages/shared/package.json packages/shared/
+COPY packages/db/package.json packages/db/
+COPY packages/db/bin packages/db/bin
+COPY packages/ml/package.json packages/ml/
+COPY apps/api/package.json apps/api/
+COPY apps/worker/package.json apps/worker/
+COPY apps/web/package.json apps/web/
+COPY scripts/prisma.mjs scripts/
+COPY prisma prisma
+RUN npm ci --no-audit --no-fund
+
+COPY . .
+# Next bakes its rewrites (/v1 and /docs → the API) into the build.
+ARG API_URL=http://api:3001
+ENV API_URL=$API_URL
+RUN npm run build -w @jielong/web
+
+ENV NODE_ENV=production JIELONG_DATA_DIR=/data
+EXPOSE 3000 3001
+CMD ["node", "--import", "tsx", "apps/api/src/main.ts"]
