@@ -289,8 +289,8 @@ export class GPT {
     const { nHead: H, nEmbd: C } = this.config;
     const hs = C / H;
     const qkv = this.linear(x, `h.${layer}.attn.c_attn`);
-    // [B·T, 3C] → [3, B, H, T, hs]: one transpose, then contiguous q, k, v.
-    let [q, k, v] = tf.unstack(qkv.reshape([B, T, 3, H, hs]).transpose([2, 0, 3, 1, 4])) as tf.Tensor4D[];
+    // [B·T, 3C] → q, k, v as [B, H, T, hs]
+    let [q, k, v] = tf.split(qkv, 3, 1).map((t) => t.reshape([B, T, H, hs]).transpose([0, 2, 1, 3])) as tf.Tensor4D[];
     const past = cache?.length ?? 0;
     if (cache) {
       const prev = cache.layers[layer];
@@ -313,11 +313,29 @@ export class GPT {
   }
 }
 
-/** log p(target) per row of logits [N, V]; differentiable. */
+/**
+ * log p(target) per row of logits [N, V]; differentiable. Written with softmax and a hand-made
+ * gradient (softmax − one-hot, scaled): the composite logSumExp costs an exp pass and a max
+ * gradient that are slow on wasm.
+ */
 export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   const [N, V] = logits.shape;
-  const flatIdx = tf.range(0, N * V, V, 'int32').add(targets.toInt());
-  return tf.gather(logits.reshape([N * V]), flatIdx).sub(tf.logSumExp(logits, 1)) as tf.Tensor1D;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [logits, targets, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    const probs = tf.softmax(logits);
+    save([probs, targets]);
+    const flatIdx = tf.range(0, N * V, V, 'int32').add(targets);
+    // Floor at the smallest normal float32 so an underflowed probability gives a finite log.
+    const value = tf.log(tf.gather(probs.reshape([N * V]), flatIdx).maximum(1.2e-38));
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, [probs, targets]: tf.Tensor[]) => {
+        const g = dy.reshape([N, 1]);
+        return [tf.oneHot(targets, V).mul(g).sub(probs.mul(g)), tf.zerosLike(targets)];
+      },
+    };
+  });
+  return f(logits, targets.toInt()) as tf.Tensor1D;
 }
 
 const masks = new Map<string, tf.Tensor2D>();
@@ -358,20 +376,23 @@ export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D | tf.Variable, b: tf.Te
   return f(x, g, b) as tf.Tensor2D;
 }
 
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const GELU_C = 2 * Math.sqrt(2 / Math.PI);
 
-/** Exact GELU, x·Φ(x), with a hand-written gradient Φ(x) + x·φ(x). */
+/**
+ * GELU, tanh form (GPT-2's): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))), computed as x·σ(2√(2/π)(x + 0.044715x³))
+ * since σ is fast on wasm while tanh, erf and exp are not. Hand-written gradient: s + x·s(1−s)·u′.
+ */
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    save([x]);
+    const x2 = x.square();
+    const s = tf.sigmoid(x.mul(x2.mul(0.044715).add(1)).mul(GELU_C));
+    save([x, x2, s]);
     return {
-      value: x.mul(tf.erf(x.mul(SQRT1_2)).add(1)).mul(0.5),
-      gradFunc: (dy: tf.Tensor, [x]: tf.Tensor[]) => {
-        const cdf = tf.erf(x.mul(SQRT1_2)).add(1).mul(0.5);
-        const pdf = tf.exp(x.square().mul(-0.5)).mul(INV_SQRT_2PI);
-        return dy.mul(cdf.add(x.mul(pdf)));
+      value: x.mul(s),
+      gradFunc: (dy: tf.Tensor, [x, x2, s]: tf.Tensor[]) => {
+        const du = x2.mul(3 * 0.044715 * GELU_C).add(GELU_C); // u′(x)
+        return dy.mul(s.add(x.mul(s).mul(tf.sub(1, s)).mul(du)));
       },
     };
   });

@@ -1,5 +1,6 @@
 // Kernels we register for the wasm backend of tfjs 4.22, where the stock ones are missing or slow.
 import { registerBatchMatMul } from './matmul.ts';
+import { registerSum } from './reduce.ts';
 import { registerSliceKernels } from './slice.ts';
 import { registerUnsortedSegmentSum } from './segment.ts';
 
@@ -12,4 +13,5 @@ export function registerWasmKernels(): void {
   registerUnsortedSegmentSum();
   registerSliceKernels();
   registerBatchMatMul();
+  registerSum();
 }

@@ -1,0 +1,96 @@
+// Pre-training as a user runs it: the loss falls, bad settings are refused, divergence and
+// overfitting are detected, and a killed run resumes from its checkpoint to the same result.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, loadCheckpoint, pretrain, TrainingError, type PretrainProgress } from '../../packages/ml/src/index.ts';
+import { REPETITIVE, randomLetters } from './fixtures/corpus.ts';
+import { RESUME_CONFIG } from './fixtures/resume-config.ts';
+
+await initBackend('wasm');
+const tmp = () => mkdtempSync(join(tmpdir(), 'ml-train-'));
+
+test('loss on a repetitive text falls below 1 nat within 80 steps, with progress reported', async () => {
+  const progress: PretrainProgress[] = [];
+  const res = await pretrain({
+    corpus: REPETITIVE,
+    config: { preset: 'tiny', vocabSize: 300, steps: 80, batchSize: 8, lr: 5e-3, warmupSteps: 8, evalEvery: 20, evalBatches: 2, seed: 1 },
+    onProgress: (p) => progress.push(p),
+  });
+  const train = progress.filter((p) => p.phase !== 'tokenizer');
+  assert.equal(train.length, 80);
+  assert.ok(train[0].trainLoss > 4, `starts near ln(vocab): ${train[0].trainLoss}`);
+  assert.ok(res.bestValLoss < 1, `validation loss ${res.bestValLoss}`);
+  const last = train.at(-1)!;
+  assert.ok(last.valLoss! < 1 && last.bitsPerByte! > 0 && last.bitsPerByte! < last.valLoss!);
+  assert.ok(train.every((p) => p.tokensPerSecond > 0 && p.etaSeconds >= 0 && p.lr > 0));
+  assert.equal(res.stopped, null);
+  res.model.dispose();
+});
+
+test('a NaN learning rate is refused before training starts', async () => {
+  await assert.rejects(
+    pretrain({ corpus: REPETITIVE, config: { preset: 'tiny', vocabSize: 300, lr: NaN } }),
+    (e: unknown) => e instanceof TrainingError && e.code === 'invalid-config' && /lr/.test(e.message) && !!e.suggestion,
+  );
+});
+
+test('an exploding loss stops with "diverged" and suggests a lower learning rate', async () => {
+  const before = tf.memory().numTensors;
+  await assert.rejects(
+    pretrain({ corpus: REPETITIVE, config: { preset: 'tiny', vocabSize: 300, steps: 200, batchSize: 4, lr: 30, warmupSteps: 0, gradClip: 0, evalEvery: 50 } }),
+    (e: unknown) => {
+      assert.ok(e instanceof TrainingError, String(e));
+      assert.equal(e.code, 'diverged');
+      assert.match(e.suggestion!, /lr=1\.0e\+1/);
+      assert.deepEqual(Object.keys(e.toJSON()), ['code', 'message', 'suggestion']);
+      return true;
+    },
+  );
+  assert.ok(tf.memory().numTensors - before < 100, 'no large tensor leak on failure');
+});
+
+test('overfitting is detected and the best model is kept', async () => {
+  // Random letters: the training split can only be memorised, so validation loss turns up.
+  const text = randomLetters(1400, 3);
+  const res = await pretrain({
+    corpus: text,
+    config: { preset: 'tiny', model: { nEmbd: 64, nLayer: 2, nHead: 2 }, vocabSize: 262, steps: 600, batchSize: 16, lr: 1e-2, warmupSteps: 5, valFraction: 0.3, evalEvery: 10, evalBatches: 2, patience: 3, seed: 2 },
+  });
+  assert.ok(res.stopped, 'stopped early');
+  assert.equal(res.stopped.code, 'overfit-stopped');
+  assert.ok(res.steps < 600);
+  const best = res.evals.find((e) => e.step === res.bestStep)!;
+  assert.equal(best.valLoss, Math.min(...res.evals.map((e) => e.valLoss)));
+  assert.ok(res.evals.at(-1)!.valLoss > best.valLoss);
+  assert.ok(res.evals.at(-1)!.trainLoss < best.trainLoss);
+  res.model.dispose();
+});
+
+test('a run killed mid-way resumes from its last checkpoint and ends where an unkilled run ends', async () => {
+  const killed = tmp();
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/pretrain-child.ts')], {
+    env: { ...process.env, OUT_DIR: killed, KILL_AT_STEP: '7' },
+    encoding: 'utf8',
+  });
+  assert.equal(child.signal, 'SIGKILL', child.stderr.slice(-2000));
+  assert.ok(existsSync(join(killed, 'checkpoint/manifest.json')), 'checkpoint of step 5 exists');
+  assert.ok(!existsSync(join(killed, 'model')), 'the killed run never finished');
+  const stepsSeen: number[] = [];
+  const resumed = await pretrain({ corpus: REPETITIVE, config: RESUME_CONFIG, outDir: killed, resume: true, onProgress: (p) => stepsSeen.push(p.step) });
+  assert.equal(stepsSeen[0], 6, 'continues after the step-5 checkpoint');
+
+  const fresh = await pretrain({ corpus: REPETITIVE, config: RESUME_CONFIG });
+  assert.equal(resumed.bestStep, fresh.bestStep);
+  for (const [name, v] of Object.entries(fresh.model.params)) {
+    assert.deepEqual(resumed.model.params[name].dataSync(), v.dataSync(), `${name} differs`);
+  }
+  const saved = await loadCheckpoint(join(killed, 'model'));
+  assert.deepEqual(saved.model.params.wte.dataSync(), fresh.model.params.wte.dataSync());
+  for (const m of [resumed.model, fresh.model, saved.model]) m.dispose();
+  rmSync(killed, { recursive: true, force: true });
+});
