@@ -74,7 +74,7 @@ export interface PretrainProgress {
   etaSeconds: number;
 }
 
-export type TrainingErrorCode = 'diverged' | 'invalid-config' | 'aborted';
+export type TrainingErrorCode = 'diverged' | 'invalid-config' | 'aborted' | 'kl-exceeded';
 
 /** Why training could not finish, with what to change. */
 export class TrainingError extends Error {
