@@ -1,49 +1,19 @@
-// Creating a comparison: used by POST /v1/projects/:id/comparisons and by the generate job,
-// which passes its own transaction. Depends only on the database client, not on HTTP.
-import type { NewAnswer } from '@jielong/shared';
-import type { Db, Prisma } from '../db.ts';
+// Creating a comparison over HTTP: the implementation lives in @jielong/db (the generate job in the
+// worker uses it too); this wrapper turns its input errors into API errors and returns the
+// comparison in the shape the routes serialise.
+import { ComparisonInputError, createComparison as storeComparison, type NewComparison } from '@jielong/db';
+import type { Db } from '../db.ts';
 import { comparisonInclude } from '../dto.ts';
 import { ApiError } from '../errors.ts';
 
-export interface NewComparison {
-  projectId: string;
-  promptId: string;
-  answers: NewAnswer[];
-  /** N: rankings that close it */
-  requiredRankings: number;
-  /** the generate job that made it */
-  jobId?: string | null;
-}
+export type { NewComparison } from '@jielong/db';
 
-/**
- * Stores a comparison with its answers in the given order (positions 0..K-1). A modelId must name a
- * model of the project (or a global one): unknown ids throw a 404 ApiError naming answers.i.modelId.
- */
 export async function createComparison(db: Db, input: NewComparison) {
-  if (input.answers.length < 2) throw new ApiError(400, 'invalid', 'a comparison needs at least 2 answers', 'answers');
-  const modelIds = [...new Set(input.answers.map((a) => a.modelId).filter((id): id is string => !!id))];
-  if (modelIds.length) {
-    const known = new Set(
-      (await db.model.findMany({ where: { id: { in: modelIds }, OR: [{ projectId: input.projectId }, { projectId: null }] }, select: { id: true } })).map((m) => m.id),
-    );
-    const bad = input.answers.findIndex((a) => a.modelId && !known.has(a.modelId));
-    if (bad >= 0) throw new ApiError(404, 'not_found', 'model not found', `answers.${bad}.modelId`);
+  try {
+    const { id } = await storeComparison(db, input);
+    return await db.comparison.findUniqueOrThrow({ where: { id }, include: comparisonInclude });
+  } catch (err) {
+    if (err instanceof ComparisonInputError) throw new ApiError(err.status, err.status === 404 ? 'not_found' : 'invalid', err.message, err.field);
+    throw err;
   }
-  return db.comparison.create({
-    data: {
-      projectId: input.projectId,
-      promptId: input.promptId,
-      requiredRankings: input.requiredRankings,
-      jobId: input.jobId ?? null,
-      answers: {
-        create: input.answers.map((a, position) => ({
-          position,
-          text: a.text,
-          modelId: a.modelId ?? null,
-          sampling: (a.sampling ?? undefined) as Prisma.InputJsonValue | undefined,
-        })),
-      },
-    },
-    include: comparisonInclude,
-  });
 }

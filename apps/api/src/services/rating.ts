@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { RatingTask, SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
-import type { Db, PrismaClient, Prisma } from '../db.ts';
+import { Prisma, type Db, type PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
 
 /** Fisher–Yates driven by sha256(seed): the same rater sees the same order of the same comparison. */
@@ -55,24 +55,33 @@ async function toTask(tx: Db, comparisonId: string, raterId: string, expiresAt: 
   };
 }
 
-const MAX_CANDIDATES = 20;
+const MAX_ATTEMPTS = 50;
+const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
+
+type Attempt = { task: RatingTask | null } | { retry: 'skip-locked' | 'wait' };
 
 /**
  * The caller's current task: their unexpired assignment if they hold one, else a new one on the
  * oldest open comparison with a free slot that they have not ranked or skipped. null: nothing left.
+ *
+ * Each attempt is its own short transaction holding at most one comparison lock, so attempts never
+ * deadlock. It first looks past comparisons other raters are being handed right now (SKIP LOCKED);
+ * if that finds nothing, it waits for a locked one instead, so a busy moment is not mistaken for
+ * an empty queue.
  */
 export async function nextRatingTask(prisma: PrismaClient, projectId: string, raterId: string, ttlMs: number): Promise<RatingTask | null> {
-  return prisma.$transaction(async (tx) => {
-    // one hand-out at a time per rater (a double click must not take two slots)
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'rating:' + raterId}, 0))`;
-    const held = await tx.assignment.findFirst({
-      where: { raterId, completedAt: null, expiresAt: { gt: new Date() }, comparison: { projectId, status: 'open', rankings: { none: { raterId } } } },
-      orderBy: { assignedAt: 'asc' },
-    });
-    if (held) return toTask(tx, held.comparisonId, raterId, held.expiresAt);
+  let mode: 'skip-locked' | 'wait' = 'skip-locked';
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const outcome: Attempt = await prisma.$transaction(async (tx) => {
+      // one hand-out at a time per rater (a double click must not take two slots)
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'rating:' + raterId}, 0))`;
+      const held = await tx.assignment.findFirst({
+        where: { raterId, completedAt: null, expiresAt: { gt: new Date() }, comparison: { projectId, status: 'open', rankings: { none: { raterId } } } },
+        orderBy: { assignedAt: 'asc' },
+      });
+      if (held) return { task: await toTask(tx, held.comparisonId, raterId, held.expiresAt) };
 
-    for (let attempt = 0; attempt < MAX_CANDIDATES; attempt++) {
-      // SKIP LOCKED: a comparison another rater is being handed right now is passed over, not waited on
+      const lock = mode === 'skip-locked' ? Prisma.sql`FOR UPDATE OF c SKIP LOCKED` : Prisma.sql`FOR UPDATE OF c`;
       const [candidate] = await tx.$queryRaw<{ id: string; requiredRankings: number }[]>`
         SELECT c.id, c."requiredRankings" FROM "Comparison" c
         WHERE c."projectId" = ${projectId} AND c.status = 'open'
@@ -82,11 +91,11 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, ra
             < c."requiredRankings"
         ORDER BY c."createdAt", c.id
         LIMIT 1
-        FOR UPDATE OF c SKIP LOCKED`;
-      if (!candidate) return null;
+        ${lock}`;
+      if (!candidate) return mode === 'wait' ? { task: null } : { retry: 'wait' };
       // The filter above ran on a snapshot taken before the lock: a rater whose transaction
       // committed in between is only visible to a fresh statement, so count again under the lock.
-      if ((await takenSlots(tx, candidate.id, raterId)) >= candidate.requiredRankings) continue;
+      if ((await takenSlots(tx, candidate.id, raterId)) >= candidate.requiredRankings) return { retry: 'skip-locked' };
       const now = new Date();
       const expiresAt = new Date(now.getTime() + ttlMs);
       await tx.assignment.upsert({
@@ -94,10 +103,12 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, ra
         create: { comparisonId: candidate.id, raterId, assignedAt: now, expiresAt },
         update: { assignedAt: now, expiresAt, completedAt: null },
       });
-      return toTask(tx, candidate.id, raterId, expiresAt);
-    }
-    return null;
-  });
+      return { task: await toTask(tx, candidate.id, raterId, expiresAt) };
+    }, TX_OPTIONS);
+    if ('task' in outcome) return outcome.task;
+    mode = outcome.retry;
+  }
+  return null;
 }
 
 export type RankingInput = z.output<typeof SubmitRankingRequestSchema>;
@@ -175,5 +186,5 @@ export async function submitRanking(prisma: PrismaClient, comparisonId: string, 
       }
     }
     return { ranking, comparisonStatus: status };
-  });
+  }, TX_OPTIONS);
 }
