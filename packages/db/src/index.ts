@@ -1,5 +1,6 @@
 // @jielong/db: the Prisma client (generated from prisma/schema.prisma), the start-up
-// migration runner and the embedded Postgres used when no DATABASE_URL is given.
+// migration runner and the embedded Postgres used when no DATABASE_URL is given; plus the storage
+// both the API and the worker use: the artifact store, the training-job queue and comparison creation.
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/prisma/client.ts';
 
@@ -9,6 +10,9 @@ export type { ApplyMigrationsOptions, ApplyMigrationsResult, MigrationFile } fro
 export { withDatabase, databaseName, redactUrl } from './url.ts';
 export { startEmbeddedPostgres, DEFAULT_EMBEDDED_PORT } from './embedded.ts';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded.ts';
+export * from './artifacts.ts';
+export * from './comparisons.ts';
+export * from './job-queue.ts';
 
 export interface CreatePrismaClientOptions {
   /** Pool size (pg default 10). */

@@ -1,0 +1,68 @@
+// The training-job queue on pg-boss: one queue the API sends to and workers consume, plus a
+// dead-letter queue where a job lands when every attempt died (the worker then marks it failed).
+// The TrainingJob row is the truth about a job; the pg-boss job only carries its id (and uses it as
+// its own id), so sending it inside the transaction that creates the row makes both or neither.
+import { PgBoss, fromPrisma } from 'pg-boss';
+import type { Prisma } from './generated/prisma/client.ts';
+
+export const TRAINING_QUEUE = 'training-jobs';
+export const TRAINING_DEAD_LETTER_QUEUE = 'training-jobs-dead';
+
+export interface TrainingQueueData {
+  jobId: string;
+}
+
+export interface JobQueueOptions {
+  /**
+   * A worker that stops sending heartbeats this long is taken for dead and the job is retried
+   * (pg-boss minimum 10). Applies when this call creates the queue.
+   */
+  heartbeatSeconds?: number;
+  /** Retries after the first attempt, when a worker dies or a job throws unexpectedly. */
+  retryLimit?: number;
+  /** Run pg-boss maintenance (expiring jobs whose worker died). Workers do; the API does not. */
+  supervise?: boolean;
+  /** How often maintenance runs, in seconds (pg-boss default 60). */
+  superviseIntervalSeconds?: number;
+  /** Connection pool size. */
+  max?: number;
+}
+
+export type JobQueue = PgBoss;
+
+/** Connects pg-boss (installing its schema on first use) and makes sure both queues exist. */
+export async function startJobQueue(url: string, options: JobQueueOptions = {}): Promise<JobQueue> {
+  const interval = options.superviseIntervalSeconds ?? 60;
+  const boss = new PgBoss({
+    connectionString: url,
+    max: options.max ?? 4,
+    supervise: options.supervise ?? false,
+    superviseIntervalSeconds: interval,
+    monitorIntervalSeconds: interval,
+    schedule: false,
+  });
+  // pg-boss reports background errors as events; without a listener Node would crash on them.
+  boss.on('error', (err) => console.error('[job-queue]', err));
+  await boss.start();
+  await boss.createQueue(TRAINING_DEAD_LETTER_QUEUE, { retryLimit: 5, retryDelay: 5 });
+  await boss.createQueue(TRAINING_QUEUE, {
+    heartbeatSeconds: options.heartbeatSeconds ?? 30,
+    retryLimit: options.retryLimit ?? 2,
+    retryDelay: 1,
+    // The heartbeat catches dead workers; this only bounds a job that hangs while still beating.
+    expireInSeconds: 24 * 3600,
+    deadLetter: TRAINING_DEAD_LETTER_QUEUE,
+  });
+  return boss;
+}
+
+/** Queues a training job inside the caller's Prisma transaction (atomic with the job's row). */
+export async function enqueueTrainingJob(queue: JobQueue, tx: Prisma.TransactionClient, jobId: string): Promise<void> {
+  const data: TrainingQueueData = { jobId };
+  await queue.send(TRAINING_QUEUE, data, { id: jobId, db: fromPrisma(tx) });
+}
+
+/** Drops a job that has not started yet from the queue (a running one is stopped by cancelRequested). */
+export async function dequeueTrainingJob(queue: JobQueue, jobId: string): Promise<void> {
+  await queue.cancel(TRAINING_QUEUE, jobId);
+}
