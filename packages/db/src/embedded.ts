@@ -108,6 +108,7 @@ function run(file: string, args: string[], who: RunAs | undefined) {
 }
 
 function initialise(bins: Binaries, dataDir: string, who: RunAs | undefined) {
+  mkdirSync(dirname(dataDir), { recursive: true }); // parents stay searchable for the postgres user
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (who) chownSync(dataDir, who.uid, who.gid);
   chmodSync(dataDir, 0o700);
