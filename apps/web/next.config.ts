@@ -15,6 +15,8 @@ const nextConfig: NextConfig = {
       { source: '/docs/:path*', destination: `${apiUrl}/docs/:path*` },
     ];
   },
+  // The browser tests build into their own folder, so they never clobber the `npm start` build.
+  distDir: process.env.JIELONG_WEB_DIST_DIR ?? '.next',
   transpilePackages: ['@jielong/shared'],
   turbopack: { root: repoRoot },
   poweredByHeader: false,

@@ -157,6 +157,7 @@ export function WriteTask() {
             </button>
           </div>
 
+          {!queue.prompt && draft.mode === 'own' && <p className="muted">{t('write.queueEmpty')}</p>}
           {draft.mode === 'queue' ? (
             draft.promptId ? (
               <section className="card prompt-card" aria-label={t('write.prompt')}>

@@ -1,0 +1,154 @@
+import type { Page } from '@playwright/test';
+import { Api, expect, login, seedProject, shot, test } from './helpers.ts';
+
+/** The answer label (the number key) the rater sees for each answer text. */
+async function labels(page: Page): Promise<Record<string, string>> {
+  const cards = page.locator('.rank-card');
+  await expect(cards.first()).toBeVisible();
+  const out: Record<string, string> = {};
+  for (const card of await cards.all()) out[(await card.locator('.md').innerText()).trim()] = (await card.getAttribute('data-label'))!;
+  return out;
+}
+
+/** Answer texts as shown, top (best) first. */
+async function shownOrder(page: Page): Promise<string[]> {
+  return (await page.locator('.rank-card .md').allInnerTexts()).map((t) => t.trim());
+}
+
+/** The stored ranking, with answer ids turned back into texts. */
+async function storedRanking(api: Api, comparisonId: string) {
+  const { comparison, rankings } = await api.comparison(comparisonId);
+  const text = new Map(comparison.answers.map((a) => [a.id, a.text]));
+  expect(rankings).toHaveLength(1);
+  const r = rankings[0];
+  return {
+    ...r,
+    order: r.order.map((group) => group.map((id) => text.get(id))),
+    flags: Object.fromEntries(Object.entries(r.flags).map(([id, f]) => [text.get(id), f])),
+  };
+}
+
+test('a rater ranks by keyboard alone, with a tie and a flag, and the next task loads at once', async ({ page }) => {
+  const { admin, project, users } = await seedProject(['rater'], { answersPerComparison: 4 });
+  const first = await admin.addComparison(project.id, 'Which answer best explains recursion?', ['Alpha answer', 'Bravo answer', 'Charlie answer', 'Delta answer']);
+  await admin.addComparison(project.id, 'Second task: pick the clearest greeting.', ['Hello there.', 'Greetings, human.']);
+
+  await login(page, users.rater);
+  await page.goto(`/projects/${project.id}/rank`);
+  await expect(page.locator('.prompt-card')).toContainText('recursion');
+  await expect(page.getByTestId('rank-progress')).toHaveText('0 ranked this session');
+  const label = await labels(page);
+
+  // Target: Charlie, then Alpha = Delta (tied), then Bravo. Place each by number key + arrows.
+  const target = ['Charlie answer', 'Alpha answer', 'Delta answer', 'Bravo answer'];
+  for (let i = 0; i < target.length; i++) {
+    await page.keyboard.press(label[target[i]]);
+    const at = (await shownOrder(page)).indexOf(target[i]);
+    for (let k = at; k > i; k--) await page.keyboard.press('ArrowUp');
+  }
+  expect(await shownOrder(page)).toEqual(target);
+  await page.keyboard.press(label['Delta answer']);
+  await page.keyboard.press('t');
+  await expect(page.locator('.rank-card.tied')).toHaveCount(1);
+  await expect(page.locator('.rank-card.tied')).toContainText('Delta answer');
+  // T twice unties, a third time ties again
+  await page.keyboard.press('t');
+  await expect(page.locator('.rank-card.tied')).toHaveCount(0);
+  await page.keyboard.press('t');
+  await page.keyboard.press(label['Bravo answer']);
+  await page.keyboard.press('i');
+  await expect(page.locator('.rank-card', { hasText: 'Bravo answer' }).getByRole('button', { name: 'Incorrect' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.locator('.rank-card[data-rank]')).toHaveCount(4);
+  expect(await page.locator('.rank-card').evaluateAll((els) => els.map((e) => e.getAttribute('data-rank')))).toEqual(['1', '2', '2', '3']);
+  await shot(page, 'rank-keyboard-laptop');
+
+  await page.keyboard.press('Control+Enter');
+  await expect(page.locator('.prompt-card')).toContainText('Second task');
+  await expect(page.getByTestId('rank-progress')).toHaveText('1 ranked this session');
+
+  const stored = await storedRanking(admin, first.id);
+  expect(stored.order).toEqual([['Charlie answer'], ['Alpha answer', 'Delta answer'], ['Bravo answer']]);
+  expect(stored.flags).toEqual({ 'Bravo answer': ['incorrect'] });
+  expect(stored.allBad).toBe(false);
+  expect(stored.skipped).toBe(false);
+  expect(stored.timeSpentMs).toBeGreaterThan(0);
+});
+
+test('a rater ranks by drag and drop, ties with a button, flags, comments and marks all bad', async ({ page }) => {
+  const { admin, project, users } = await seedProject(['rater'], { answersPerComparison: 3 });
+  const cmp = await admin.addComparison(project.id, 'Summarise the water cycle.', ['Water evaporates.', 'Clouds are made of cotton.', 'Rain falls from clouds.']);
+
+  await login(page, users.rater);
+  await page.goto(`/projects/${project.id}/rank`);
+  await expect(page.locator('.rank-card')).toHaveCount(3);
+
+  async function drag(text: string, ontoText: string) {
+    const handle = page.locator('.rank-card', { hasText: text }).locator('.drag-handle');
+    const target = page.locator('.rank-card', { hasText: ontoText });
+    const from = (await handle.boundingBox())!;
+    const to = (await target.boundingBox())!;
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2 + 8, { steps: 4 });
+    const toY = to.y + (to.y < from.y ? 4 : to.height - 4);
+    await page.mouse.move(from.x + from.width / 2, toY, { steps: 20 });
+    await page.mouse.up();
+  }
+
+  // Put "Rain…" on top, then "Clouds…" at the bottom.
+  let order = await shownOrder(page);
+  if (order[0] !== 'Rain falls from clouds.') await drag('Rain falls from clouds.', order[0]);
+  await expect.poll(() => shownOrder(page).then((o) => o[0])).toBe('Rain falls from clouds.');
+  order = await shownOrder(page);
+  if (order[2] !== 'Clouds are made of cotton.') await drag('Clouds are made of cotton.', order[2]);
+  await expect.poll(() => shownOrder(page)).toEqual(['Rain falls from clouds.', 'Water evaporates.', 'Clouds are made of cotton.']);
+
+  const water = page.locator('.rank-card', { hasText: 'Water evaporates.' });
+  await water.getByRole('button', { name: 'Tie with above' }).click();
+  await expect(water).toHaveClass(/tied/);
+  const cotton = page.locator('.rank-card', { hasText: 'cotton' });
+  await cotton.getByRole('button', { name: 'Incorrect' }).click();
+  await cotton.getByRole('button', { name: 'Off-topic' }).click();
+  await page.getByLabel('All answers are bad').check();
+  await page.getByLabel('Comment (optional)').fill('None mentions condensation.');
+  await shot(page, 'rank-drag-laptop');
+  await page.getByRole('button', { name: 'Submit ranking' }).click();
+  await expect(page.getByText('No ranking task is waiting for you')).toBeVisible();
+  await expect(page.getByTestId('rank-progress')).toHaveText('1 ranked this session');
+
+  const stored = await storedRanking(admin, cmp.id);
+  expect(stored.order).toEqual([['Rain falls from clouds.', 'Water evaporates.'], ['Clouds are made of cotton.']]);
+  expect(stored.flags).toEqual({ 'Clouds are made of cotton.': ['incorrect', 'off-topic'] });
+  expect(stored.allBad).toBe(true);
+  expect(stored.comment).toBe('None mentions condensation.');
+});
+
+test('answers render Markdown safely: raw HTML shows as text and never runs; long answers collapse', async ({ page }) => {
+  const { admin, project, users } = await seedProject(['rater']);
+  const long = Array.from({ length: 40 }, (_, i) => `Line ${i + 1} of a very long answer.`).join('\n\n');
+  await admin.addComparison(project.id, 'Show me some code.', [
+    '<script>window.__xss = 1</script>Script answer',
+    '<img src="x" onerror="window.__xss = 2">Image answer',
+    '```js\nconsole.log("hi")\n```\n\n[bad link](javascript:window.__xss=3)',
+    long,
+  ]);
+
+  await login(page, users.rater);
+  await page.goto(`/projects/${project.id}/rank`);
+  await expect(page.locator('.rank-card')).toHaveCount(4);
+  await expect(page.locator('.rank-list')).toContainText('<script>window.__xss = 1</script>');
+  await expect(page.locator('.rank-list')).toContainText('<img src="x" onerror="window.__xss = 2">');
+  expect(await page.locator('.rank-list script, .rank-list img').count()).toBe(0);
+  await expect(page.locator('.rank-list pre code')).toHaveText('console.log("hi")');
+  const link = page.locator('.rank-list a', { hasText: 'bad link' });
+  expect(await link.getAttribute('href')).not.toContain('javascript:');
+  await link.click({ modifiers: [] }).catch(() => {});
+  expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+
+  const longCard = page.locator('.rank-card', { hasText: 'Line 1 of a very long answer.' });
+  await expect(longCard.getByRole('button', { name: 'Show more' })).toBeVisible();
+  await expect(longCard.getByText('Line 40 of a very long answer.')).not.toBeInViewport();
+  await longCard.getByRole('button', { name: 'Show more' }).click();
+  await expect(longCard.getByRole('button', { name: 'Show less' })).toBeVisible();
+  await shot(page, 'rank-safety-laptop');
+});
