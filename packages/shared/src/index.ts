@@ -10,5 +10,7 @@ export * from './api/comparisons.ts';
 export * from './api/datasets.ts';
 export * from './api/dashboard.ts';
 export * from './api/training.ts';
+export * from './api/jobs.ts';
+export * from './hyperparams.ts';
 export * from './pairs.ts';
 export * from './text.ts';

@@ -1,0 +1,176 @@
+// Hyper-parameters of every job kind: one zod schema per kind, with defaults that train. The API
+// validates a job's request against them (a 400 names the bad field, e.g. hyperparams.lr) and stores
+// the parsed result, defaults filled in; the worker parses the stored value again before use.
+// Field names are those of the trainers' configs in packages/ml, so the worker passes them through.
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const rate = z.number().positive().max(100);
+const seed = int(0, 2 ** 31 - 1);
+
+export const ModelPresetSchema = z.enum(['tiny', 'mini', 'small']);
+
+/** Overrides of a preset's sizes (the vocabulary comes from the tokenizer). */
+export const ModelShapeSchema = z
+  .object({
+    blockSize: int(8, 4096),
+    nLayer: int(1, 48),
+    nHead: int(1, 64),
+    nEmbd: int(8, 4096),
+    dropout: z.number().min(0).max(0.9),
+  })
+  .partial();
+
+export const LoraSchema = z.object({ rank: int(1, 256), alpha: z.number().positive().max(1024) });
+
+/** Learning-rate schedule and optimiser fields every trainer shares. */
+const optimiser = {
+  minLr: z.number().min(0).max(100),
+  warmupSteps: int(0, 1_000_000),
+  weightDecay: z.number().min(0).max(10),
+  gradClip: z.number().min(0).max(1000),
+};
+
+/** minLr may not exceed lr: reported on minLr. */
+function minLrAtMostLr(v: { lr: number; minLr: number }, ctx: z.RefinementCtx) {
+  if (v.minLr > v.lr) ctx.addIssue({ code: 'custom', path: ['minLr'], message: `minLr (${v.minLr}) must not exceed lr (${v.lr})` });
+}
+
+// --- pretrain: corpus → tokenizer + base model ---------------------------------------------
+export const PretrainHyperparamsSchema = z
+  .object({
+    preset: ModelPresetSchema.default('mini'),
+    model: ModelShapeSchema.default({}),
+    /** Tokenizer vocabulary: 256 bytes + merges + 5 special tokens. */
+    vocabSize: int(262, 65_536).default(2048),
+    steps: int(1, 1_000_000).default(2000),
+    batchSize: int(1, 1024).default(16),
+    lr: rate.default(1e-3),
+    minLr: optimiser.minLr.default(1e-4),
+    warmupSteps: optimiser.warmupSteps.default(100),
+    weightDecay: optimiser.weightDecay.default(0.1),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.99),
+    gradClip: optimiser.gradClip.default(1),
+    valFraction: z.number().gt(0).max(0.5).default(0.1),
+    evalEvery: int(1, 1_000_000).default(100),
+    evalBatches: int(1, 1000).default(8),
+    /** Overfitting: evaluations in a row with validation loss up while training loss falls. */
+    patience: int(1, 1000).default(3),
+    /** Steps between resumable checkpoints (a retried job continues from the newest). */
+    checkpointEvery: int(1, 1_000_000).default(200),
+    seed: seed.default(1337),
+  })
+  .superRefine((v, ctx) => {
+    minLrAtMostLr(v, ctx);
+    const nEmbd = v.model.nEmbd;
+    const nHead = v.model.nHead;
+    if (nEmbd !== undefined && nHead !== undefined && nEmbd % nHead !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['model', 'nEmbd'], message: `nEmbd (${nEmbd}) must be a multiple of nHead (${nHead})` });
+    }
+  });
+export type PretrainHyperparams = z.infer<typeof PretrainHyperparamsSchema>;
+
+// --- sft: base model + accepted demonstrations → SFT model -----------------------------------
+export const SftHyperparamsSchema = z
+  .object({
+    /** null: full fine-tune; { rank, alpha }: LoRA adapters only. */
+    lora: LoraSchema.nullable().default(null),
+    epochs: int(1, 1000).default(3),
+    batchSize: int(1, 1024).default(8),
+    lr: rate.default(3e-4),
+    minLr: optimiser.minLr.default(3e-5),
+    warmupSteps: optimiser.warmupSteps.default(10),
+    weightDecay: optimiser.weightDecay.default(0),
+    gradClip: optimiser.gradClip.default(1),
+    valFraction: z.number().min(0).max(0.5).default(0.1),
+    evalEvery: int(1, 1_000_000).default(50),
+    patience: int(1, 1000).default(3),
+    seed: seed.default(1337),
+  })
+  .superRefine(minLrAtMostLr);
+export type SftHyperparams = z.infer<typeof SftHyperparamsSchema>;
+
+// --- generate: models + prompts → comparisons for raters -------------------------------------
+export const GenerateHyperparamsSchema = z.object({
+  /** K answers per prompt, spread over the models (default: the project's answersPerComparison). */
+  answersPerPrompt: int(2, 16).optional(),
+  /** Prompts taken when the request names none: the project's prompts without a comparison yet. */
+  maxPrompts: int(1, 10_000).default(50),
+  /** Rankings that close each comparison (default: the project's ratersPerComparison). */
+  requiredRankings: int(1, 50).optional(),
+  temperature: z.number().min(0).max(5).default(1),
+  topK: int(0, 100_000).default(0),
+  topP: z.number().gt(0).max(1).default(0.95),
+  maxTokens: int(1, 4096).default(64),
+  seed: seed.default(1),
+});
+export type GenerateHyperparams = z.infer<typeof GenerateHyperparamsSchema>;
+
+// --- reward: a model + preference pairs (rankings → pairs) → reward model --------------------
+export const RewardHyperparamsSchema = z
+  .object({
+    epochs: int(1, 1000).default(3),
+    batchSize: int(1, 1024).default(8),
+    lr: rate.default(1e-4),
+    minLr: optimiser.minLr.default(1e-5),
+    warmupSteps: optimiser.warmupSteps.default(10),
+    weightDecay: optimiser.weightDecay.default(0),
+    gradClip: optimiser.gradClip.default(1),
+    valFraction: z.number().min(0).max(0.5).default(0.1),
+    evalEvery: int(1, 1_000_000).default(50),
+    patience: int(1, 1000).default(3),
+    seed: seed.default(1337),
+  })
+  .superRefine(minLrAtMostLr);
+export type RewardHyperparams = z.infer<typeof RewardHyperparamsSchema>;
+
+// --- dpo: SFT model + preference pairs → policy ----------------------------------------------
+export const DpoHyperparamsSchema = z
+  .object({
+    /** Strength of the pull towards the reference (SFT) model. */
+    beta: z.number().positive().max(100).default(0.1),
+    lora: LoraSchema.nullable().default(null),
+    epochs: int(1, 1000).default(3),
+    batchSize: int(1, 1024).default(8),
+    lr: rate.default(1e-4),
+    minLr: optimiser.minLr.default(1e-5),
+    warmupSteps: optimiser.warmupSteps.default(10),
+    weightDecay: optimiser.weightDecay.default(0),
+    gradClip: optimiser.gradClip.default(1),
+    valFraction: z.number().min(0).max(0.5).default(0.1),
+    evalEvery: int(1, 1_000_000).default(50),
+    patience: int(1, 1000).default(3),
+    seed: seed.default(1337),
+  })
+  .superRefine(minLrAtMostLr);
+export type DpoHyperparams = z.infer<typeof DpoHyperparamsSchema>;
+
+// --- ppo: SFT model + reward model + prompts → policy ----------------------------------------
+export const PpoHyperparamsSchema = z
+  .object({
+    steps: int(1, 1_000_000).default(100),
+    /** Prompts sampled per step. */
+    batchSize: int(1, 1024).default(8),
+    /** Weight of the KL penalty to the SFT model in the reward. */
+    klCoef: z.number().min(0).max(100).default(0.1),
+    lr: rate.default(1e-5),
+    minLr: optimiser.minLr.default(1e-6),
+    warmupSteps: optimiser.warmupSteps.default(0),
+    weightDecay: optimiser.weightDecay.default(0),
+    gradClip: optimiser.gradClip.default(1),
+    maxTokens: int(1, 4096).default(32),
+    temperature: z.number().gt(0).max(5).default(1),
+    seed: seed.default(1337),
+  })
+  .superRefine(minLrAtMostLr);
+export type PpoHyperparams = z.infer<typeof PpoHyperparamsSchema>;
+
+export const HYPERPARAMS_SCHEMAS = {
+  pretrain: PretrainHyperparamsSchema,
+  sft: SftHyperparamsSchema,
+  reward: RewardHyperparamsSchema,
+  ppo: PpoHyperparamsSchema,
+  dpo: DpoHyperparamsSchema,
+  generate: GenerateHyperparamsSchema,
+} as const;
