@@ -134,6 +134,7 @@ test('SFT export streams accepted demonstrations only, as prompt/completion or m
   const plain = await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/sft`);
   assert.equal(plain.statusCode, 200);
   assert.match(plain.headers['content-type'] as string, /application\/x-ndjson/);
+  assert.equal(plain.headers['content-disposition'], 'attachment; filename="p-sft.jsonl"');
   assert.deepEqual(plain.body.trim().split('\n').map((l) => JSON.parse(l)), [{ prompt: 'First prompt', completion: 'Kept' }]);
 
   const chat = await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/sft?format=messages`);

@@ -126,8 +126,10 @@ test('rankings with ties, flags and comments close the comparison at N; one rank
   const c = await comparison(researcher, projectId, ['a', 'b', 'c', 'd']);
   const [a, b, cc, d] = c.answers.map((x) => x.id);
 
-  const t0 = (await nextTask(raters[0], projectId)).json().task;
-  assert.equal(t0.comparisonId, c.id);
+  const other = await comparison(researcher, projectId, ['x', 'y']);
+  const handed = (await nextTask(raters[0], projectId)).json();
+  assert.equal(handed.task.comparisonId, c.id);
+  assert.equal(handed.remaining, 2, 'this one and the other comparison');
   const first = await rank(raters[0], c.id, { order: [[b], [a, cc], [d]], flags: { [d]: ['harmful', 'off-topic'] }, comment: 'd is rude', timeSpentMs: 12_000 });
   assert.equal(first.statusCode, 201, first.body);
   assert.equal(first.json().comparisonStatus, 'open');
@@ -137,14 +139,14 @@ test('rankings with ties, flags and comments close the comparison at N; one rank
   const again = await rank(raters[0], c.id, { order: [[a], [b], [cc], [d]] });
   assert.equal(again.statusCode, 409);
 
-  assert.equal((await nextTask(raters[0], projectId)).json().task, null, 'a rater is not handed what they ranked');
+  assert.equal((await nextTask(raters[0], projectId)).json().task.comparisonId, other.id, 'a rater is not handed what they ranked');
   await nextTask(raters[1], projectId);
   const second = await rank(raters[1], c.id, { order: [[a], [b], [cc], [d]], allBad: true });
   assert.equal(second.json().comparisonStatus, 'complete');
   assert.equal((await h.prisma.comparison.findUniqueOrThrow({ where: { id: c.id } })).status, 'complete');
 
-  // the third rater finds nothing, and cannot push a ranking in over N
-  assert.equal((await nextTask(raters[2], projectId)).json().task, null);
+  // the third rater is handed only the other comparison, and cannot push a ranking in over N
+  assert.equal((await nextTask(raters[2], projectId)).json().task.comparisonId, other.id);
   const late = await rank(raters[2], c.id, { order: [[a], [b], [cc], [d]] });
   assert.equal(late.statusCode, 409);
   assert.equal(await h.prisma.ranking.count({ where: { comparisonId: c.id } }), 2);
@@ -224,6 +226,7 @@ test('preference export: a 4-way ranking with one tie yields exactly 5 pairs; sk
   const res = await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/preferences`);
   assert.equal(res.statusCode, 200);
   assert.match(res.headers['content-type'] as string, /application\/x-ndjson/);
+  assert.equal(res.headers['content-disposition'], 'attachment; filename="p-preferences.jsonl"');
   const rows = res.body.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(rows.length, 5);
   const pairs = rows.map((r) => `${r.chosen}>${r.rejected}`).sort();

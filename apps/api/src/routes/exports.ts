@@ -6,6 +6,12 @@ import { preferenceRows, sftRows, toJsonLines } from '../services/export.ts';
 
 const NDJSON = 'application/x-ndjson; charset=utf-8';
 
+/** "<project name>-<kind>.jsonl", ASCII-only so the header needs no encoding. */
+function attachment(projectName: string, kind: string): string {
+  const slug = projectName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'project';
+  return `attachment; filename="${slug}-${kind}.jsonl"`;
+}
+
 const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/export/sft',
@@ -20,7 +26,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { project } = await requireProject(req, req.params.projectId, ['researcher']);
-      reply.type(NDJSON).header('content-disposition', `attachment; filename="sft-${project.id}.jsonl"`);
+      reply.type(NDJSON).header('content-disposition', attachment(project.name, 'sft'));
       return reply.send(Readable.from(toJsonLines(sftRows(app.prisma, project.id, req.query.format))));
     },
   );
@@ -37,7 +43,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { project } = await requireProject(req, req.params.projectId, ['researcher']);
-      reply.type(NDJSON).header('content-disposition', `attachment; filename="preferences-${project.id}.jsonl"`);
+      reply.type(NDJSON).header('content-disposition', attachment(project.name, 'preferences'));
       return reply.send(Readable.from(toJsonLines(preferenceRows(app.prisma, project.id))));
     },
   );

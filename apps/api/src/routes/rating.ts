@@ -9,7 +9,7 @@ import {
 import { requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
 import { toRanking } from '../dto.ts';
-import { nextRatingTask, submitRanking } from '../services/rating.ts';
+import { nextRatingTask, remainingForRater, submitRanking } from '../services/rating.ts';
 
 // The rater's side: blind, shuffled tasks and ranking submissions.
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -18,7 +18,8 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     { schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
-      return { task: await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs) };
+      const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
+      return { task, remaining: task ? await remainingForRater(app.prisma, req.params.projectId, user.id) : 0 };
     },
   );
 

@@ -31,6 +31,22 @@ export function seededShuffle<T>(items: T[], seed: string): T[] {
   return out;
 }
 
+/**
+ * Comparisons the rater could still rank: open, not ranked or skipped by them, and either held by
+ * them or with a free slot.
+ */
+export async function remainingForRater(db: Db, projectId: string, raterId: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM "Comparison" c
+    WHERE c."projectId" = ${projectId} AND c.status = 'open'
+      AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
+      AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
+        + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
+             AND a."completedAt" IS NULL AND a."expiresAt" > now())
+        < c."requiredRankings"`;
+  return row.n;
+}
+
 /** Slots taken on a comparison, not counting `exceptRaterId`'s own assignment. */
 async function takenSlots(tx: Db, comparisonId: string, exceptRaterId: string): Promise<number> {
   const [row] = await tx.$queryRaw<{ taken: number }[]>`

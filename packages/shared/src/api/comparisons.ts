@@ -113,7 +113,11 @@ export type RatingTask = z.infer<typeof RatingTaskSchema>;
 
 // POST /v1/projects/:projectId/rating-task (rater): hands out (or hands back) a comparison the
 // caller has not ranked, reserving one of its N slots; task = null when nothing is left.
-export const RatingTaskResponseSchema = z.object({ task: RatingTaskSchema.nullable() });
+export const RatingTaskResponseSchema = z.object({
+  task: RatingTaskSchema.nullable(),
+  /** comparisons the caller could still rank, the handed-out one included */
+  remaining: z.number().int(),
+});
 export type RatingTaskResponse = z.infer<typeof RatingTaskResponseSchema>;
 
 // POST /v1/comparisons/:id/rankings (rater): a full order (ties allowed) or a skip with a reason.
