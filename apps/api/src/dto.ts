@@ -4,6 +4,8 @@ import type {
   Comparison,
   Demonstration,
   Job,
+  JobLog,
+  JobMetric,
   Member,
   Model,
   Project,
@@ -151,4 +153,12 @@ export function toJob(j: Prisma.TrainingJobModel & { output: { id: string } | nu
     finishedAt: isoOrNull(j.finishedAt),
     outputModelId: j.output?.id ?? null,
   };
+}
+
+export function toJobMetric(m: Prisma.JobMetricModel): JobMetric {
+  return { id: m.id.toString(), step: m.step, data: asRecord(m.data), createdAt: iso(m.createdAt) };
+}
+
+export function toJobLog(l: Prisma.JobLogModel): JobLog {
+  return { id: l.id.toString(), level: l.level, message: l.message, createdAt: iso(l.createdAt) };
 }

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { gunzipSync } from 'node:zlib';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { FolderStore, type ArtifactStore, type JobQueue } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
 import { ApiError, registerErrorHandling } from './errors.ts';
 import type { AppConfig } from './types.ts';
@@ -22,7 +23,8 @@ import ratingRoutes from './routes/rating.ts';
 import exportRoutes from './routes/exports.ts';
 import preferenceImportRoutes from './routes/preference-imports.ts';
 import dashboardRoutes from './routes/dashboard.ts';
-import trainingRoutes from './routes/training.ts';
+import jobRoutes from './routes/jobs.ts';
+import modelRoutes from './routes/models.ts';
 
 export type { AppConfig, AuthUser } from './types.ts';
 export { createComparison } from './services/comparisons.ts';
@@ -30,6 +32,10 @@ export { createComparison } from './services/comparisons.ts';
 export interface BuildAppOptions extends Partial<AppConfig> {
   prisma: PrismaClient;
   logger?: FastifyServerOptions['logger'];
+  /** the training-job queue (startJobQueue from @jielong/db); without it job creation answers 503 */
+  jobQueue?: JobQueue;
+  /** defaults to the folder dataDir */
+  artifacts?: ArtifactStore;
 }
 
 const MB = 1024 * 1024;
@@ -48,6 +54,8 @@ export async function buildApp(opts: BuildAppOptions) {
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('prisma', opts.prisma);
   app.decorate('config', config);
+  app.decorate('artifacts', opts.artifacts ?? new FolderStore(config.dataDir));
+  app.decorate('jobQueue', opts.jobQueue ?? null);
   registerErrorHandling(app);
 
   // JSONL uploads (imports) arrive as text, optionally gzipped (the shared data files are .jsonl.gz)
@@ -94,7 +102,8 @@ export async function buildApp(opts: BuildAppOptions) {
         exportRoutes,
         preferenceImportRoutes,
         dashboardRoutes,
-        trainingRoutes,
+        jobRoutes,
+        modelRoutes,
       ]) {
         await v1.register(routes);
       }

@@ -1,6 +1,6 @@
 // The API process: read env, apply migrations, ensure the first admin, listen.
 import { join } from 'node:path';
-import { applyMigrations, createPrismaClient, redactUrl, startEmbeddedPostgres, type EmbeddedPostgres } from '@jielong/db';
+import { applyMigrations, createPrismaClient, redactUrl, startEmbeddedPostgres, startJobQueue, type EmbeddedPostgres } from '@jielong/db';
 import { buildApp } from './index.ts';
 import { ensureAdmin } from './services/admin.ts';
 
@@ -27,7 +27,9 @@ if (admin.generatedPassword) {
   console.log(`[api] first admin ${adminEmail} created with JIELONG_ADMIN_PASSWORD`);
 }
 
-const app = await buildApp({ prisma, dataDir, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+// The API only sends jobs; workers supervise the queue.
+const jobQueue = await startJobQueue(url, { supervise: false });
+const app = await buildApp({ prisma, dataDir, jobQueue, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.listen({ port, host });
 console.log(`[api] listening on http://${host}:${port} (docs at /docs)`);
 
@@ -36,6 +38,7 @@ async function shutdown() {
   if (closing) return;
   closing = true;
   await app.close();
+  await jobQueue.stop({ graceful: false });
   await prisma.$disconnect();
   await embedded?.stop();
   process.exit(0);

@@ -1,4 +1,5 @@
 import type { Role } from '@jielong/shared';
+import type { ArtifactStore, JobQueue } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
 
 export interface AuthUser {
@@ -26,6 +27,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     prisma: PrismaClient;
     config: AppConfig;
+    /** datasets and models (a folder under dataDir unless another store is given) */
+    artifacts: ArtifactStore;
+    /** where training jobs are sent; null when the API runs without one (job creation answers 503) */
+    jobQueue: JobQueue | null;
   }
   interface FastifyRequest {
     user: AuthUser | null;

@@ -21,6 +21,8 @@ export interface ArtifactStore {
   list(prefix: string): Promise<string[]>;
   /** A local folder holding the objects under `prefix`, for code that reads files (checkpoints). */
   localDir(prefix: string): Promise<string>;
+  /** Deletes everything under a prefix (a job that was never created, scratch files). */
+  remove(prefix: string): Promise<void>;
 }
 
 export class ArtifactNotFoundError extends Error {
@@ -115,7 +117,6 @@ export class FolderStore implements ArtifactStore {
     return dir;
   }
 
-  /** Removes everything under a prefix (a job's scratch files once it is finished). */
   async remove(prefix: string): Promise<void> {
     await rm(this.path(prefix), { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdSchema, TimestampSchema } from './common.ts';
-import { JobSchema } from './training.ts';
+import { JobSchema, ModelSchema } from './training.ts';
 import {
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
@@ -65,6 +65,21 @@ export const CreateJobRequestSchema = z.discriminatedUnion('kind', [
 export type CreateJobRequest = z.input<typeof CreateJobRequestSchema>;
 export type ParsedCreateJobRequest = z.infer<typeof CreateJobRequestSchema>;
 
+/** The rows of a job's dataset file (JSONL), per kind. The API writes them, the worker reads them. */
+export const PretrainRowSchema = z.object({ text: z.string() });
+export const SftRowSchema = z.object({ prompt: z.string(), completion: z.string() });
+/** One (better, worse) pair of one ranking; pairs of the same ranking share `group` (the ranking id). */
+export const PreferencePairRowSchema = z.object({ prompt: z.string(), chosen: z.string(), rejected: z.string(), group: z.string() });
+export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: z.string() });
+export const DATASET_ROW_SCHEMAS = {
+  pretrain: PretrainRowSchema,
+  sft: SftRowSchema,
+  reward: PreferencePairRowSchema,
+  dpo: PreferencePairRowSchema,
+  ppo: PromptRowSchema,
+  generate: PromptRowSchema,
+} as const;
+
 /** What a job's frozen dataset file holds (jobs/<id>/dataset.jsonl in the artifact store). */
 export const DatasetSnapshotSchema = z.object({
   path: z.string(),
@@ -120,3 +135,11 @@ export const ModelPreferenceResponseSchema = z.object({
   models: z.array(ModelPreferenceSchema),
 });
 export type ModelPreferenceResponse = z.infer<typeof ModelPreferenceResponseSchema>;
+
+// GET /v1/models/:id (researcher): the model, its ancestors (parent first) and its files with sha256
+export const ModelDetailResponseSchema = z.object({
+  model: ModelSchema,
+  lineage: z.array(ModelSchema),
+  files: z.array(z.object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })),
+});
+export type ModelDetailResponse = z.infer<typeof ModelDetailResponseSchema>;

@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { IdParamsSchema, ModelDetailResponseSchema, ModelListQuerySchema, ModelListResponseSchema, ProjectParamsSchema } from '@jielong/shared';
+import { MODEL_MANIFEST, modelPrefix, type ModelArtifactManifest } from '@jielong/db';
+import { requireProject } from '../access.ts';
+import { notFound } from '../errors.ts';
+import { toModel } from '../dto.ts';
+
+// The model registry (models are registered by finished jobs, see apps/worker).
+// Researchers only: model names must not reach raters, who rank blind.
+const modelRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/projects/:projectId/models',
+    { schema: { tags: ['models'], params: ProjectParamsSchema, querystring: ModelListQuerySchema, response: { 200: ModelListResponseSchema } } },
+    async (req) => {
+      await requireProject(req, req.params.projectId, ['researcher']);
+      const models = await app.prisma.model.findMany({
+        where: { OR: [{ projectId: req.params.projectId }, { projectId: null }], kind: req.query.kind },
+        orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      });
+      return { items: models.map(toModel) };
+    },
+  );
+
+  app.get(
+    '/models/:id',
+    { schema: { tags: ['models'], params: IdParamsSchema, response: { 200: ModelDetailResponseSchema } } },
+    async (req) => {
+      const model = await app.prisma.model.findUnique({ where: { id: req.params.id } });
+      if (!model) throw notFound('model');
+      if (model.projectId) await requireProject(req, model.projectId, ['researcher']);
+      // lineage: parent, grandparent… up to the first model
+      const lineage = [];
+      for (let parentId = model.parentId, hops = 0; parentId && hops < 50; hops++) {
+        const parent = await app.prisma.model.findUnique({ where: { id: parentId } });
+        if (!parent) break;
+        lineage.push(toModel(parent));
+        parentId = parent.parentId;
+      }
+      let files: ModelArtifactManifest['files'] = [];
+      try {
+        files = (JSON.parse((await app.artifacts.get(`${modelPrefix(model.id)}/${MODEL_MANIFEST}`)).toString('utf8')) as ModelArtifactManifest).files;
+      } catch {
+        // a model registered outside the store (e.g. imported by hand) has no manifest
+      }
+      return { model: toModel(model), lineage, files };
+    },
+  );
+};
+
+export default modelRoutes;

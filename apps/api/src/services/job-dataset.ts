@@ -1,0 +1,127 @@
+// A job's dataset is frozen when the job is created: the rows it will train on are read in one
+// repeatable-read transaction and written as JSONL to jobs/<jobId>/dataset.jsonl in the artifact
+// store, with sha256 and counts in the job's datasetSnapshot. Data added later is not in it, so a
+// job (and a retry of it) trains on exactly what the researcher saw when starting it.
+import {
+  rankingToPairs,
+  type DatasetSnapshot,
+  type ParsedCreateJobRequest,
+  type PreferencePairRowSchema,
+  type PretrainRowSchema,
+  type PromptRowSchema,
+  type SftRowSchema,
+} from '@jielong/shared';
+import { jobPrefix, type ArtifactStore } from '@jielong/db';
+import type { z } from 'zod';
+import type { Db, PrismaClient } from '../db.ts';
+import { ApiError } from '../errors.ts';
+
+type Row = z.infer<typeof PretrainRowSchema> | z.infer<typeof SftRowSchema> | z.infer<typeof PreferencePairRowSchema> | z.infer<typeof PromptRowSchema>;
+
+interface Collected {
+  rows: Row[];
+  counts: Record<string, number>;
+  source: string;
+}
+
+/** Fewest rows each kind can train on (the trainers hold out a validation split). */
+const MIN_ROWS: Record<ParsedCreateJobRequest['kind'], number> = { pretrain: 1, sft: 2, reward: 2, dpo: 2, ppo: 1, generate: 1 };
+
+const emptyDataset = (message: string) => new ApiError(409, 'empty_dataset', message);
+
+async function pretrainRows(db: Db, projectId: string, corpus: string | undefined): Promise<Collected> {
+  if (corpus !== undefined) return { rows: [{ text: corpus }], counts: { documents: 1, characters: corpus.length }, source: 'uploaded corpus' };
+  const prompts = await db.prompt.findMany({ where: { projectId }, select: { text: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  const demos = await db.demonstration.findMany({ where: { projectId, status: 'accepted' }, select: { answer: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  const rows = [...prompts.map((p) => ({ text: p.text })), ...demos.map((d) => ({ text: d.answer }))];
+  const characters = rows.reduce((n, r) => n + r.text.length, 0);
+  return { rows, counts: { documents: rows.length, prompts: prompts.length, demonstrations: demos.length, characters }, source: 'project prompts and accepted demonstrations' };
+}
+
+async function sftRows(db: Db, projectId: string): Promise<Collected> {
+  const demos = await db.demonstration.findMany({
+    where: { projectId, status: 'accepted' },
+    include: { prompt: { select: { text: true } } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+  return { rows: demos.map((d) => ({ prompt: d.prompt.text, completion: d.answer })), counts: { demonstrations: demos.length }, source: 'accepted demonstrations' };
+}
+
+/** Every (better, worse) pair of every non-skipped ranking, through the shared rankingToPairs. */
+async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
+  const rankings = await db.ranking.findMany({
+    where: { skipped: false, comparison: { projectId } },
+    select: { id: true, order: true, comparison: { select: { id: true, prompt: { select: { text: true } }, answers: { select: { id: true, text: true } } } } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+  const rows: Row[] = [];
+  const comparisons = new Set<string>();
+  for (const r of rankings) {
+    const text = new Map(r.comparison.answers.map((a) => [a.id, a.text]));
+    comparisons.add(r.comparison.id);
+    for (const { better, worse } of rankingToPairs(r.order as string[][])) {
+      const chosen = text.get(better);
+      const rejected = text.get(worse);
+      if (chosen !== undefined && rejected !== undefined) rows.push({ prompt: r.comparison.prompt.text, chosen, rejected, group: r.id });
+    }
+  }
+  return { rows, counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size }, source: 'rankings (every ranked pair)' };
+}
+
+async function ppoRows(db: Db, projectId: string): Promise<Collected> {
+  const prompts = await db.prompt.findMany({ where: { projectId }, select: { id: true, text: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: prompts.length }, source: 'project prompts' };
+}
+
+async function generateRows(db: Db, projectId: string, promptIds: string[] | undefined, maxPrompts: number): Promise<Collected> {
+  if (promptIds) {
+    const found = new Map((await db.prompt.findMany({ where: { projectId, id: { in: promptIds } }, select: { id: true, text: true } })).map((p) => [p.id, p]));
+    const missing = promptIds.findIndex((id) => !found.has(id));
+    if (missing >= 0) throw new ApiError(404, 'not_found', 'prompt not found in this project', `promptIds.${missing}`);
+    const unique = [...new Set(promptIds)].map((id) => found.get(id)!);
+    return { rows: unique.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: unique.length }, source: 'chosen prompts' };
+  }
+  const prompts = await db.prompt.findMany({
+    where: { projectId, comparisons: { none: {} } },
+    select: { id: true, text: true },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    take: maxPrompts,
+  });
+  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: prompts.length }, source: 'project prompts without comparisons' };
+}
+
+function collect(db: Db, projectId: string, req: ParsedCreateJobRequest): Promise<Collected> {
+  switch (req.kind) {
+    case 'pretrain':
+      return pretrainRows(db, projectId, req.corpus);
+    case 'sft':
+      return sftRows(db, projectId);
+    case 'reward':
+    case 'dpo':
+      return preferenceRows(db, projectId);
+    case 'ppo':
+      return ppoRows(db, projectId);
+    case 'generate':
+      return generateRows(db, projectId, req.promptIds, req.hyperparams.maxPrompts);
+  }
+}
+
+const WHAT: Record<ParsedCreateJobRequest['kind'], string> = {
+  pretrain: 'text to pre-train on (send corpus, or add prompts and demonstrations)',
+  sft: 'accepted demonstrations',
+  reward: 'ranked comparisons (preference pairs)',
+  dpo: 'ranked comparisons (preference pairs)',
+  ppo: 'prompts',
+  generate: 'prompts to answer (every prompt already has a comparison: pass promptIds)',
+};
+
+/** Reads the job's rows consistently, checks there are enough, writes the file; returns the snapshot. */
+export async function freezeDataset(prisma: PrismaClient, store: ArtifactStore, projectId: string, jobId: string, req: ParsedCreateJobRequest): Promise<DatasetSnapshot> {
+  const { rows, counts, source } = await prisma.$transaction((tx) => collect(tx, projectId, req), { isolationLevel: 'RepeatableRead', timeout: 60_000 });
+  if (rows.length < MIN_ROWS[req.kind]) {
+    throw emptyDataset(`a ${req.kind} job needs at least ${MIN_ROWS[req.kind]} rows of ${WHAT[req.kind]}; the project has ${rows.length}`);
+  }
+  const path = `${jobPrefix(jobId)}/dataset.jsonl`;
+  const { sha256, bytes } = await store.put(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { immutable: true });
+  return { path, sha256, bytes, counts: { rows: rows.length, ...counts }, source, frozenAt: new Date().toISOString() };
+}
