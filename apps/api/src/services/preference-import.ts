@@ -20,7 +20,7 @@ interface Pair {
   rejected: string;
 }
 
-const CHUNK = 1000;
+const CHUNK = 2000;
 const key = (promptId: string, a: string, b: string) => `${promptId}\u0000${[a, b].sort().join('\u0000')}`;
 
 export async function importPreferences(prisma: PrismaClient, projectId: string, userId: string, body: string): Promise<PreferenceImportResponse> {
@@ -60,9 +60,7 @@ export async function importPreferences(prisma: PrismaClient, projectId: string,
         for (const c of existing) if (c.answers.length === 2) seen.add(key(c.promptId, c.answers[0].text, c.answers[1].text));
       }
 
-      const comparisons: { id: string; projectId: string; promptId: string; requiredRankings: number; status: 'complete' }[] = [];
-      const answers: { id: string; comparisonId: string; position: number; text: string }[] = [];
-      const rankings: { comparisonId: string; raterId: string; order: string[][] }[] = [];
+      const comparisons: { id: string; promptId: string; chosenId: string; rejectedId: string; chosen: string; rejected: string }[] = [];
       let duplicates = 0;
       for (const p of pairs) {
         const promptId = promptIdOf(p);
@@ -72,16 +70,24 @@ export async function importPreferences(prisma: PrismaClient, projectId: string,
           continue;
         }
         seen.add(k);
-        const comparisonId = randomUUID();
-        const chosenId = randomUUID();
-        const rejectedId = randomUUID();
-        comparisons.push({ id: comparisonId, projectId, promptId, requiredRankings: 1, status: 'complete' });
-        answers.push({ id: chosenId, comparisonId, position: 0, text: p.chosen }, { id: rejectedId, comparisonId, position: 1, text: p.rejected });
-        rankings.push({ comparisonId, raterId: userId, order: [[chosenId], [rejectedId]] });
+        comparisons.push({ id: randomUUID(), promptId, chosenId: randomUUID(), rejectedId: randomUUID(), chosen: p.chosen, rejected: p.rejected });
       }
-      for (let i = 0; i < comparisons.length; i += CHUNK) await tx.comparison.createMany({ data: comparisons.slice(i, i + CHUNK) });
-      for (let i = 0; i < answers.length; i += CHUNK) await tx.answer.createMany({ data: answers.slice(i, i + CHUNK) });
-      for (let i = 0; i < rankings.length; i += CHUNK) await tx.ranking.createMany({ data: rankings.slice(i, i + CHUNK) });
+      for (let i = 0; i < comparisons.length; i += CHUNK) {
+        const chunk = comparisons.slice(i, i + CHUNK);
+        await tx.$executeRaw`
+          INSERT INTO "Comparison" (id, "projectId", "promptId", "requiredRankings", status)
+          SELECT x.id, ${projectId}, x.prompt, 1, 'complete'::"ComparisonStatus"
+          FROM unnest(${chunk.map((c) => c.id)}::text[], ${chunk.map((c) => c.promptId)}::text[]) AS x(id, prompt)`;
+        await tx.$executeRaw`
+          INSERT INTO "Answer" (id, "comparisonId", position, text)
+          SELECT x.id, x.comparison, 0, x.text FROM unnest(${chunk.map((c) => c.chosenId)}::text[], ${chunk.map((c) => c.id)}::text[], ${chunk.map((c) => c.chosen)}::text[]) AS x(id, comparison, text)
+          UNION ALL
+          SELECT x.id, x.comparison, 1, x.text FROM unnest(${chunk.map((c) => c.rejectedId)}::text[], ${chunk.map((c) => c.id)}::text[], ${chunk.map((c) => c.rejected)}::text[]) AS x(id, comparison, text)`;
+        await tx.$executeRaw`
+          INSERT INTO "Ranking" (id, "comparisonId", "raterId", "order")
+          SELECT x.id, x.comparison, ${userId}, x.ord::jsonb
+          FROM unnest(${chunk.map(() => randomUUID())}::text[], ${chunk.map((c) => c.id)}::text[], ${chunk.map((c) => JSON.stringify([[c.chosenId], [c.rejectedId]]))}::text[]) AS x(id, comparison, ord)`;
+      }
       return { lines: lines.length, imported: comparisons.length, duplicates, promptsCreated, skipped };
     },
     { timeout: 300_000 },
