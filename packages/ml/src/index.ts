@@ -7,3 +7,5 @@ export * from './sample.ts';
 export * from './pretrain.ts';
 export * from './tokenizer.ts';
 export * from './chat.ts';
+export * from './train/common.ts';
+export * from './train/sft.ts';
