@@ -46,3 +46,9 @@ test('batched and transposed matmuls match cpu, values and gradients', async () 
   await sameOnWasmAndCpu([[2, 3, 7, 4], [2, 3, 6, 4]], (q, k) => tf.matMul(q, k, false, true)); // attention scores
   await sameOnWasmAndCpu([[6, 7, 7], [6, 7, 4]], (p, v) => tf.matMul(p, v)); // attention output
 });
+
+test('Aᵀ·B with a large A, and sums over leading axes, match cpu', async () => {
+  await sameOnWasmAndCpu([[40, 30], [40, 3]], (a, b) => tf.matMul(a, b, true, false));
+  await sameOnWasmAndCpu([[6, 5, 4]], (x) => tf.sum(x, [0, 1]).mul(tf.sum(x, 0, true).sum()));
+  await sameOnWasmAndCpu([[7, 9]], (x) => tf.sum(x, 0));
+});

@@ -265,7 +265,9 @@ export class GPT {
       out.head = tf.matMul(hidden2d, p['head.w']).add(p['head.b']).reshape([B, T]) as tf.Tensor2D;
     }
     if (opts.logits === false) return out;
-    const logits2d = tf.matMul(hidden2d, p.wte, false, true); // weight tying: logits = h · wteᵀ
+    // Weight tying: logits = h · wteᵀ. While sampling (never differentiated) wteᵀ is kept between
+    // calls, since transposing it costs more than a one-token forward pass.
+    const logits2d = opts.cache ? tf.matMul(hidden2d, this.wteTransposed()) : tf.matMul(hidden2d, p.wte, false, true);
     out.logits = logits2d.reshape([B, T, V]) as tf.Tensor3D;
     if (opts.targets) {
       const logProbs = tokenLogProbs(logits2d as tf.Tensor2D, opts.targets.reshape([B * T]) as tf.Tensor1D);
@@ -274,6 +276,17 @@ export class GPT {
       out.loss = logProbs.mul(mask).sum().neg().div(mask.sum().maximum(1)) as tf.Scalar;
     }
     return out;
+  }
+
+  private wteT: { of: object; t: tf.Tensor2D } | null = null;
+
+  private wteTransposed(): tf.Tensor2D {
+    const wte = this.params.wte;
+    if (this.wteT?.of !== wte.dataId) {
+      this.wteT?.t.dispose();
+      this.wteT = { of: wte.dataId, t: tf.keep(wte.transpose() as tf.Tensor2D) };
+    }
+    return this.wteT.t;
   }
 
   /** x·W + b, plus the LoRA branch (x·A)·B·alpha/rank when adapters are on. */
@@ -308,6 +321,8 @@ export class GPT {
   }
 
   dispose(): void {
+    this.wteT?.t.dispose();
+    this.wteT = null;
     for (const v of Object.values(this.params)) v.dispose();
     for (const k of Object.keys(this.params)) delete this.params[k];
   }

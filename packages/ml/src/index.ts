@@ -9,3 +9,4 @@ export * from './tokenizer.ts';
 export * from './chat.ts';
 export * from './train/common.ts';
 export * from './train/sft.ts';
+export * from './train/reward.ts';

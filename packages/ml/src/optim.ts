@@ -1,6 +1,7 @@
 // AdamW with decoupled weight decay, global-norm gradient clipping and the warm-up + cosine schedule.
 // Shared by every trainer (pretraining, SFT, reward model, PPO, DPO).
 import * as tf from '@tensorflow/tfjs';
+import type { GPT } from './gpt.ts';
 
 export interface AdamWConfig {
   beta1: number;
@@ -84,4 +85,27 @@ export function learningRate(step: number, { lr, minLr, warmupSteps, steps }: Sc
   const decaySteps = Math.max(1, steps - warmupSteps);
   const progress = Math.min(1, (step - warmupSteps) / decaySteps);
   return minLr + 0.5 * (1 + Math.cos(Math.PI * progress)) * (lr - minLr);
+}
+
+export interface StepResult {
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** False when the loss or a gradient was not finite: the weights were left untouched. */
+  applied: boolean;
+}
+
+/**
+ * One optimisation step on the model's trainable variables: gradients of lossFn, clipping,
+ * AdamW update. Runs in a tf.tidy; reads the loss and gradient norm back once.
+ */
+export function trainStep(model: GPT, optimizer: AdamW, lossFn: () => tf.Scalar, opts: { lr: number; gradClip: number }): StepResult {
+  return tf.tidy(() => {
+    const { loss, grads } = model.gradients(lossFn);
+    const { grads: clipped, norm } = clipByGlobalNorm(grads, opts.gradClip);
+    const [lossValue, gradNorm] = [loss.dataSync()[0], norm.dataSync()[0]];
+    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) return { loss: lossValue, gradNorm, applied: false };
+    optimizer.apply(model.params, clipped, opts.lr);
+    return { loss: lossValue, gradNorm, applied: true };
+  });
 }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { GPT, gptConfig, type GPTConfig, type PresetName } from './gpt.ts';
-import { AdamW, clipByGlobalNorm, learningRate } from './optim.ts';
+import { AdamW, learningRate, trainStep } from './optim.ts';
 import { mulberry32 } from './sample.ts';
 import { ENDOFTEXT, Tokenizer } from './tokenizer.ts';
 
@@ -250,15 +250,9 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       if (!Number.isFinite(lr)) throw new TrainingError('diverged', `learning rate became ${lr} at step ${step}`, 'check lr, minLr and warmupSteps');
       const t0 = performance.now();
       const rand = mulberry32((c.seed * 1000003 + step) >>> 0);
-      const loss = tf.tidy(() => {
-        const { x, y } = batchAt(train, c.batchSize, T, rand);
-        const { loss, grads } = model.gradients(() => model.forward(x, { targets: y, training: true, seed: c.seed + step }).loss!);
-        const { grads: clipped, norm } = clipByGlobalNorm(grads, c.gradClip);
-        const [lossValue, normValue] = [loss.dataSync()[0], norm.dataSync()[0]];
-        if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) return lossValue + normValue; // NaN/Inf: checked below, no update
-        optimizer.apply(model.params, clipped, lr);
-        return lossValue;
-      });
+      const { x, y } = batchAt(train, c.batchSize, T, rand);
+      const { loss } = trainStep(model, optimizer, () => model.forward(x, { targets: y, training: true, seed: c.seed + step }).loss!, { lr, gradClip: c.gradClip });
+      tf.dispose([x, y]);
       const stepMs = performance.now() - t0;
       emaStepMs = emaStepMs === 0 ? stepMs : 0.9 * emaStepMs + 0.1 * stepMs;
       if (Number.isNaN(firstLoss)) firstLoss = loss;

@@ -73,12 +73,14 @@ export function pickToken(logits: Float32Array, opts: { temperature: number; top
 /** Logits of the last position of every row, as one Float32Array per row. */
 function lastLogits(model: GPT, rows: number[][], cache?: KVCache): Float32Array[] {
   const V = model.config.vocabSize;
-  const data = tf.tidy(() => {
+  const last = tf.tidy(() => {
     const T = rows[0].length;
     const idx = tf.tensor2d(rows.flat(), [rows.length, T], 'int32');
-    const logits = model.forward(idx, { cache }).logits!;
-    return logits.slice([0, T - 1, 0], [rows.length, 1, V]).dataSync() as Float32Array;
+    return model.forward(idx, { cache }).logits!.slice([0, T - 1, 0], [rows.length, 1, V]);
   });
+  // Read outside the tidy: tidy walks whatever it returns, element by element for arrays.
+  const data = last.dataSync() as Float32Array;
+  last.dispose();
   return rows.map((_, i) => data.subarray(i * V, (i + 1) * V));
 }
 

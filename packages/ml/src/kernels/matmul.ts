@@ -19,11 +19,16 @@ function setup(backend: WasmBackend): void {
 
 const bytes = (a: number[]) => new Uint8Array(new Int32Array(a).buffer);
 
-/** A heap view registered under a fresh tensor id; release() forgets it (and XNNPACK's cached packing). */
-function view(backend: WasmBackend, offset: number, size: number): { id: number; release(): void } {
+/** Registers a heap range under a fresh tensor id (a zero-copy view); forget it with release(). */
+function view(backend: WasmBackend, offset: number, size: number): number {
   const id = backend.dataIdNextNumber++;
   backend.wasm.tfjs.registerTensor(id, size, offset);
-  return { id, release: () => backend.wasm.tfjs.disposeData(id) };
+  return id;
+}
+
+/** Forgets a view; the C++ side also drops the XNNPACK operator it cached for that id. */
+function release(backend: WasmBackend, id: number): void {
+  backend.wasm.tfjs.disposeData(id);
 }
 
 /** [batch, r, c] → [batch, c, r] as a new float32 tensor. */
@@ -60,21 +65,20 @@ function batchMatMul(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: 
   const aOff = backend.dataIdMap.get(A.dataId).memoryOffset;
   const bOff = backend.dataIdMap.get(B.dataId).memoryOffset;
   const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
-  const run = (aId: number, rows: number, bId: number, outId: number) =>
-    wasmMatMul(aId, bytes([1, rows, k]), 3, bId, bytes([1, k, n]), 3, 0, 0, outId);
-
+  const aShape = bytes([1, batchB === 1 ? batchA * m : m, k]);
+  const bShape = bytes([1, k, n]);
   if (batchB === 1) {
     // One weight matrix for every batch entry: a single [batch·m, k] × [k, n] product.
-    run(backend.dataIdMap.get(A.dataId).id, batchA * m, backend.dataIdMap.get(B.dataId).id, backend.dataIdMap.get(out.dataId).id);
+    wasmMatMul(backend.dataIdMap.get(A.dataId).id, aShape, 3, backend.dataIdMap.get(B.dataId).id, bShape, 3, 0, 0, backend.dataIdMap.get(out.dataId).id);
   } else {
     for (let i = 0; i < batch; i++) {
       const av = view(backend, aOff + 4 * (batchA === 1 ? 0 : i) * m * k, m * k);
       const bv = view(backend, bOff + 4 * i * k * n, k * n);
       const ov = view(backend, oOff + 4 * i * m * n, m * n);
-      run(av.id, m, bv.id, ov.id);
-      av.release();
-      bv.release();
-      ov.release();
+      wasmMatMul(av, aShape, 3, bv, bShape, 3, 0, 0, ov);
+      release(backend, av);
+      release(backend, bv);
+      release(backend, ov);
     }
   }
   for (const t of tmp) backend.disposeData(t.dataId);

@@ -1,0 +1,96 @@
+"""The same GPT as packages/ml/src/gpt.ts, in PyTorch: the speed anchor for bench/train_throughput.ts.
+
+Pre-LayerNorm blocks, causal multi-head attention, tanh-GELU MLP, tied embeddings, AdamW, gradient
+clipping at 1. Prints one JSON line per config: {"config", "tokens_per_s", "step_ms", "threads"}.
+usage: python3 bench/torch_gpt.py --config A [--threads 2] [--steps 10]
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CONFIGS = {
+    "A": dict(vocab=2048, ctx=128, d=128, layers=4, heads=4, batch=16),
+    "B": dict(vocab=4096, ctx=256, d=256, layers=6, heads=8, batch=8),
+}
+
+
+class Block(nn.Module):
+    def __init__(self, d, heads, ctx):
+        super().__init__()
+        self.heads = heads
+        self.ln_1 = nn.LayerNorm(d)
+        self.c_attn = nn.Linear(d, 3 * d)
+        self.c_proj = nn.Linear(d, d)
+        self.ln_2 = nn.LayerNorm(d)
+        self.c_fc = nn.Linear(d, 4 * d)
+        self.mlp_proj = nn.Linear(4 * d, d)
+        self.register_buffer("mask", torch.tril(torch.ones(ctx, ctx, dtype=torch.bool)))
+
+    def attn(self, x):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(~self.mask[:T, :T], float("-inf")).softmax(dim=-1)
+        return self.c_proj((att @ v).transpose(1, 2).contiguous().view(B, T, C))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab, ctx, d, layers, heads):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(ctx, d)
+        self.blocks = nn.ModuleList(Block(d, heads, ctx) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(d)
+
+    def forward(self, idx, targets):
+        T = idx.shape[1]
+        x = self.wte(idx) + self.wpe(torch.arange(T))
+        for b in self.blocks:
+            x = b(x)
+        logits = self.ln_f(x) @ self.wte.weight.t()  # weight tying
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", choices=CONFIGS, required=True)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=10)
+    args = ap.parse_args()
+    c = CONFIGS[args.config]
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = GPT(c["vocab"], c["ctx"], c["d"], c["layers"], c["heads"])
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+    x = torch.randint(0, c["vocab"], (c["batch"], c["ctx"]))
+    y = torch.randint(0, c["vocab"], (c["batch"], c["ctx"]))
+
+    def step():
+        loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    for _ in range(3):
+        step()
+    t = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    dt = (time.perf_counter() - t) / args.steps
+    print(json.dumps({"config": args.config, "tokens_per_s": c["batch"] * c["ctx"] / dt, "step_ms": dt * 1000, "threads": torch.get_num_threads()}))
+
+
+if __name__ == "__main__":
+    main()
