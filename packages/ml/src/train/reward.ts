@@ -164,7 +164,7 @@ export function evaluateRewardModel(model: GPT, tokenizer: Tokenizer, pairs: rea
 const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 
 /** Pairs by ranking; a pair without a group is a ranking of its own. */
-function groupPairs(pairs: readonly PreferencePair[]): PreferencePair[][] {
+export function groupPairs(pairs: readonly PreferencePair[]): PreferencePair[][] {
   const groups = new Map<unknown, PreferencePair[]>();
   pairs.forEach((p, i) => {
     const key = p.group ?? `\u0000${i}`;
@@ -175,7 +175,7 @@ function groupPairs(pairs: readonly PreferencePair[]): PreferencePair[][] {
 }
 
 /** Whole rankings packed into batches of at least batchSize pairs (the last may be smaller). */
-function groupBatches(groups: readonly PreferencePair[][], batchSize: number): PreferencePair[][][] {
+export function packRankings(groups: readonly PreferencePair[][], batchSize: number): PreferencePair[][][] {
   const batches: PreferencePair[][][] = [];
   let current: PreferencePair[][] = [];
   let n = 0;
@@ -218,7 +218,7 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
   model.attachHead();
   if (c.lora) model.addLora(c.lora);
   const optimizer = new AdamW({ weightDecay: c.weightDecay });
-  const epochBatches = (epoch: number) => groupBatches(shuffled(split.train, c.seed + epoch), c.batchSize);
+  const epochBatches = (epoch: number) => packRankings(shuffled(split.train, c.seed + epoch), c.batchSize);
   const steps = c.epochs * epochBatches(0).length;
   const schedule = { lr: c.lr, minLr: Math.min(c.minLr, c.lr), warmupSteps: c.warmupSteps, steps };
 
