@@ -8,6 +8,8 @@ import type { Comparison, ComparisonDetailResponse, Demonstration, Project, Role
 import { ADMIN, readState } from './state.ts';
 
 const state = readState();
+/** The web app's origin. */
+export const BASE_URL = state.baseURL;
 
 export const test = base.extend({
   baseURL: async ({}, use) => use(state.baseURL),
@@ -113,3 +115,4 @@ export async function shot(page: Page, name: string) {
 }
 
 export const PHONE = { width: 390, height: 844 };
+export const LAPTOP = { width: 1280, height: 800 };

@@ -36,7 +36,7 @@ test('a rater ranks by keyboard alone, with a tie and a flag, and the next task 
   await login(page, users.rater);
   await page.goto(`/projects/${project.id}/rank`);
   await expect(page.locator('.prompt-card')).toContainText('recursion');
-  await expect(page.getByTestId('rank-progress')).toHaveText('0 ranked this session');
+  await expect(page.getByTestId('rank-progress')).toHaveText('0 ranked this session · 2 left');
   const label = await labels(page);
 
   // Target: Charlie, then Alpha = Delta (tied), then Bravo. Place each by number key + arrows.
@@ -64,7 +64,7 @@ test('a rater ranks by keyboard alone, with a tie and a flag, and the next task 
 
   await page.keyboard.press('Control+Enter');
   await expect(page.locator('.prompt-card')).toContainText('Second task');
-  await expect(page.getByTestId('rank-progress')).toHaveText('1 ranked this session');
+  await expect(page.getByTestId('rank-progress')).toHaveText('1 ranked this session · 1 left');
 
   const stored = await storedRanking(admin, first.id);
   expect(stored.order).toEqual([['Charlie answer'], ['Alpha answer', 'Delta answer'], ['Bravo answer']]);
@@ -114,7 +114,7 @@ test('a rater ranks by drag and drop, ties with a button, flags, comments and ma
   await shot(page, 'rank-drag-laptop');
   await page.getByRole('button', { name: 'Submit ranking' }).click();
   await expect(page.getByText('No ranking task is waiting for you')).toBeVisible();
-  await expect(page.getByTestId('rank-progress')).toHaveText('1 ranked this session');
+  await expect(page.getByTestId('rank-progress')).toHaveText('1 ranked this session · 0 left');
 
   const stored = await storedRanking(admin, cmp.id);
   expect(stored.order).toEqual([['Rain falls from clouds.', 'Water evaporates.'], ['Clouds are made of cotton.']]);

@@ -36,12 +36,14 @@ export function RankTask() {
   const [submitError, setSubmitError] = useState<unknown>(null);
   const [lastWasSkip, setLastWasSkip] = useState(false);
   const [done, setDone] = useState(0);
+  const [remaining, setRemaining] = useState<number | null>(null);
 
   const loadNext = useCallback(async () => {
     setLoadError(null);
     setSubmitError(null);
     try {
-      const { task } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
+      const { task, remaining } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
+      setRemaining(remaining);
       if (!task) {
         setLoaded(null);
         setEmpty(true);
@@ -109,7 +111,7 @@ export function RankTask() {
       <div className="page-head">
         <h2>{t('rank.title')}</h2>
         <p className="progress-count" data-testid="rank-progress">
-          {t('rank.progress', { done })}
+          {remaining === null ? t('rank.progress', { done }) : t('rank.progressTotal', { done, remaining })}
         </p>
       </div>
       {empty && <p className="empty">{t('rank.empty')}</p>}

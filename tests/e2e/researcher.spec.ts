@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { Api, expect, login, seedProject, shot, test } from './helpers.ts';
+
+function jsonl(path: string): unknown[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
+
+test('a researcher sees the dashboard and exports preference pairs and SFT data that match what was collected', async ({ page }) => {
+  const { admin, project, users } = await seedProject(['researcher', 'rater', 'annotator']);
+  const secondRater = await admin.createUser('rater');
+  await admin.addMember(project.id, secondRater.email, ['rater']);
+
+  // Two raters rank the same 3 answers: one with a tie, so the tied pair yields nothing.
+  const cmp = await admin.addComparison(project.id, 'Best way to learn a language?', ['Speak daily.', 'Read the dictionary.', 'Watch films.'], 2);
+  const id = Object.fromEntries(cmp.answers.map((a) => [a.text, a.id]));
+  for (const [account, order] of [
+    [users.rater, [[id['Speak daily.']], [id['Watch films.'], id['Read the dictionary.']]]],
+    [secondRater, [[id['Speak daily.']], [id['Watch films.']], [id['Read the dictionary.']]]],
+  ] as const) {
+    const rater = await Api.login(account);
+    const { task } = await rater.call<{ task: { comparisonId: string } }>('POST', `/v1/projects/${project.id}/rating-task`);
+    expect(task.comparisonId).toBe(cmp.id);
+    await rater.call('POST', `/v1/comparisons/${cmp.id}/rankings`, { order, timeSpentMs: 1000 });
+  }
+  // One accepted demonstration for the SFT export.
+  const annotator = await Api.login(users.annotator);
+  const { demonstration } = await annotator.call<{ demonstration: { id: string } }>('POST', `/v1/projects/${project.id}/demonstrations`, {
+    instruction: 'Say hi in Chinese.',
+    answer: '你好！',
+  });
+  await admin.call('POST', `/v1/demonstrations/${demonstration.id}/review`, { decision: 'accept' });
+
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/dashboard`);
+  await expect(page.locator('.stat', { hasText: 'Rankings' })).toContainText('2');
+  await expect(page.locator('.stat', { hasText: 'Prompts' })).toContainText('2');
+  // 3 answer pairs; the raters agree on Speak>Watch and Speak>Read, not on Watch vs Read
+  await expect(page.getByTestId('agreement')).toContainText('67%');
+  await expect(page.getByTestId('agreement')).toContainText('2/3');
+  await expect(page.locator('.chart svg polyline')).toHaveCount(3);
+  await shot(page, 'dashboard-laptop');
+
+  const [prefDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Preferences/ }).click()]);
+  const pairs = jsonl(await prefDownload.path());
+  const row = (chosen: string, rejected: string) => ({ prompt: 'Best way to learn a language?', chosen, rejected });
+  expect(pairs).toHaveLength(5);
+  expect(pairs).toEqual(
+    expect.arrayContaining([
+      row('Speak daily.', 'Watch films.'),
+      row('Speak daily.', 'Read the dictionary.'),
+      row('Watch films.', 'Read the dictionary.'),
+    ]),
+  );
+  expect(pairs.filter((p) => JSON.stringify(p) === JSON.stringify(row('Speak daily.', 'Watch films.')))).toHaveLength(2);
+  expect(pairs.filter((p) => JSON.stringify(p) === JSON.stringify(row('Watch films.', 'Read the dictionary.')))).toHaveLength(1);
+
+  const [sftDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /SFT · prompt\/completion/ }).click()]);
+  expect(jsonl(await sftDownload.path())).toEqual([{ prompt: 'Say hi in Chinese.', completion: '你好！' }]);
+});
