@@ -1,0 +1,55 @@
+// generate: K answers per prompt from one or several models → comparisons for raters. The K slots
+// of each prompt are dealt round-robin over the models (shifted per prompt) and shuffled with a
+// seeded PRNG, so neither position nor count gives a model away; each answer records its modelId and
+// sampling settings for researchers, never shown to raters. The database is the checkpoint: a
+// retried job skips prompts that already have this job's comparison.
+import { createComparison } from '@jielong/db';
+import { chatStopId, checkAborted, generate, renderPrompt, shuffled } from '@jielong/ml';
+import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
+import type { JobRun, LoadedModel } from '../job-run.ts';
+import type { KindResult } from './types.ts';
+
+export async function runGenerate(run: JobRun): Promise<KindResult> {
+  const hp = run.hyperparams(GenerateHyperparamsSchema);
+  const rows = await run.dataset(PromptRowSchema);
+  const K = hp.answersPerPrompt ?? 2;
+  const requiredRankings = hp.requiredRankings ?? 1;
+  const done = new Set(
+    (await run.prisma.comparison.findMany({ where: { jobId: run.id }, select: { promptId: true } })).map((c) => c.promptId),
+  );
+  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`);
+
+  const models: LoadedModel[] = [];
+  try {
+    for (const id of run.job.inputModelIds) models.push(await run.loadModel(id));
+    for (const [i, row] of rows.entries()) {
+      if (done.has(row.promptId)) continue;
+      checkAborted(run.signal, i);
+      const answers: NewAnswer[] = [];
+      models.forEach((m, mi) => {
+        const n = Array.from({ length: K }, (_, k) => (k + i) % models.length).filter((x) => x === mi).length;
+        if (n === 0) return;
+        const sampling = { temperature: hp.temperature, topK: hp.topK, topP: hp.topP, maxTokens: hp.maxTokens, seed: hp.seed + i * 1009 + mi };
+        const samples = generate(m.model, renderPrompt(m.tokenizer, [{ role: 'user', content: row.prompt }]), {
+          ...sampling,
+          n,
+          stop: [chatStopId(m.tokenizer)],
+        });
+        for (const s of samples) answers.push({ text: m.tokenizer.decode(s.tokens).trim(), modelId: m.row.id, sampling });
+      });
+      await createComparison(run.prisma, {
+        projectId: run.job.projectId,
+        promptId: row.promptId,
+        answers: shuffled(answers, hp.seed + i),
+        requiredRankings,
+        jobId: run.id,
+      });
+      run.metric(i + 1, { prompts: i + 1, answers: answers.length }, rows.length);
+      await new Promise((resolve) => setImmediate(resolve)); // let heartbeats and cancel polls run
+    }
+  } finally {
+    for (const m of models) m.model.dispose();
+  }
+  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`);
+  return {};
+}

@@ -1,0 +1,41 @@
+// pretrain: corpus → tokenizer + base model. Checkpoints every checkpointEvery steps into the job's
+// folder; a retried job resumes from the newest checkpoint (pretrain's batches depend only on the
+// seed and the step, so the resumed run repeats the uninterrupted one).
+import { join } from 'node:path';
+import { pretrain } from '@jielong/ml';
+import { PretrainHyperparamsSchema, PretrainRowSchema } from '@jielong/shared';
+import { checkpointStep, type JobRun } from '../job-run.ts';
+import type { KindResult } from './types.ts';
+
+export async function runPretrain(run: JobRun): Promise<KindResult> {
+  const hp = run.hyperparams(PretrainHyperparamsSchema);
+  const rows = await run.dataset(PretrainRowSchema);
+  const dir = await run.dir();
+  const resumeFrom = checkpointStep(join(dir, 'checkpoint'));
+  if (resumeFrom > 0) {
+    await run.forgetMetricsAfter(resumeFrom);
+    await run.log(`attempt ${run.attempt}: resuming from the checkpoint at step ${resumeFrom}`);
+    run.metric(resumeFrom, { event: 'resumed', resumedFrom: resumeFrom }, hp.steps);
+  }
+  const result = await pretrain({
+    corpus: rows.map((r) => r.text),
+    config: hp,
+    outDir: dir,
+    resume: true,
+    signal: run.signal,
+    onProgress: (p) => {
+      if (p.phase === 'tokenizer') return void run.log('training the tokenizer');
+      run.metric(p.step, { phase: p.phase, lr: p.lr, loss: p.trainLoss, valLoss: p.valLoss, bitsPerByte: p.bitsPerByte, tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds }, p.steps);
+    },
+  });
+  result.model.dispose();
+  return {
+    output: {
+      kind: 'base',
+      dir: join(dir, 'model'),
+      parentId: null,
+      metrics: { steps: result.steps, bestStep: result.bestStep, bestValLoss: result.bestValLoss, evals: result.evals },
+    },
+    notice: result.stopped ? { code: result.stopped.code, message: result.stopped.message, suggestion: 'add text to the corpus, or train fewer steps / with more dropout' } : undefined,
+  };
+}

@@ -1,0 +1,145 @@
+// The life of a training job in the worker: claim it (queued/running → running, attempts + 1), run
+// its kind, then register the output model and mark it succeeded in one transaction, or record why
+// it failed or was canceled. Errors the researcher must fix (divergence, bad data…) fail the job at
+// once; unexpected ones are thrown back to pg-boss, which retries the job (it resumes from its
+// checkpoint) until its retries run out and the last attempt records the failure.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { jobPrefix, modelPrefix, putModelFolder, type ArtifactStore, type Prisma, type PrismaClient } from '@jielong/db';
+import type { JobKind } from '@jielong/shared';
+import { describeFailure, internalFailure, JobInputError, type JobFailure } from './failures.ts';
+import { JobRun, type TrainingJobRow } from './job-run.ts';
+import { runGenerate } from './kinds/generate.ts';
+import { runPretrain } from './kinds/pretrain.ts';
+import { runSft } from './kinds/sft.ts';
+import type { KindResult, KindRunner } from './kinds/types.ts';
+
+const KINDS: Partial<Record<JobKind, KindRunner>> = {
+  pretrain: runPretrain,
+  sft: runSft,
+  generate: runGenerate,
+};
+
+const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
+
+export interface RunDeps {
+  prisma: PrismaClient;
+  store: ArtifactStore;
+  log: (line: string) => void;
+}
+
+/** The pg-boss side of an attempt: its signal, and whether pg-boss will retry it if it throws. */
+export interface QueueAttempt {
+  signal: AbortSignal;
+  retryCount: number;
+  retryLimit: number;
+}
+
+const asJson = (v: unknown) => v as Prisma.InputJsonValue;
+
+async function finish(prisma: PrismaClient, jobId: string, status: 'failed' | 'canceled', error: JobFailure) {
+  await prisma.trainingJob.updateMany({ where: { id: jobId, status: { in: ['queued', 'running'] } }, data: { status, error: asJson(error), finishedAt: new Date() } });
+  await prisma.jobLog.create({ data: { jobId, level: status === 'failed' ? 'error' : 'info', message: `${status}: ${error.message}${error.suggestion ? ` (${error.suggestion})` : ''}` } });
+}
+
+function defaultModelName(job: TrainingJobRow, kind: string): string {
+  const named = (job.hyperparams as Record<string, unknown>)?.outputName;
+  return typeof named === 'string' ? named : `${kind} ${job.createdAt.toISOString().slice(0, 16).replace('T', ' ')} (${job.id.slice(0, 8)})`;
+}
+
+/** Registers the output (files first, then the row with the job's success: both or neither in the DB). */
+async function succeed(deps: RunDeps, job: TrainingJobRow, result: KindResult): Promise<void> {
+  const data = { status: 'succeeded' as const, progress: 1, finishedAt: new Date(), error: result.notice ? asJson(result.notice) : undefined };
+  if (!result.output) {
+    await deps.prisma.trainingJob.update({ where: { id: job.id }, data });
+    return;
+  }
+  const { kind, dir, parentId, metrics } = result.output;
+  const modelId = randomUUID();
+  const manifest = await putModelFolder(deps.store, modelId, dir);
+  const config = JSON.parse((await deps.store.get(`${modelPrefix(modelId)}/config.json`)).toString('utf8')) as { model: unknown; lora: unknown; head: boolean };
+  await deps.prisma.$transaction([
+    deps.prisma.model.create({
+      data: {
+        id: modelId,
+        projectId: job.projectId,
+        name: defaultModelName(job, kind),
+        kind,
+        parentId,
+        jobId: job.id,
+        artifactPath: modelPrefix(modelId),
+        config: asJson({ ...(config.model as object), lora: config.lora, head: config.head, files: manifest.files.length }),
+        metrics: asJson(metrics),
+      },
+    }),
+    deps.prisma.trainingJob.update({ where: { id: job.id }, data }),
+    deps.prisma.jobLog.create({ data: { jobId: job.id, message: `registered ${kind} model ${modelId}` } }),
+  ]);
+}
+
+export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: QueueAttempt): Promise<void> {
+  const { prisma } = deps;
+  const found = await prisma.trainingJob.findUnique({ where: { id: jobId } });
+  if (!found || FINISHED.has(found.status)) return; // unknown, or canceled while queued
+  const claimed = await prisma.trainingJob.updateMany({
+    where: { id: jobId, status: { in: ['queued', 'running'] } },
+    data: { status: 'running', attempts: { increment: 1 }, startedAt: found.startedAt ?? new Date() },
+  });
+  if (!claimed.count) return;
+  const job = await prisma.trainingJob.findUniqueOrThrow({ where: { id: jobId } });
+  if (job.cancelRequested) return finish(prisma, jobId, 'canceled', { code: 'canceled', message: 'canceled before it started' });
+
+  const run = new JobRun(prisma, deps.store, job, attempt.signal);
+  try {
+    await run.log(`attempt ${run.attempt} started on ${hostname()} (pid ${process.pid})`);
+    deps.log(`job ${jobId} (${job.kind}) attempt ${run.attempt}`);
+    // An earlier attempt registered the model and died before it could say so: nothing left to do.
+    if (await prisma.model.findUnique({ where: { jobId } })) {
+      await prisma.trainingJob.update({ where: { id: jobId }, data: { status: 'succeeded', progress: 1, finishedAt: new Date() } });
+      return;
+    }
+    const runner = KINDS[job.kind];
+    if (!runner) throw new JobInputError('invalid-config', `this worker cannot run ${job.kind} jobs`, 'update the worker');
+    const result = await runner(run);
+    await run.flush();
+    await succeed(deps, job, result);
+    deps.log(`job ${jobId} succeeded`);
+    // training state is no longer needed once the model is registered; the dataset stays
+    for (const scratch of ['checkpoint', 'best', 'model']) await deps.store.remove(`${jobPrefix(jobId)}/${scratch}`).catch(() => {});
+  } catch (err) {
+    await run.flush().catch(() => {});
+    if (run.canceled) {
+      await finish(prisma, jobId, 'canceled', { code: 'canceled', message: `canceled at step ${run.lastStep}` });
+      return;
+    }
+    if (attempt.signal.aborted) {
+      // pg-boss took the job back (shutdown or lost heartbeat) and will hand it out again
+      await run.log(`attempt ${run.attempt} stopped at step ${run.lastStep}: the worker is shutting down; the job will resume from its last checkpoint`, 'warn').catch(() => {});
+      throw err;
+    }
+    const failure = describeFailure(err);
+    if (failure) {
+      await finish(prisma, jobId, 'failed', failure);
+      return;
+    }
+    if (attempt.retryCount < attempt.retryLimit) {
+      await run.log(`attempt ${run.attempt} failed: ${(err as Error).message}; it will be retried from its last checkpoint`, 'warn').catch(() => {});
+      throw err;
+    }
+    await finish(prisma, jobId, 'failed', internalFailure(err, run.attempt));
+  } finally {
+    run.close();
+  }
+}
+
+/** A job whose every attempt died with its worker (pg-boss dead-lettered it): record that it failed. */
+export async function failLostJob(deps: RunDeps, jobId: string): Promise<void> {
+  const job = await deps.prisma.trainingJob.findUnique({ where: { id: jobId }, select: { status: true, attempts: true } });
+  if (!job || FINISHED.has(job.status)) return;
+  const last = await deps.prisma.jobMetric.findFirst({ where: { jobId }, orderBy: { id: 'desc' }, select: { step: true } });
+  await finish(deps.prisma, jobId, 'failed', {
+    code: 'worker-lost',
+    message: `the worker running this job stopped ${job.attempts} time(s)${last ? `, the last time after step ${last.step}` : ''}`,
+    suggestion: 'check the worker output for a crash (often out of memory: try a smaller model or batchSize), then start the job again',
+  });
+}
