@@ -139,6 +139,8 @@ test('users: only admins list, create and change users', async () => {
   assert.equal(fieldOf(badRole), 'roles.0');
 
   const id = created.json().user.id;
+  assert.equal((await h.call(researcher, 'PATCH', `/v1/users/${id}`, { roles: ['admin'] })).statusCode, 403);
+  assert.equal(fieldOf(await h.call(admin, 'PATCH', `/v1/users/${id}`, { password: 'short' })), 'password');
   const patched = await h.call(admin, 'PATCH', `/v1/users/${id}`, { roles: ['rater', 'annotator'] });
   assert.deepEqual(patched.json().user.roles, ['rater', 'annotator']);
   assert.equal((await h.call(admin, 'PATCH', `/v1/users/00000000-0000-4000-8000-000000000000`, { roles: [] })).statusCode, 404);

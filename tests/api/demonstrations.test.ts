@@ -97,6 +97,7 @@ test('my contributions; edit own until reviewed; review accepts, rejects with a 
 
   assert.equal((await h.call(annotator, 'PATCH', `/v1/demonstrations/${d1.id}`, { answer: 'Better one' })).json().demonstration.answer, 'Better one');
   assert.equal((await h.call(other, 'PATCH', `/v1/demonstrations/${d1.id}`, { answer: 'Hijack' })).statusCode, 403);
+  assert.equal(fieldOf(await h.call(annotator, 'PATCH', `/v1/demonstrations/${d1.id}`, { answer: '' })), 'answer');
   assert.equal((await h.call(other, 'GET', `/v1/demonstrations/${d1.id}`)).statusCode, 403);
 
   assert.equal((await h.call(annotator, 'POST', `/v1/demonstrations/${d1.id}/review`, { decision: 'accept' })).statusCode, 403);

@@ -95,6 +95,8 @@ test('members: project admins add by email, change roles and remove; others cann
   assert.equal(fieldOf(noRoles), 'roles');
 
   assert.equal((await h.call(newcomer, 'GET', `/v1/projects/${projectId}`)).json().project.myRoles.includes('rater'), true);
+  assert.equal(fieldOf(await h.call(owner, 'PATCH', `${base}/${newcomer.id}`, { roles: ['boss'] })), 'roles.0');
+  assert.equal((await h.call(researcher, 'PATCH', `${base}/${newcomer.id}`, { roles: ['researcher'] })).statusCode, 403);
   const changed = await h.call(owner, 'PATCH', `${base}/${newcomer.id}`, { roles: ['annotator'] });
   assert.deepEqual(changed.json().member.roles, ['annotator']);
   const list = await h.call(researcher, 'GET', base);

@@ -89,6 +89,9 @@ test('role checks: annotators cannot rate; non-members cannot see tasks', async 
   const c = await comparison(researcher, projectId, ['a', 'b']);
   const outsider = await h.person('Outsider', ['rater']);
   assert.equal((await nextTask(annotator, projectId)).statusCode, 403);
+  const badProject = await h.call(annotator, 'POST', '/v1/projects/not-a-uuid/rating-task');
+  assert.equal(badProject.statusCode, 400);
+  assert.equal(fieldOf(badProject), 'projectId');
   assert.equal((await nextTask(outsider, projectId)).statusCode, 403);
   assert.equal((await rank(annotator, c.id, { order: [[c.answers[0].id], [c.answers[1].id]] })).statusCode, 403);
   assert.equal((await rank(outsider, c.id, { order: [[c.answers[0].id], [c.answers[1].id]] })).statusCode, 403);
