@@ -5,6 +5,7 @@ export * from './optim.ts';
 export * from './checkpoint.ts';
 export * from './sample.ts';
 export * from './pretrain.ts';
+export * from './parallel.ts';
 export * from './tokenizer.ts';
 export * from './chat.ts';
 export * from './train/common.ts';

@@ -96,16 +96,25 @@ export interface StepResult {
 }
 
 /**
- * One optimisation step on the model's trainable variables: gradients of lossFn, clipping,
- * AdamW update. Runs in a tf.tidy; reads the loss and gradient norm back once.
+ * Clips gradients (keyed by parameter name) and applies one AdamW update, unless the loss or the
+ * gradient norm is not finite. Does not dispose `grads`.
  */
-export function trainStep(model: GPT, optimizer: AdamW, lossFn: () => tf.Scalar, opts: { lr: number; gradClip: number }): StepResult {
-  return tf.tidy(() => {
-    const { loss, grads } = model.gradients(lossFn);
+export function applyGradients(model: GPT, optimizer: AdamW, loss: number, grads: Record<string, tf.Tensor>, opts: { lr: number; gradClip: number }): StepResult {
+  const result: StepResult = { loss, gradNorm: NaN, applied: false };
+  tf.tidy(() => {
     const { grads: clipped, norm } = clipByGlobalNorm(grads, opts.gradClip);
-    const [lossValue, gradNorm] = [loss.dataSync()[0], norm.dataSync()[0]];
-    if (!Number.isFinite(lossValue) || !Number.isFinite(gradNorm)) return { loss: lossValue, gradNorm, applied: false };
+    result.gradNorm = norm.dataSync()[0];
+    if (!Number.isFinite(loss) || !Number.isFinite(result.gradNorm)) return;
     optimizer.apply(model.params, clipped, opts.lr);
-    return { loss: lossValue, gradNorm, applied: true };
+    result.applied = true;
   });
+  return result;
+}
+
+/** One optimisation step on the model's trainable variables: gradients of lossFn, clipping, AdamW. */
+export function trainStep(model: GPT, optimizer: AdamW, lossFn: () => tf.Scalar, opts: { lr: number; gradClip: number }): StepResult {
+  const { loss, grads } = model.gradients(lossFn);
+  const result = applyGradients(model, optimizer, loss.dataSync()[0], grads, opts);
+  tf.dispose([loss, ...Object.values(grads)]);
+  return result;
 }

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { GPT, gptConfig, type GPTConfig, type PresetName } from './gpt.ts';
-import { AdamW, learningRate, trainStep } from './optim.ts';
+import { AdamW, applyGradients, learningRate, trainStep } from './optim.ts';
+import { GradientWorkers, lmLoss, type LmBatch } from './parallel.ts';
 import { mulberry32 } from './sample.ts';
 import { ENDOFTEXT, Tokenizer } from './tokenizer.ts';
 
@@ -36,6 +37,8 @@ export interface PretrainConfig {
   /** Save a resumable checkpoint every this many steps (needs outDir; 0 = only at the end). */
   checkpointEvery: number;
   seed: number;
+  /** Threads computing gradients (batch rows are split between them); 1 = this thread only. */
+  threads: number;
 }
 
 export const PRETRAIN_DEFAULTS: PretrainConfig = {
@@ -57,6 +60,7 @@ export const PRETRAIN_DEFAULTS: PretrainConfig = {
   patience: 3,
   checkpointEvery: 200,
   seed: 1337,
+  threads: 1,
 };
 
 export type CorpusSource = string | { file: string } | AsyncIterable<string> | Iterable<string>;
@@ -148,7 +152,7 @@ function validate(c: PretrainConfig): void {
   };
   if (!Number.isFinite(c.lr) || c.lr <= 0) bad('lr', c.lr, 'a positive finite number', 'set lr to e.g. 1e-3');
   if (!Number.isFinite(c.minLr) || c.minLr < 0 || c.minLr > c.lr) bad('minLr', c.minLr, `a finite number in [0, lr]`, 'set minLr to lr / 10');
-  for (const k of ['steps', 'batchSize', 'evalEvery', 'evalBatches', 'patience'] as const) {
+  for (const k of ['steps', 'batchSize', 'evalEvery', 'evalBatches', 'patience', 'threads'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) bad(k, c[k], 'a positive integer', `set ${k} to ${PRETRAIN_DEFAULTS[k]}`);
   }
   if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) bad('warmupSteps', c.warmupSteps, 'an integer ≥ 0', 'set warmupSteps to 100');
@@ -156,16 +160,16 @@ function validate(c: PretrainConfig): void {
   if (!(c.gradClip >= 0)) bad('gradClip', c.gradClip, 'a number ≥ 0', 'set gradClip to 1');
 }
 
-/** Token windows: batch of step s comes from a PRNG seeded by (seed, s). */
-function batchAt(tokens: Int32Array, batchSize: number, T: number, rand: () => number): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  const x = new Int32Array(batchSize * T);
-  const y = new Int32Array(batchSize * T);
-  for (let b = 0; b < batchSize; b++) {
+/** Random token windows and their next tokens; the batch of step s comes from a PRNG seeded by (seed, s). */
+function batchAt(tokens: Int32Array, rows: number, T: number, rand: () => number): LmBatch {
+  const x = new Int32Array(rows * T);
+  const y = new Int32Array(rows * T);
+  for (let b = 0; b < rows; b++) {
     const start = Math.floor(rand() * (tokens.length - T - 1));
     x.set(tokens.subarray(start, start + T), b * T);
     y.set(tokens.subarray(start + 1, start + T + 1), b * T);
   }
-  return { x: tf.tensor2d(x, [batchSize, T], 'int32'), y: tf.tensor2d(y, [batchSize, T], 'int32') };
+  return { x, y, rows, T };
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -233,13 +237,11 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     tf.tidy(() => {
       const rand = mulberry32(c.seed ^ 0x5eed);
       let total = 0;
-      for (let i = 0; i < c.evalBatches; i++) {
-        const { x, y } = batchAt(val, c.batchSize, T, rand);
-        total += model.forward(x, { targets: y }).loss!.dataSync()[0];
-      }
+      for (let i = 0; i < c.evalBatches; i++) total += lmLoss(model, batchAt(val, c.batchSize, T, rand), false, 0).dataSync()[0];
       return total / c.evalBatches;
     });
 
+  const workers = c.threads > 1 ? await GradientWorkers.start(model, Math.min(c.threads, c.batchSize)) : null;
   let emaStepMs = 0;
   let trainLossEma = NaN;
   let lastTrainAtEval = (evals.at(-1)?.trainLoss as number | undefined) ?? NaN;
@@ -250,9 +252,16 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       if (!Number.isFinite(lr)) throw new TrainingError('diverged', `learning rate became ${lr} at step ${step}`, 'check lr, minLr and warmupSteps');
       const t0 = performance.now();
       const rand = mulberry32((c.seed * 1000003 + step) >>> 0);
-      const { x, y } = batchAt(train, c.batchSize, T, rand);
-      const { loss } = trainStep(model, optimizer, () => model.forward(x, { targets: y, training: true, seed: c.seed + step }).loss!, { lr, gradClip: c.gradClip });
-      tf.dispose([x, y]);
+      const batch = batchAt(train, c.batchSize, T, rand);
+      const seed = c.seed + step;
+      let loss: number;
+      if (workers) {
+        const g = await workers.gradients(model, batch, { training: true, seed });
+        loss = applyGradients(model, optimizer, g.loss, g.grads, { lr, gradClip: c.gradClip }).loss;
+        tf.dispose(Object.values(g.grads));
+      } else {
+        loss = trainStep(model, optimizer, () => lmLoss(model, batch, true, seed), { lr, gradClip: c.gradClip }).loss;
+      }
       const stepMs = performance.now() - t0;
       emaStepMs = emaStepMs === 0 ? stepMs : 0.9 * emaStepMs + 0.1 * stepMs;
       if (Number.isNaN(firstLoss)) firstLoss = loss;
@@ -312,6 +321,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     }
     if (opts.outDir) await saveCheckpoint(`${opts.outDir}/model`, { model, tokenizer, state: { step, bestStep, bestValLoss, evals } });
   } finally {
+    await workers?.close();
     if (best) tf.dispose(Object.values(best));
     optimizer.dispose();
   }
