@@ -43,9 +43,9 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         perDay(db, 'Prompt', projectId, since),
         perDay(db, 'Demonstration', projectId, since),
         perDay(db, 'Ranking', projectId, since),
-        // only comparisons two or more raters ranked can show agreement
+        // only comparisons two or more raters rank can show agreement (N = 1 excludes imports)
         db.ranking.findMany({
-          where: { skipped: false, comparison: { projectId, rankings: { some: { skipped: false } } } },
+          where: { skipped: false, comparison: { projectId, requiredRankings: { gt: 1 } } },
           select: { comparisonId: true, order: true },
         }),
       ]);
