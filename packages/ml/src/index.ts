@@ -12,3 +12,4 @@ export * from './train/common.ts';
 export * from './train/sft.ts';
 export * from './train/reward.ts';
 export * from './train/ppo.ts';
+export * from './train/dpo.ts';

@@ -223,6 +223,7 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
   const schedule = { lr: c.lr, minLr: Math.min(c.minLr, c.lr), warmupSteps: c.warmupSteps, steps };
 
   const initial = evaluateRewardModel(model, tok, val);
+  let final = initial;
   const evals: RewardResult['evals'] = [];
   let step = 0;
   let emaMs = 0;
@@ -254,7 +255,7 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
           pairsPerSecond: (batch.flat().length * 1000) / ms, etaSeconds: ((steps - step) * emaMs) / 1000,
         };
         if (step % c.evalEvery === 0 || step === steps) {
-          const e = evaluateRewardModel(model, tok, val);
+          const e = (final = evaluateRewardModel(model, tok, val));
           evals.push({ step, trainLoss: lossEma, ...e });
           Object.assign(progress, { phase: 'eval', valLoss: e.loss, valAccuracy: e.accuracy, valMargin: e.margin });
         }
@@ -268,8 +269,5 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
   } finally {
     optimizer.dispose();
   }
-  const final = evals.at(-1) ?? initial;
-  return { model, steps: step, trainPairs: opts.pairs.length - val.length, valPairs: val.length, initial, final: pick(final), evals };
+  return { model, steps: step, trainPairs: opts.pairs.length - val.length, valPairs: val.length, initial, final, evals };
 }
-
-const pick = ({ accuracy, margin, loss, rewardMean, rewardStd }: RewardEval): RewardEval => ({ accuracy, margin, loss, rewardMean, rewardStd });
