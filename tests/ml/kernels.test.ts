@@ -48,7 +48,8 @@ test('batched and transposed matmuls match cpu, values and gradients', async () 
 });
 
 test('Aᵀ·B with a large A, and sums over leading axes, match cpu', async () => {
-  await sameOnWasmAndCpu([[40, 30], [40, 3]], (a, b) => tf.matMul(a, b, true, false));
+  await sameOnWasmAndCpu([[70, 45], [70, 9]], (a, b) => tf.matMul(a, b, true, false));
+  await sameOnWasmAndCpu([[3, 40, 33], [3, 20, 33]], (a, b) => tf.matMul(a, b, false, true));
   await sameOnWasmAndCpu([[6, 5, 4]], (x) => tf.sum(x, [0, 1]).mul(tf.sum(x, 0, true).sum()));
   await sameOnWasmAndCpu([[7, 9]], (x) => tf.sum(x, 0));
 });

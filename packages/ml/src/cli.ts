@@ -14,7 +14,8 @@ import { ENDOFTEXT } from './tokenizer.ts';
 const USAGE = `usage:
   jielong-ml pretrain --corpus FILE [--corpus FILE …] --out DIR [--preset tiny|mini|small]
                       [--steps N] [--batch-size N] [--lr X] [--vocab-size N] [--block-size N]
-                      [--eval-every N] [--seed N] [--resume] [--backend auto|tensorflow|wasm|cpu]
+                      [--eval-every N] [--seed N] [--threads N] [--resume]
+                      [--backend auto|tensorflow|wasm|cpu]
   jielong-ml sample --model DIR --prompt TEXT [--max-tokens N] [--temperature X] [--top-k N]
                     [--top-p X] [--n N] [--seed N] [--no-cache] [--backend …]`;
 
@@ -56,6 +57,7 @@ async function runPretrain(argv: string[]): Promise<void> {
       'block-size': { type: 'string' },
       'eval-every': { type: 'string' },
       seed: { type: 'string' },
+      threads: { type: 'string' },
       resume: { type: 'boolean', default: false },
       backend: { type: 'string' },
     },
@@ -74,6 +76,7 @@ async function runPretrain(argv: string[]): Promise<void> {
   set('vocabSize', num(values['vocab-size'], 'vocab-size'));
   set('evalEvery', num(values['eval-every'], 'eval-every'));
   set('seed', num(values.seed, 'seed'));
+  set('threads', num(values.threads, 'threads'));
   const blockSize = num(values['block-size'], 'block-size');
   if (blockSize) config.model = { blockSize };
 
