@@ -24,6 +24,36 @@ test('the navigation offers each role only its own pages, and a forbidden page s
   await expect(page.getByText('Your roles do not allow this page.')).toBeVisible();
 });
 
+test('an admin creates a user and gives them a role in a project; they see it on logging in', async ({ page, browser }) => {
+  const { project } = await seedProject([]);
+  await login(page, ADMIN);
+  await page.goto('/');
+  await page.getByRole('link', { name: 'Users' }).click();
+  const email = `newcomer-${Date.now()}@e2e.test`;
+  const form = page.locator('form', { hasText: 'New user' });
+  await form.getByLabel('Email').fill(email);
+  await form.getByLabel('Display name').fill('Newcomer');
+  await form.getByLabel('Password').fill('newcomer-pass');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await expect(page.getByRole('status')).toContainText(`${email} can now log in.`);
+  await expect(page.locator(`.member[data-email="${email}"]`)).toBeVisible();
+
+  await page.goto(`/projects/${project.id}/settings`);
+  const add = page.locator('form.add-member');
+  await add.getByLabel('Email of an existing user').fill(email);
+  await add.getByLabel('Annotator').uncheck();
+  await add.getByLabel('Rater').check();
+  await add.getByRole('button', { name: 'Add' }).click();
+  await expect(page.locator(`.member[data-email="${email}"]`)).toBeVisible();
+  await expect(page.locator(`.member[data-email="${email}"]`).getByLabel('Rater')).toBeChecked();
+
+  const other = await browser.newPage({ baseURL: BASE_URL });
+  await login(other, { email, password: 'newcomer-pass' });
+  await other.goto('/');
+  await expect(other.locator('.project-card', { hasText: project.name }).locator('.chip')).toHaveText(['Rank']);
+  await other.close();
+});
+
 test('logging in and out; the language choice is remembered across reloads and on the account', async ({ page, browser }) => {
   const { project, users } = await seedProject(['annotator']);
   await page.goto(`/projects/${project.id}/write`);

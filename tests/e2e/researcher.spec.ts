@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { Api, expect, login, seedProject, shot, test } from './helpers.ts';
 
 function jsonl(path: string): unknown[] {
@@ -35,15 +36,15 @@ test('a researcher sees the dashboard and exports preference pairs and SFT data 
 
   await login(page, users.researcher);
   await page.goto(`/projects/${project.id}/dashboard`);
-  await expect(page.locator('.stat', { hasText: 'Rankings' })).toContainText('2');
-  await expect(page.locator('.stat', { hasText: 'Prompts' })).toContainText('2');
+  await expect(page.getByTestId('stat-rankings-value')).toHaveText('2');
+  await expect(page.getByTestId('stat-prompts-value')).toHaveText('2');
   // 3 answer pairs; the raters agree on Speak>Watch and Speak>Read, not on Watch vs Read
-  await expect(page.getByTestId('agreement')).toContainText('67%');
-  await expect(page.getByTestId('agreement')).toContainText('2/3');
+  await expect(page.getByTestId('stat-agreement-value')).toHaveText('67%');
+  await expect(page.getByTestId('stat-agreement')).toContainText('2 of 3 answer pairs');
   await expect(page.locator('.chart svg polyline')).toHaveCount(3);
   await shot(page, 'dashboard-laptop');
 
-  const [prefDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Preferences/ }).click()]);
+  const [prefDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'prompt / chosen / rejected' }).click()]);
   const pairs = jsonl(await prefDownload.path());
   const row = (chosen: string, rejected: string) => ({ prompt: 'Best way to learn a language?', chosen, rejected });
   expect(pairs).toHaveLength(5);
@@ -57,6 +58,28 @@ test('a researcher sees the dashboard and exports preference pairs and SFT data 
   expect(pairs.filter((p) => JSON.stringify(p) === JSON.stringify(row('Speak daily.', 'Watch films.')))).toHaveLength(2);
   expect(pairs.filter((p) => JSON.stringify(p) === JSON.stringify(row('Watch films.', 'Read the dictionary.')))).toHaveLength(1);
 
-  const [sftDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /SFT · prompt\/completion/ }).click()]);
+  const [sftDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'prompt / completion' }).click()]);
   expect(jsonl(await sftDownload.path())).toEqual([{ prompt: 'Say hi in Chinese.', completion: '你好！' }]);
+});
+
+test('a researcher imports prompts and gzipped preference pairs from files; bad lines are named', async ({ page }) => {
+  const { admin, project, users } = await seedProject(['researcher']);
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/dashboard`);
+  await expect(page.getByTestId('stat-prompts-value')).toHaveText('0');
+
+  const prompts = ['{"prompt": "What is entropy?"}', '{"instruction": "Translate", "input": "猫"}', '{"prompt": "What is entropy?"}'].join('\n');
+  await page.getByLabel(/^Prompts/).setInputFiles({ name: 'prompts.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(prompts) });
+  await expect(page.getByRole('status')).toHaveText('prompts.jsonl: 3 lines read, 2 new prompts, 1 already there.');
+  await expect(page.getByTestId('stat-prompts-value')).toHaveText('2');
+
+  const hh = JSON.stringify({ chosen: '\n\nHuman: Hi?\n\nAssistant: Hello! How can I help?', rejected: '\n\nHuman: Hi?\n\nAssistant: What.' });
+  await page.getByLabel(/^Preference pairs/).setInputFiles({ name: 'prefs.jsonl.gz', mimeType: 'application/gzip', buffer: gzipSync(hh + '\n') });
+  await expect(page.getByRole('status')).toHaveText('prefs.jsonl.gz: 1 lines read, 1 comparisons imported, 0 already there, 0 unusable.');
+  await expect(page.getByTestId('stat-rankings-value')).toHaveText('1');
+
+  await page.getByLabel(/^Prompts/).setInputFiles({ name: 'broken.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from('{"prompt": "ok"}\nnot json') });
+  await expect(page.locator('.banner-error')).toContainText('line 2');
+  await shot(page, 'dashboard-import-laptop');
+  expect((await admin.call<{ total: number }>('GET', `/v1/projects/${project.id}/prompts`)).total).toBe(3);
 });

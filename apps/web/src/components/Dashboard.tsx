@@ -4,19 +4,29 @@ import type { DashboardResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
+import { ImportData } from './ImportData';
 import { LineChart } from './LineChart';
 import { useProject } from './ProjectContext';
+
+/** Running totals per day: the window's daily counts, ending at today's total. */
+function runningTotals(daily: number[], total: number): number[] {
+  let before = total - daily.reduce((a, b) => a + b, 0);
+  return daily.map((n) => (before += n));
+}
 
 export function Dashboard() {
   const { t } = useI18n();
   const { project } = useProject();
   const { data, error, loading, reload } = useApiData<DashboardResponse>(`/v1/projects/${project.id}/dashboard?days=30`);
   const base = `/v1/projects/${project.id}/export`;
-  const exports = [
-    { href: `${base}/sft?format=prompt-completion`, label: 'SFT · prompt/completion', file: 'sft-prompt-completion.jsonl' },
-    { href: `${base}/sft?format=messages`, label: 'SFT · messages', file: 'sft-messages.jsonl' },
-    { href: `${base}/preferences`, label: 'Preferences · prompt/chosen/rejected', file: 'preferences.jsonl' },
-  ];
+  const fileStem = project.name.replace(/[^\p{L}\p{N}._-]+/gu, '_');
+
+  const demonstrations = data ? data.totals.demonstrations.submitted + data.totals.demonstrations.accepted + data.totals.demonstrations.rejected : 0;
+  const series = data && [
+    { key: 'dash.prompts', color: 'var(--c1)', values: runningTotals(data.daily.map((d) => d.prompts), data.totals.prompts) },
+    { key: 'dash.demonstrations', color: 'var(--c2)', values: runningTotals(data.daily.map((d) => d.demonstrations), demonstrations) },
+    { key: 'dash.rankings', color: 'var(--c3)', values: runningTotals(data.daily.map((d) => d.rankings), data.totals.rankings) },
+  ] as const;
 
   return (
     <div className="page">
@@ -25,62 +35,71 @@ export function Dashboard() {
       </div>
       {error != null && <ErrorBanner error={error} onRetry={reload} />}
       {loading && !data && <p className="muted">{t('common.loading')}</p>}
-      {data && (
+      {data && series && (
         <>
           <ul className="stat-grid">
-            <Stat label={t('dash.prompts')} value={data.totals.prompts} />
-            <Stat
-              label={t('dash.demonstrations')}
-              value={data.totals.demonstrations.submitted + data.totals.demonstrations.accepted + data.totals.demonstrations.rejected}
-              detail={`${t('dash.accepted')}: ${data.totals.demonstrations.accepted}`}
-            />
-            <Stat label={t('dash.comparisons')} value={data.totals.comparisons.open + data.totals.comparisons.complete} />
-            <Stat label={t('dash.rankings')} value={data.totals.rankings} />
+            <Stat label={t('dash.prompts')} value={data.totals.prompts} testId="stat-prompts" />
+            <Stat label={t('dash.demonstrations')} value={demonstrations} testId="stat-demonstrations" detail={`${t('dash.accepted')}: ${data.totals.demonstrations.accepted} · ${t('dash.waiting')}: ${data.totals.demonstrations.submitted}`} />
+            <Stat label={t('dash.comparisons')} testId="stat-comparisons" value={data.totals.comparisons.open + data.totals.comparisons.complete} detail={`${t('dash.complete')}: ${data.totals.comparisons.complete}`} />
+            <Stat label={t('dash.rankings')} value={data.totals.rankings} testId="stat-rankings" />
             <Stat
               label={t('dash.agreement')}
               value={data.agreement.rate === null ? '—' : `${Math.round(data.agreement.rate * 100)}%`}
-              detail={data.agreement.rate === null ? t('dash.agreementNone') : `${data.agreement.agreedPairs}/${data.agreement.comparedPairs}`}
-              testId="agreement"
+              detail={data.agreement.rate === null ? t('dash.agreementNone') : t('dash.agreementPairs', { agreed: data.agreement.agreedPairs, compared: data.agreement.comparedPairs })}
+              help={t('dash.agreementHelp')}
+              testId="stat-agreement"
             />
           </ul>
           <section className="card">
             <h3>{t('dash.overTime')}</h3>
-            {data.daily.some((d) => d.prompts + d.demonstrations + d.rankings > 0) ? (
+            {series.some((s) => s.values.some((v) => v > 0)) ? (
               <LineChart
                 title={t('dash.overTime')}
                 formatX={(i) => data.daily[i]?.date.slice(5) ?? ''}
-                series={[
-                  { label: t('dash.prompts'), color: 'var(--c1)', points: data.daily.map((d, i) => ({ x: i, y: d.prompts })) },
-                  { label: t('dash.demonstrations'), color: 'var(--c2)', points: data.daily.map((d, i) => ({ x: i, y: d.demonstrations })) },
-                  { label: t('dash.rankings'), color: 'var(--c3)', points: data.daily.map((d, i) => ({ x: i, y: d.rankings })) },
-                ]}
+                series={series.map((s) => ({ label: t(s.key), color: s.color, points: s.values.map((y, x) => ({ x, y })) }))}
               />
             ) : (
               <p className="empty">{t('dash.noData')}</p>
             )}
-            <p className="muted small">{t('dash.agreementHelp')}</p>
           </section>
         </>
       )}
       <section className="card">
         <h3>{t('dash.export')}</h3>
-        <div className="button-row wrap">
-          {exports.map((e) => (
-            <a key={e.href} className="btn" href={e.href} download={`${project.name.replace(/[^\p{L}\p{N}._-]+/gu, '_')}-${e.file}`}>
-              ⤓ {e.label}
-            </a>
-          ))}
+        <div className="export-rows">
+          <div>
+            <strong>{t('dash.exportSft')}</strong>
+            <div className="button-row">
+              <a className="btn" href={`${base}/sft?format=prompt-completion`} download={`${fileStem}-sft.jsonl`}>
+                ⤓ prompt / completion
+              </a>
+              <a className="btn" href={`${base}/sft?format=messages`} download={`${fileStem}-sft-messages.jsonl`}>
+                ⤓ messages
+              </a>
+            </div>
+          </div>
+          <div>
+            <strong>{t('dash.exportPrefs')}</strong>
+            <div className="button-row">
+              <a className="btn" href={`${base}/preferences`} download={`${fileStem}-preferences.jsonl`}>
+                ⤓ prompt / chosen / rejected
+              </a>
+            </div>
+          </div>
         </div>
       </section>
+      <ImportData onImported={() => void reload()} />
     </div>
   );
 }
 
-function Stat({ label, value, detail, testId }: { label: string; value: number | string; detail?: string; testId?: string }) {
+function Stat({ label, value, detail, help, testId }: { label: string; value: number | string; detail?: string; help?: string; testId?: string }) {
   return (
-    <li className="card stat" data-testid={testId}>
+    <li className="card stat" data-testid={testId} title={help}>
       <span className="stat-label">{label}</span>
-      <span className="stat-value">{value}</span>
+      <span className="stat-value" data-testid={testId && `${testId}-value`}>
+        {value}
+      </span>
       {detail && <span className="muted small">{detail}</span>}
     </li>
   );

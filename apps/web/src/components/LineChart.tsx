@@ -1,4 +1,8 @@
-// A small dependency-free SVG line chart: daily counts on the dashboard, loss curves on jobs.
+'use client';
+
+// A small dependency-free SVG line chart: running totals on the dashboard, loss curves on jobs.
+// Drawn at the container's real pixel width, so text stays the same size on a phone and a laptop.
+import { useLayoutEffect, useRef, useState } from 'react';
 
 export interface Series {
   label: string;
@@ -7,9 +11,8 @@ export interface Series {
   points: { x: number; y: number }[];
 }
 
-const W = 640;
 const H = 220;
-const PAD = { left: 44, right: 12, top: 12, bottom: 28 };
+const PAD = { left: 44, right: 14, top: 12, bottom: 28 };
 
 function niceMax(v: number): number {
   if (v <= 0) return 1;
@@ -19,45 +22,59 @@ function niceMax(v: number): number {
 }
 
 export function LineChart({ series, formatX = String, title }: { series: Series[]; formatX?: (x: number) => string; title: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(640);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const measure = () => setWidth(Math.max(240, Math.round(el.clientWidth)));
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return null;
   const xMin = Math.min(...all.map((p) => p.x));
   const xMax = Math.max(...all.map((p) => p.x));
   const yMin = Math.min(0, ...all.map((p) => p.y));
   const yMax = niceMax(Math.max(...all.map((p) => p.y)));
-  const sx = (x: number) => PAD.left + ((x - xMin) / (xMax - xMin || 1)) * (W - PAD.left - PAD.right);
+  const sx = (x: number) => PAD.left + ((x - xMin) / (xMax - xMin || 1)) * (width - PAD.left - PAD.right);
   const sy = (y: number) => H - PAD.bottom - ((y - yMin) / (yMax - yMin || 1)) * (H - PAD.top - PAD.bottom);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => yMin + f * (yMax - yMin));
   const fmtY = (v: number) => (Math.abs(yMax - yMin) >= 10 ? String(Math.round(v)) : v.toFixed(2).replace(/\.?0+$/, ''));
 
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
-        {ticks.map((v) => (
-          <g key={v}>
-            <line x1={PAD.left} x2={W - PAD.right} y1={sy(v)} y2={sy(v)} className="chart-grid" />
-            <text x={PAD.left - 6} y={sy(v) + 4} textAnchor="end" className="chart-tick">
-              {fmtY(v)}
-            </text>
-          </g>
-        ))}
-        <text x={PAD.left} y={H - 8} className="chart-tick">
-          {formatX(xMin)}
-        </text>
-        <text x={W - PAD.right} y={H - 8} textAnchor="end" className="chart-tick">
-          {formatX(xMax)}
-        </text>
-        {series.map((s) => (
-          <polyline
-            key={s.label}
-            fill="none"
-            stroke={s.color}
-            strokeWidth={2}
-            strokeLinejoin="round"
-            points={s.points.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}
-          />
-        ))}
-      </svg>
+      <div ref={box}>
+        <svg width={width} height={H} viewBox={`0 0 ${width} ${H}`} role="img" aria-label={title}>
+          {ticks.map((v) => (
+            <g key={v}>
+              <line x1={PAD.left} x2={width - PAD.right} y1={sy(v)} y2={sy(v)} className="chart-grid" />
+              <text x={PAD.left - 6} y={sy(v) + 4} textAnchor="end" className="chart-tick">
+                {fmtY(v)}
+              </text>
+            </g>
+          ))}
+          <text x={PAD.left} y={H - 8} className="chart-tick">
+            {formatX(xMin)}
+          </text>
+          <text x={width - PAD.right} y={H - 8} textAnchor="end" className="chart-tick">
+            {formatX(xMax)}
+          </text>
+          {series.map((s) => (
+            <polyline
+              key={s.label}
+              fill="none"
+              stroke={s.color}
+              strokeWidth={2}
+              strokeLinejoin="round"
+              points={s.points.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}
+            />
+          ))}
+        </svg>
+      </div>
       <figcaption className="chart-legend">
         {series.map((s) => (
           <span key={s.label}>

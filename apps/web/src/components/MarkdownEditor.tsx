@@ -34,6 +34,9 @@ export function MarkdownEditor({
 
   return (
     <div className={`md-editor show-${tab}`}>
+      <label className="editor-label" htmlFor={id}>
+        {label}
+      </label>
       <div className="md-editor-tabs" role="tablist">
         <button type="button" role="tab" aria-selected={tab === 'edit'} className={tab === 'edit' ? 'tab active' : 'tab'} onClick={() => setTab('edit')}>
           {t('write.editor')}
@@ -43,12 +46,10 @@ export function MarkdownEditor({
         </button>
       </div>
       <div className="md-editor-panes">
-        <label className="md-editor-edit" htmlFor={id}>
-          <span className="card-label">{label}</span>
+        <div className="md-editor-edit">
           <textarea id={id} value={value} onChange={(e) => onChange(e.target.value)} onKeyDown={onKeyDown} placeholder={placeholder} disabled={disabled} spellCheck />
-        </label>
-        <div className="md-editor-preview" aria-live="off">
-          <span className="card-label">{t('write.preview')}</span>
+        </div>
+        <div className="md-editor-preview" aria-label={t('write.preview')}>
           {value.trim() ? <Markdown text={value} /> : <p className="muted">{t('write.previewEmpty')}</p>}
         </div>
       </div>

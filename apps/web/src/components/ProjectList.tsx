@@ -9,7 +9,7 @@ import { pagesFor } from '@/lib/access';
 import { api, ApiError } from '@/lib/api';
 
 export function ProjectList({ projects, canCreate }: { projects: Project[]; canCreate: boolean }) {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   return (
     <div className="page">
       <div className="page-head">
@@ -22,7 +22,7 @@ export function ProjectList({ projects, canCreate }: { projects: Project[]; canC
           {projects.map((p) => (
             <li key={p.id} className="card project-card">
               <h2>{p.name}</h2>
-              <p className="muted small">{t('home.roles', { roles: p.myRoles.map((r) => t(`role.${r}`)).join(', ') })}</p>
+              <p className="muted small">{t('home.roles', { roles: p.myRoles.map((r) => t(`role.${r}`)).join(locale === 'zh' ? '、' : ', ') })}</p>
               <nav className="chip-row">
                 {pagesFor(p.myRoles).map((page) => (
                   <Link key={page.slug} className="chip" href={`/projects/${p.id}/${page.slug}`}>

@@ -7,9 +7,8 @@ import { api, ApiError } from '@/lib/api';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
 import { MarkdownEditor } from './MarkdownEditor';
+import { RolePicker } from './RolePicker';
 import { useProject } from './ProjectContext';
-
-const ROLES: Role[] = ['annotator', 'rater', 'researcher', 'admin'];
 
 export function ProjectSettings() {
   const { project } = useProject();
@@ -81,26 +80,6 @@ function SettingsForm() {
         )}
       </div>
     </form>
-  );
-}
-
-function RolePicker({ roles, onChange, disabled, name }: { roles: Role[]; onChange: (r: Role[]) => void; disabled?: boolean; name: string }) {
-  const { t } = useI18n();
-  return (
-    <span className="role-picker">
-      {ROLES.map((r) => (
-        <label key={r} className="check">
-          <input
-            type="checkbox"
-            name={`${name}-${r}`}
-            checked={roles.includes(r)}
-            disabled={disabled}
-            onChange={(e) => onChange(e.target.checked ? [...roles, r] : roles.filter((x) => x !== r))}
-          />
-          <span>{t(`role.${r}`)}</span>
-        </label>
-      ))}
-    </span>
   );
 }
 

@@ -140,7 +140,7 @@ export function RankTask() {
                 <button type="button" className="btn btn-primary" onClick={() => void submit(false)} disabled={busy}>
                   {busy ? t('common.submitting') : t('rank.submit')}
                 </button>
-                <span className="muted small">{t('write.submitHint')}</span>
+                <span className="muted small kbd-hint">{t('write.submitHint')}</span>
                 <span className="spacer" />
                 <button type="button" className="btn btn-quiet" aria-expanded={skipping} onClick={() => setSkipping(!skipping)} disabled={busy}>
                   {t('rank.skip')}

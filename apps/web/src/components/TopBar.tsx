@@ -27,6 +27,7 @@ export function TopBar({ me, apiDown }: { me: MeResponse | null; apiDown: boolea
       </Link>
       <nav className="topbar-links" aria-label={t('nav.menu')}>
         {me && <Link href="/">{t('nav.projects')}</Link>}
+        {me?.user.roles.includes('admin') && <Link href="/admin/users">{t('nav.users')}</Link>}
         {me && (
           <a href="/docs" target="_blank" rel="noreferrer">
             {t('nav.apiDocs')}

@@ -182,7 +182,7 @@ export function WriteTask() {
                 <button type="button" className="btn btn-primary" onClick={() => void submit()} disabled={busy || !canSubmit}>
                   {busy ? t('common.submitting') : t('common.submit')}
                 </button>
-                <span className="muted small">{t('write.submitHint')}</span>
+                <span className="muted small kbd-hint">{t('write.submitHint')}</span>
                 {hasDraftText && <span className="muted small draft-note">· {t('write.draftSaved')}</span>}
                 <span className="spacer" />
                 {draft.mode === 'queue' && (
