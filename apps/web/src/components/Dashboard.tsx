@@ -54,6 +54,7 @@ export function Dashboard() {
             <h3>{t('dash.overTime')}</h3>
             {series.some((s) => s.values.some((v) => v > 0)) ? (
               <LineChart
+                integer
                 title={t('dash.overTime')}
                 formatX={(i) => data.daily[i]?.date.slice(5) ?? ''}
                 series={series.map((s) => ({ label: t(s.key), color: s.color, points: s.values.map((y, x) => ({ x, y })) }))}

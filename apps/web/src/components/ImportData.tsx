@@ -22,7 +22,7 @@ async function upload<T>(path: string, file: File): Promise<T> {
   const data = await res.json().catch(() => undefined);
   if (!res.ok) {
     const e = data?.error;
-    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.field ? `${e.message} (${e.field})` : (e?.message ?? `Request failed (${res.status}).`), e?.field);
+    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `Request failed (${res.status}).`, e?.field);
   }
   return data as T;
 }

@@ -14,14 +14,28 @@ export interface Series {
 const H = 220;
 const PAD = { left: 44, right: 14, top: 12, bottom: 28 };
 
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  const m = v / p;
-  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+/** A round step (1, 2 or 5 × 10^k) that cuts `range` into about four bands. */
+function niceStep(range: number, integer: boolean): number {
+  const rough = range / 4;
+  if (rough <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(rough));
+  const m = rough / p;
+  const step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+  return integer ? Math.max(1, Math.round(step)) : step;
 }
 
-export function LineChart({ series, formatX = String, title }: { series: Series[]; formatX?: (x: number) => string; title: string }) {
+export function LineChart({
+  series,
+  formatX = String,
+  title,
+  integer = false,
+}: {
+  series: Series[];
+  formatX?: (x: number) => string;
+  title: string;
+  /** counts: ticks on whole numbers */
+  integer?: boolean;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(640);
   useLayoutEffect(() => {
@@ -38,12 +52,15 @@ export function LineChart({ series, formatX = String, title }: { series: Series[
   if (all.length === 0) return null;
   const xMin = Math.min(...all.map((p) => p.x));
   const xMax = Math.max(...all.map((p) => p.x));
-  const yMin = Math.min(0, ...all.map((p) => p.y));
-  const yMax = niceMax(Math.max(...all.map((p) => p.y)));
+  const lo = Math.min(...all.map((p) => p.y));
+  const hi = Math.max(...all.map((p) => p.y));
+  const step = niceStep(hi - Math.min(0, lo) || 1, integer);
+  const yMin = Math.floor(Math.min(0, lo) / step) * step;
+  const yMax = Math.max(yMin + step, Math.ceil(hi / step) * step);
   const sx = (x: number) => PAD.left + ((x - xMin) / (xMax - xMin || 1)) * (width - PAD.left - PAD.right);
   const sy = (y: number) => H - PAD.bottom - ((y - yMin) / (yMax - yMin || 1)) * (H - PAD.top - PAD.bottom);
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => yMin + f * (yMax - yMin));
-  const fmtY = (v: number) => (Math.abs(yMax - yMin) >= 10 ? String(Math.round(v)) : v.toFixed(2).replace(/\.?0+$/, ''));
+  const ticks = Array.from({ length: Math.round((yMax - yMin) / step) + 1 }, (_, i) => yMin + i * step);
+  const fmtY = (v: number) => String(Number(v.toPrecision(6)));
 
   return (
     <figure className="chart">
