@@ -198,9 +198,14 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     tokenizer = Tokenizer.train(docs, { vocabSize: c.vocabSize });
   }
   const eot = tokenizer.encode(ENDOFTEXT, { allowSpecial: true });
-  const stream: number[] = [];
-  for (const d of docs) stream.push(...tokenizer.encode(d), ...eot);
-  const tokens = Int32Array.from(stream);
+  // Concatenated without spreading: a document of ~100k+ tokens would overflow the call stack.
+  const encoded = docs.flatMap((d) => [tokenizer.encode(d), eot]);
+  const tokens = new Int32Array(encoded.reduce((n, ids) => n + ids.length, 0));
+  let at = 0;
+  for (const ids of encoded) {
+    tokens.set(ids, at);
+    at += ids.length;
+  }
   const nVal = Math.floor(tokens.length * c.valFraction);
   const train = tokens.subarray(0, tokens.length - nVal);
   const val = tokens.subarray(tokens.length - nVal);
