@@ -123,8 +123,9 @@ test('a tiny pre-training job runs: progress over SSE, metrics history, a regist
   assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of stream.body!) {
-    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+  const reader = stream.body!.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    buffer += decoder.decode(chunk.value, { stream: true });
     let end;
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end);

@@ -7,16 +7,22 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { jobPrefix, modelPrefix, putModelFolder, type ArtifactStore, type Prisma, type PrismaClient } from '@jielong/db';
 import type { JobKind } from '@jielong/shared';
-import { describeFailure, internalFailure, JobInputError, type JobFailure } from './failures.ts';
+import { describeFailure, internalFailure, type JobFailure } from './failures.ts';
 import { JobRun, type TrainingJobRow } from './job-run.ts';
+import { runDpo } from './kinds/dpo.ts';
 import { runGenerate } from './kinds/generate.ts';
+import { runPpo } from './kinds/ppo.ts';
 import { runPretrain } from './kinds/pretrain.ts';
+import { runReward } from './kinds/reward.ts';
 import { runSft } from './kinds/sft.ts';
 import type { KindResult, KindRunner } from './kinds/types.ts';
 
-const KINDS: Partial<Record<JobKind, KindRunner>> = {
+const KINDS: Record<JobKind, KindRunner> = {
   pretrain: runPretrain,
   sft: runSft,
+  reward: runReward,
+  ppo: runPpo,
+  dpo: runDpo,
   generate: runGenerate,
 };
 
@@ -98,9 +104,7 @@ export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: Queu
       await prisma.trainingJob.update({ where: { id: jobId }, data: { status: 'succeeded', progress: 1, finishedAt: new Date() } });
       return;
     }
-    const runner = KINDS[job.kind];
-    if (!runner) throw new JobInputError('invalid-config', `this worker cannot run ${job.kind} jobs`, 'update the worker');
-    const result = await runner(run);
+    const result = await KINDS[job.kind](run);
     await run.flush();
     await succeed(deps, job, result);
     deps.log(`job ${jobId} succeeded`);

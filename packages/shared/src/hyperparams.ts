@@ -110,16 +110,22 @@ export type GenerateHyperparams = z.infer<typeof GenerateHyperparamsSchema>;
 // --- reward: a model + preference pairs (rankings → pairs) → reward model --------------------
 export const RewardHyperparamsSchema = z
   .object({
-    epochs: int(1, 1000).default(3),
-    batchSize: int(1, 1024).default(8),
+    /** null: the whole model trains; { rank, alpha }: LoRA adapters and the head train. */
+    lora: LoraSchema.nullable().default(null),
+    /** InstructGPT trains its reward model for one epoch: more overfits. */
+    epochs: int(1, 1000).default(1),
+    /** Pairs per step, filled with whole rankings. */
+    batchSize: int(1, 1024).default(16),
     lr: rate.default(1e-4),
     minLr: optimiser.minLr.default(1e-5),
     warmupSteps: optimiser.warmupSteps.default(10),
     weightDecay: optimiser.weightDecay.default(0),
     gradClip: optimiser.gradClip.default(1),
+    /** λ of the penalty λ·(r_chosen + r_rejected)² keeping rewards centred on 0. */
+    centerCoef: z.number().min(0).max(10).default(0.001),
+    /** Share of the rankings held out to measure accuracy. */
     valFraction: z.number().min(0).max(0.5).default(0.1),
     evalEvery: int(1, 1_000_000).default(50),
-    patience: int(1, 1000).default(3),
     seed: seed.default(1337),
   })
   .superRefine(minLrAtMostLr);
@@ -128,42 +134,52 @@ export type RewardHyperparams = z.infer<typeof RewardHyperparamsSchema>;
 // --- dpo: SFT model + preference pairs → policy ----------------------------------------------
 export const DpoHyperparamsSchema = z
   .object({
-    /** Strength of the pull towards the reference (SFT) model. */
-    beta: z.number().positive().max(100).default(0.1),
     lora: LoraSchema.nullable().default(null),
-    epochs: int(1, 1000).default(3),
+    /** β: how strongly the policy is held to the reference (SFT) model. */
+    beta: z.number().positive().max(100).default(0.1),
+    epochs: int(1, 1000).default(2),
     batchSize: int(1, 1024).default(8),
-    lr: rate.default(1e-4),
-    minLr: optimiser.minLr.default(1e-5),
+    lr: rate.default(5e-5),
+    minLr: optimiser.minLr.default(5e-6),
     warmupSteps: optimiser.warmupSteps.default(10),
     weightDecay: optimiser.weightDecay.default(0),
     gradClip: optimiser.gradClip.default(1),
     valFraction: z.number().min(0).max(0.5).default(0.1),
     evalEvery: int(1, 1_000_000).default(50),
-    patience: int(1, 1000).default(3),
     seed: seed.default(1337),
   })
   .superRefine(minLrAtMostLr);
 export type DpoHyperparams = z.infer<typeof DpoHyperparamsSchema>;
 
 // --- ppo: SFT model + reward model + prompts → policy ----------------------------------------
-export const PpoHyperparamsSchema = z
-  .object({
-    steps: int(1, 1_000_000).default(100),
-    /** Prompts sampled per step. */
-    batchSize: int(1, 1024).default(8),
-    /** Weight of the KL penalty to the SFT model in the reward. */
-    klCoef: z.number().min(0).max(100).default(0.1),
-    lr: rate.default(1e-5),
-    minLr: optimiser.minLr.default(1e-6),
-    warmupSteps: optimiser.warmupSteps.default(0),
-    weightDecay: optimiser.weightDecay.default(0),
-    gradClip: optimiser.gradClip.default(1),
-    maxTokens: int(1, 4096).default(32),
-    temperature: z.number().gt(0).max(5).default(1),
-    seed: seed.default(1337),
-  })
-  .superRefine(minLrAtMostLr);
+export const PpoHyperparamsSchema = z.object({
+  lora: LoraSchema.nullable().default(null),
+  iterations: int(1, 100_000).default(100),
+  promptsPerIteration: int(1, 1024).default(8),
+  /** Answers sampled per prompt; rollouts per iteration = prompts × samples. */
+  samplesPerPrompt: int(1, 64).default(2),
+  maxAnswerTokens: int(1, 4096).default(32),
+  /** Optimisation epochs over each iteration's rollouts, in this many mini-batches. */
+  ppoEpochs: int(1, 100).default(4),
+  miniBatches: int(1, 1024).default(2),
+  /** Constant learning rate. */
+  lr: rate.default(5e-5),
+  gradClip: optimiser.gradClip.default(1),
+  clipRange: z.number().positive().max(10).default(0.2),
+  valueClipRange: z.number().positive().max(10).default(0.2),
+  vfCoef: z.number().min(0).max(100).default(0.1),
+  gamma: z.number().min(0).max(1).default(1),
+  lam: z.number().min(0).max(1).default(0.95),
+  /** β of the per-token KL penalty to the SFT model. */
+  klCoef: z.number().min(0).max(100).default(0.05),
+  /** When set, β adapts so the KL per answer approaches this many nats. */
+  klTarget: z.number().positive().max(1000).nullable().default(null),
+  klHorizon: int(1, 1_000_000).default(1000),
+  /** Bound on the KL per answer (nats) to the SFT model: passing it stops the run or warns (null = none). */
+  maxKl: z.number().positive().max(10_000).nullable().default(20),
+  onKlExceeded: z.enum(['stop', 'warn']).default('stop'),
+  seed: seed.default(1337),
+});
 export type PpoHyperparams = z.infer<typeof PpoHyperparamsSchema>;
 
 export const HYPERPARAMS_SCHEMAS = {
