@@ -233,7 +233,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
   const warnings: PpoWarning[] = [];
   let stopped: PpoResult['stopped'] = null;
   let withinBound = snapshot(policy);
-  let order: Prompt[] = [];
+  const order: Prompt[] = [];
   let emaMs = 0;
 
   const evaluate = (iteration: number): PpoEval => {
