@@ -9,6 +9,7 @@ export default defineConfig([
   globalIgnores([
     '**/node_modules/**',
     '**/.next/**',
+    '**/.next-e2e/**',
     '**/next-env.d.ts',
     'packages/db/src/generated/**',
     'bench/out/**',

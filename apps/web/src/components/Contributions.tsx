@@ -70,7 +70,7 @@ function ContributionItem({ demo, onSaved }: { demo: Demonstration; onSaved: (d:
       <Collapsible maxHeight={120}>
         <Markdown text={demo.promptText} />
       </Collapsible>
-      <h3 className="card-label">{t('write.answer')}</h3>
+      {!editing && <h3 className="card-label">{t('write.answer')}</h3>}
       {editing ? (
         <>
           <MarkdownEditor id={`edit-${demo.id}`} label={t('write.answer')} value={text} onChange={setText} onSubmitShortcut={() => void save()} disabled={busy} />

@@ -66,9 +66,9 @@ function ReviewItem({ demo, onDone }: { demo: Demonstration; onDone: (d: 'accept
       <Collapsible maxHeight={140}>
         <Markdown text={demo.promptText} />
       </Collapsible>
-      <h3 className="card-label">{t('write.answer')}</h3>
+      {mode !== 'edit' && <h3 className="card-label">{t('review.answer')}</h3>}
       {mode === 'edit' ? (
-        <MarkdownEditor id={`review-${demo.id}`} label={t('write.answer')} value={answer} onChange={setAnswer} disabled={busy} />
+        <MarkdownEditor id={`review-${demo.id}`} label={t('review.answer')} value={answer} onChange={setAnswer} disabled={busy} />
       ) : (
         <Collapsible>
           <Markdown text={demo.answer} />

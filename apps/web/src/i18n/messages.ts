@@ -99,6 +99,7 @@ const en = {
 
   'review.title': 'Review demonstrations',
   'review.empty': 'Nothing is waiting for review.',
+  'review.answer': 'Answer',
   'review.accept': 'Accept',
   'review.reject': 'Reject',
   'review.editAccept': 'Edit, then accept',
@@ -292,6 +293,7 @@ const zh: Messages = {
 
   'review.title': '审核示范回答',
   'review.empty': '没有待审核的内容。',
+  'review.answer': '回答',
   'review.accept': '通过',
   'review.reject': '驳回',
   'review.editAccept': '修改后通过',
