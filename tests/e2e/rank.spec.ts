@@ -112,8 +112,23 @@ test('a rater ranks by drag and drop, ties with a button, flags, comments and ma
   await page.getByLabel('All answers are bad').check();
   await page.getByLabel('Comment (optional)').fill('None mentions condensation.');
   await shot(page, 'rank-drag-laptop');
+
+  // The first submit reaches the server but its answer is lost: everything stays as it was, and
+  // Retry (same Idempotency-Key) gets the stored ranking back instead of a conflict.
+  let attempts = 0;
+  await page.route('**/v1/comparisons/*/rankings', async (route) => {
+    if (attempts++ > 0) return route.continue();
+    await route.fetch();
+    return route.abort('connectionreset');
+  });
   await page.getByRole('button', { name: 'Submit ranking' }).click();
+  await expect(page.locator('.banner-error')).toContainText('Submitting failed: the server could not be reached. Your ranking is kept.');
+  expect(await shownOrder(page)).toEqual(['Rain falls from clouds.', 'Water evaporates.', 'Clouds are made of cotton.']);
+  await expect(page.getByLabel('Comment (optional)')).toHaveValue('None mentions condensation.');
+  await expect(page.getByLabel('All answers are bad')).toBeChecked();
+  await page.getByRole('button', { name: 'Retry' }).click();
   await expect(page.getByText('No ranking task is waiting for you')).toBeVisible();
+  expect(attempts).toBe(2);
   await expect(page.getByTestId('rank-progress')).toHaveText('1 ranked this session · 0 left');
 
   const stored = await storedRanking(admin, cmp.id);

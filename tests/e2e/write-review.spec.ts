@@ -74,11 +74,13 @@ test('a failed submit keeps the text and Retry sends it exactly once', async ({ 
   await page.getByLabel('Your instruction').fill('Translate "good morning" into French.');
   await page.getByLabel('Your answer').fill('« Bonjour ».');
 
-  // The first attempt dies on the network; the second goes through.
-  let failed = 0;
+  // The first attempt reaches the server, but its answer is lost on the way back; the retry
+  // (same Idempotency-Key) must not store a second copy.
+  let attempts = 0;
   await page.route('**/v1/projects/*/demonstrations', async (route) => {
-    if (failed++ === 0) return route.abort('connectionreset');
-    return route.continue();
+    if (attempts++ > 0) return route.continue();
+    await route.fetch();
+    return route.abort('connectionreset');
   });
   await page.getByRole('button', { name: 'Submit', exact: true }).click();
   await expect(page.locator('.banner-error')).toContainText('Submitting failed');
@@ -88,6 +90,7 @@ test('a failed submit keeps the text and Retry sends it exactly once', async ({ 
 
   await page.getByRole('button', { name: 'Retry' }).click();
   await expect(page.getByRole('status')).toContainText('Your demonstration was submitted');
+  expect(attempts).toBe(2);
   const stored = await admin.demonstrations(project.id);
   expect(stored.map((d) => [d.promptText, d.answer])).toEqual([['Translate "good morning" into French.', '« Bonjour ».']]);
 });

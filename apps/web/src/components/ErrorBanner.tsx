@@ -5,13 +5,28 @@ import { useI18n } from '@/i18n/I18nProvider';
 import { ApiError } from '@/lib/api';
 
 /** A failed request, said plainly, with a retry when there is something to retry. */
-export function ErrorBanner({ error, onRetry, template }: { error: unknown; onRetry?: () => void; template?: 'write.submitFailed' | 'rank.submitFailed' }) {
+export function ErrorBanner({
+  error,
+  onRetry,
+  retryLabel,
+  template,
+}: {
+  error: unknown;
+  onRetry?: () => void;
+  retryLabel?: string;
+  template?: 'write.submitFailed' | 'rank.submitFailed';
+}) {
   const { t } = useI18n();
   const status = error instanceof ApiError ? error.status : -1;
-  const message = status === 0 ? t('common.networkError') : error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const text = template
+    ? t(template, { message: status === 0 ? t('common.unreachable') : message.replace(/[.。]\s*$/, '') })
+    : status === 0
+      ? t('common.networkError')
+      : message;
   return (
     <div className="banner banner-error" role="alert">
-      <span>{template ? t(template, { message }) : message}</span>
+      <span>{text}</span>
       {status === 401 ? (
         <Link className="btn btn-small" href="/login">
           {t('login.title')}
@@ -19,7 +34,7 @@ export function ErrorBanner({ error, onRetry, template }: { error: unknown; onRe
       ) : (
         onRetry && (
           <button type="button" className="btn btn-small" onClick={onRetry}>
-            {t('common.retry')}
+            {retryLabel ?? t('common.retry')}
           </button>
         )
       )}

@@ -1,9 +1,9 @@
 'use client';
 
-import { useCallback, useEffect, useEffectEvent, useState } from 'react';
+import { useCallback, useEffect, useEffectEvent, useRef, useState } from 'react';
 import type { RatingTask, RatingTaskResponse, SubmitRankingRequest, SubmitRankingResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
-import { api, newIdempotencyKey } from '@/lib/api';
+import { api, ApiError, newIdempotencyKey } from '@/lib/api';
 import { initialGroups, type Groups } from '@/lib/ranking';
 import { ErrorBanner } from './ErrorBanner';
 import { Guidelines } from './Guidelines';
@@ -14,9 +14,14 @@ import { RankingBoard, type BoardAnswer, type Flags } from './RankingBoard';
 interface Loaded {
   task: RatingTask;
   answers: BoardAnswer[];
-  /** one key per task: a retried submit can never record the ranking twice */
-  idempotencyKey: string;
   shownAt: number;
+}
+
+/** A submit as sent. A retry of the same ranking resends it byte for byte under the same key. */
+interface Attempt {
+  content: string;
+  body: SubmitRankingRequest;
+  idempotencyKey: string;
 }
 
 /** One rating task at a time: rank, submit, and the next one loads straight away. */
@@ -37,6 +42,7 @@ export function RankTask() {
   const [lastWasSkip, setLastWasSkip] = useState(false);
   const [done, setDone] = useState(0);
   const [remaining, setRemaining] = useState<number | null>(null);
+  const attempt = useRef<Attempt | null>(null);
 
   const loadNext = useCallback(async () => {
     setLoadError(null);
@@ -50,7 +56,8 @@ export function RankTask() {
         return;
       }
       const answers = task.answers.map((a, i) => ({ id: a.id, text: a.text, label: i + 1 }));
-      setLoaded({ task, answers, idempotencyKey: newIdempotencyKey(), shownAt: Date.now() });
+      attempt.current = null;
+      setLoaded({ task, answers, shownAt: Date.now() });
       setGroups(initialGroups(answers.map((a) => a.id)));
       setFlags({});
       setAllBad(false);
@@ -76,11 +83,16 @@ export function RankTask() {
       setBusy(true);
       setSubmitError(null);
       setLastWasSkip(skip);
-      const body: SubmitRankingRequest = skip
-        ? { skipped: true, skipReason: skipReason.trim(), timeSpentMs: Date.now() - loaded.shownAt }
-        : { order: groups, flags, allBad, comment: comment.trim() || undefined, timeSpentMs: Date.now() - loaded.shownAt };
+      const content: SubmitRankingRequest = skip ? { skipped: true, skipReason: skipReason.trim() } : { order: groups, flags, allBad, comment: comment.trim() || undefined };
+      const signature = JSON.stringify(content);
+      // Same ranking as the failed attempt: the very same request (the time spent included), so the
+      // API can replay it. A changed ranking is a new request with a new key.
+      if (attempt.current?.content !== signature) {
+        attempt.current = { content: signature, body: { ...content, timeSpentMs: Date.now() - loaded.shownAt }, idempotencyKey: newIdempotencyKey() };
+      }
+      const { body, idempotencyKey } = attempt.current;
       try {
-        await api<SubmitRankingResponse>(`/v1/comparisons/${loaded.task.comparisonId}/rankings`, { body, idempotencyKey: loaded.idempotencyKey });
+        await api<SubmitRankingResponse>(`/v1/comparisons/${loaded.task.comparisonId}/rankings`, { body, idempotencyKey });
         if (!skip) setDone((n) => n + 1);
         await loadNext();
       } catch (err) {
@@ -124,7 +136,7 @@ export function RankTask() {
               <Markdown text={loaded.task.prompt.text} />
             </section>
             <p className="muted small">{t('rank.help')}</p>
-            <p className="keys-hint small">{t('rank.keys', { k: loaded.answers.length })}</p>
+            <p className="keys-hint small">{t('rank.keys', { k: Math.min(9, loaded.answers.length) })}</p>
             <RankingBoard key={loaded.task.comparisonId} answers={loaded.answers} groups={groups} onGroupsChange={setGroups} flags={flags} onFlagsChange={setFlags} disabled={busy} />
             <div className="card submit-panel">
               <label className="check">
@@ -135,7 +147,13 @@ export function RankTask() {
                 <span>{t('rank.comment')}</span>
                 <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={5000} disabled={busy} />
               </label>
-              {submitError != null && <ErrorBanner error={submitError} template="rank.submitFailed" onRetry={() => void submit(lastWasSkip)} />}
+              {submitError != null &&
+                (submitError instanceof ApiError && submitError.status === 409 ? (
+                  // ranked already (or the slot was taken back): nothing to retry, move on
+                  <ErrorBanner error={submitError} onRetry={() => void loadNext()} retryLabel={t('rank.nextTask')} />
+                ) : (
+                  <ErrorBanner error={submitError} template="rank.submitFailed" onRetry={() => void submit(lastWasSkip)} />
+                ))}
               <div className="button-row">
                 <button type="button" className="btn btn-primary" onClick={() => void submit(false)} disabled={busy}>
                   {busy ? t('common.submitting') : t('rank.submit')}

@@ -96,8 +96,12 @@ export function WriteTask() {
     setSubmitError(null);
     const body: CreateDemonstrationRequest =
       draft.mode === 'own' ? { instruction: draft.instruction, answer: draft.answer } : { promptId: draft.promptId, answer: draft.answer };
+    const sentBody = JSON.stringify(body);
+    const sending = { ...draft, sentBody, idempotencyKey: draft.sentBody === undefined || draft.sentBody === sentBody ? draft.idempotencyKey : newIdempotencyKey() };
+    setDraft(sending);
+    saveDraft(project.id, sending);
     try {
-      await api<DemonstrationResponse>(`/v1/projects/${project.id}/demonstrations`, { body, idempotencyKey: draft.idempotencyKey });
+      await api<DemonstrationResponse>(`/v1/projects/${project.id}/demonstrations`, { body, idempotencyKey: sending.idempotencyKey });
       clearDraft(project.id);
       setNotice(t('write.submitted'));
       const mode = draft.mode;
@@ -169,7 +173,7 @@ export function WriteTask() {
             )
           ) : (
             <label className="field">
-              <span className="card-label">{t('write.instruction')}</span>
+              <span>{t('write.instruction')}</span>
               <textarea className="instruction" rows={3} value={draft.instruction} onChange={(e) => edit({ instruction: e.target.value })} placeholder={t('write.instructionPlaceholder')} maxLength={20000} disabled={busy} />
             </label>
           )}

@@ -7,8 +7,10 @@ export interface WriteDraft {
   promptText?: string;
   instruction: string;
   answer: string;
-  /** reused when the submit is retried, even after a reload */
+  /** reused when the same text is submitted again (a retry, even after a reload) */
   idempotencyKey: string;
+  /** the request last sent under that key: changed text gets a new key */
+  sentBody?: string;
 }
 
 const key = (projectId: string) => `jielong:write-draft:${projectId}`;
