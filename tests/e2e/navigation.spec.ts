@@ -18,6 +18,10 @@ test('the navigation offers each role only its own pages, and a forbidden page s
     await card.locator('.chip').first().click();
     await expect(page.locator('.tabs .tab')).toHaveText(TABS[role]);
   }
+  // the API reference is served through the web origin too
+  const docs = await page.request.get('/docs/json');
+  expect(docs.status()).toBe(200);
+  expect((await docs.json()).paths['/v1/projects/{projectId}/rating-task']).toBeTruthy();
   // a rater typing the review URL gets a clear refusal, not a broken page
   await login(page, users.rater);
   await page.goto(`/projects/${project.id}/review`);
