@@ -61,7 +61,7 @@ test('an admin creates a user and gives them a role in a project; they see it on
 test('logging in and out; the language choice is remembered across reloads and on the account', async ({ page, browser }) => {
   const { project, users } = await seedProject(['annotator']);
   await page.goto(`/projects/${project.id}/write`);
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?next=/);
   await shot(page, 'login-laptop');
   await page.getByLabel('Email').fill(users.annotator.email);
   await page.getByLabel('Password').fill('wrong password');
@@ -69,6 +69,9 @@ test('logging in and out; the language choice is remembered across reloads and o
   await expect(page.getByText('Wrong email or password.')).toBeVisible();
   await page.getByLabel('Password').fill(users.annotator.password);
   await page.getByRole('button', { name: 'Log in' }).click();
+  // back where they were going
+  await expect(page).toHaveURL(new RegExp(`/projects/${project.id}/write$`));
+  await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Your projects' })).toBeVisible();
 
   await page.getByLabel('Language').selectOption('zh');
@@ -88,7 +91,7 @@ test('logging in and out; the language choice is remembered across reloads and o
   await page.getByRole('button', { name: '退出登录' }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto(`/projects/${project.id}/write`);
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?next=/);
 });
 
 test('every page reads well on a laptop and on a phone, in English and Chinese (screenshots)', async ({ page }) => {

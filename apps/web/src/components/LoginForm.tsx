@@ -6,7 +6,7 @@ import type { LoginResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { api, ApiError } from '@/lib/api';
 
-export function LoginForm() {
+export function LoginForm({ next }: { next: string }) {
   const { t } = useI18n();
   const router = useRouter();
   const [email, setEmail] = useState('');
@@ -20,7 +20,7 @@ export function LoginForm() {
     setError(null);
     try {
       await api<LoginResponse>('/v1/auth/login', { body: { email, password } });
-      router.replace('/');
+      router.replace(next);
       router.refresh();
     } catch (err) {
       setError(err instanceof ApiError && err.status === 401 ? t('login.failed') : err instanceof ApiError && err.status !== 0 ? err.message : t('common.networkError'));

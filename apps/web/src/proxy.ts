@@ -1,0 +1,20 @@
+import { NextResponse, type NextRequest } from 'next/server';
+
+// A visitor without a session cookie is sent to the login page, which brings them back here
+// afterwards. (A stale cookie is caught by the signed-in layout, which asks the API.)
+export function proxy(request: NextRequest) {
+  const { pathname, search } = request.nextUrl;
+  const login = new URL('/login', request.url);
+  if (pathname !== '/') login.searchParams.set('next', pathname + search);
+  return NextResponse.redirect(login);
+}
+
+export const config = {
+  matcher: [
+    {
+      // pages only: not the proxied API and docs, Next's assets or the login page itself
+      source: '/((?!v1/|docs|_next/|login|favicon.ico).*)',
+      missing: [{ type: 'cookie', key: 'jielong_session' }],
+    },
+  ],
+};
