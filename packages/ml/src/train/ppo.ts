@@ -233,7 +233,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
   const warnings: PpoWarning[] = [];
   let stopped: PpoResult['stopped'] = null;
   let withinBound = snapshot(policy);
-  const order: Prompt[] = [];
+  let order: Prompt[] = [];
   let emaMs = 0;
 
   const evaluate = (iteration: number): PpoEval => {
@@ -251,7 +251,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
       const t0 = performance.now();
 
       // 1–2. Rollouts and their scores.
-      if (order.length < c.promptsPerIteration) order.push(...shuffled(opts.prompts, c.seed + it));
+      while (order.length < c.promptsPerIteration) order = order.concat(shuffled(opts.prompts, c.seed + it * 31 + order.length));
       const prompts = order.splice(0, c.promptsPerIteration);
       const sampled = sampleRollouts(policy, tok, prompts, c.samplesPerPrompt, c.maxAnswerTokens, (c.seed * 1000003 + it * 7919) >>> 0);
       const scores = score(opts.reward, tok, sampled);
