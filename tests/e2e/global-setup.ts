@@ -88,7 +88,6 @@ function stop(child: ChildProcess) {
 
 export default async function globalSetup() {
   mkdirSync(logDir, { recursive: true });
-  rmSync(join(root, 'tests/e2e/screenshots'), { recursive: true, force: true });
   const db = await createEmptyDatabase('web_e2e');
   const apiPort = await freePort(3911);
   const webPort = await freePort(3910);

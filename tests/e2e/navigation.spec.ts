@@ -41,6 +41,7 @@ test('an admin creates a user and gives them a role in a project; they see it on
   await form.getByRole('button', { name: 'Create user' }).click();
   await expect(page.getByRole('status')).toContainText(`${email} can now log in.`);
   await expect(page.locator(`.member[data-email="${email}"]`)).toBeVisible();
+  await shot(page, 'users-laptop');
 
   await page.goto(`/projects/${project.id}/settings`);
   const add = page.locator('form.add-member');
