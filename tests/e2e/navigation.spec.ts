@@ -111,7 +111,8 @@ test('every page reads well on a laptop and on a phone, in English and Chinese (
       for (const p of pages) {
         await page.goto(`/projects/${project.id}/${p}`);
         await expect(page.locator('.tabs .tab.active')).toBeVisible();
-        await page.waitForLoadState('networkidle');
+        await expect(page.locator('.page')).toBeVisible();
+        await expect(page.getByText(locale === 'zh' ? '加载中…' : 'Loading…')).toHaveCount(0);
         await shot(page, `${p}-${size}-${locale}`);
       }
     }
