@@ -27,11 +27,14 @@ interface Collected {
 /** Fewest rows each kind can train on (the trainers hold out a validation split). */
 const MIN_ROWS: Record<ParsedCreateJobRequest['kind'], number> = { pretrain: 1, sft: 2, reward: 2, dpo: 2, ppo: 1, generate: 1 };
 
+/** Prompts imported together share a timestamp: their hash orders them the same way every time. */
+const promptOrder = [{ createdAt: 'asc' as const }, { textHash: 'asc' as const }];
+
 const emptyDataset = (message: string) => new ApiError(409, 'empty_dataset', message);
 
 async function pretrainRows(db: Db, projectId: string, corpus: string | undefined): Promise<Collected> {
   if (corpus !== undefined) return { rows: [{ text: corpus }], counts: { documents: 1, characters: corpus.length }, source: 'uploaded corpus' };
-  const prompts = await db.prompt.findMany({ where: { projectId }, select: { text: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  const prompts = await db.prompt.findMany({ where: { projectId }, select: { text: true }, orderBy: promptOrder });
   const demos = await db.demonstration.findMany({ where: { projectId, status: 'accepted' }, select: { answer: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   const rows = [...prompts.map((p) => ({ text: p.text })), ...demos.map((d) => ({ text: d.answer }))];
   const characters = rows.reduce((n, r) => n + r.text.length, 0);
@@ -69,7 +72,7 @@ async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
 }
 
 async function ppoRows(db: Db, projectId: string): Promise<Collected> {
-  const prompts = await db.prompt.findMany({ where: { projectId }, select: { id: true, text: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+  const prompts = await db.prompt.findMany({ where: { projectId }, select: { id: true, text: true }, orderBy: promptOrder });
   return { rows: prompts.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: prompts.length }, source: 'project prompts' };
 }
 
@@ -84,7 +87,7 @@ async function generateRows(db: Db, projectId: string, promptIds: string[] | und
   const prompts = await db.prompt.findMany({
     where: { projectId, comparisons: { none: {} } },
     select: { id: true, text: true },
-    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    orderBy: promptOrder,
     take: maxPrompts,
   });
   return { rows: prompts.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: prompts.length }, source: 'project prompts without comparisons' };

@@ -4,7 +4,7 @@
 // sampling settings for researchers, never shown to raters. The database is the checkpoint: a
 // retried job skips prompts that already have this job's comparison.
 import { createComparison } from '@jielong/db';
-import { chatStopId, checkAborted, generate, renderPrompt, shuffled } from '@jielong/ml';
+import { chatStopId, generate, mulberry32, renderPrompt, TrainingError } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -24,7 +24,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
     for (const id of run.job.inputModelIds) models.push(await run.loadModel(id));
     for (const [i, row] of rows.entries()) {
       if (done.has(row.promptId)) continue;
-      checkAborted(run.signal, i);
+      if (run.signal.aborted) throw new TrainingError('aborted', `generation aborted after ${i} prompts`);
       const answers: NewAnswer[] = [];
       models.forEach((m, mi) => {
         const n = Array.from({ length: K }, (_, k) => (k + i) % models.length).filter((x) => x === mi).length;
@@ -35,12 +35,12 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
           n,
           stop: [chatStopId(m.tokenizer)],
         });
-        for (const s of samples) answers.push({ text: m.tokenizer.decode(s.tokens).trim(), modelId: m.row.id, sampling });
+        for (const s of samples) answers.push({ text: cleanAnswer(m.tokenizer.decode(s.tokens)), modelId: m.row.id, sampling });
       });
       await createComparison(run.prisma, {
         projectId: run.job.projectId,
         promptId: row.promptId,
-        answers: shuffled(answers, hp.seed + i),
+        answers: shuffle(answers, hp.seed + i),
         requiredRankings,
         jobId: run.id,
       });
@@ -52,4 +52,21 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   }
   await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`);
   return {};
+}
+
+/** Fisher–Yates with a seeded PRNG: the same job shows the same order on a retry. */
+function shuffle<T>(items: T[], seed: number): T[] {
+  const out = items.slice();
+  const rand = mulberry32(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** Sampled bytes may include control characters (Postgres text cannot hold NUL); raters need none of them. */
+function cleanAnswer(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim();
 }
