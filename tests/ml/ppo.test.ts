@@ -28,7 +28,7 @@ test('PPO raises the mean reward while the KL to the SFT model stays under its b
   const gold = (_p: unknown, a: string) => (a.split(' ').filter((w) => w === 'cat').length === 1 ? 1 : 0);
   const res = await trainPpo({
     policy: sft, tokenizer: tok, prompts: PROMPTS, reward, goldReward: gold,
-    config: { ...CONFIG, klCoef: 0.1, maxKl: 8, goldEvery: 5 },
+    config: { ...CONFIG, klCoef: 0.2, maxKl: 4, goldEvery: 5 },
     onProgress: (p) => progress.push(p),
   });
   klWithPenalty = mean(res.history.slice(-10).map((h) => h.kl));
@@ -36,8 +36,8 @@ test('PPO raises the mean reward while the KL to the SFT model stays under its b
   assert.equal(res.iterations, 25);
   const rewards = res.history.map((h) => h.meanReward);
   const [start, end] = [mean(rewards.slice(0, 5)), mean(rewards.slice(-5))];
-  assert.ok(end > start + 0.2, `mean reward ${start.toFixed(3)} → ${end.toFixed(3)}`);
-  assert.ok(res.history.every((h) => h.kl < 8), `KL per iteration: ${res.history.map((h) => h.kl.toFixed(2))}`);
+  assert.ok(end > start + 0.15, `mean reward ${start.toFixed(3)} → ${end.toFixed(3)}`);
+  assert.ok(res.history.every((h) => h.kl < 4), `KL per iteration: ${res.history.map((h) => h.kl.toFixed(2))}`);
   for (const h of res.history) {
     for (const k of ['entropy', 'clipFraction', 'answerLength', 'policyLoss', 'valueLoss'] as const) assert.ok(Number.isFinite(h[k]), `${k} logged`);
     assert.ok(h.answerLength >= 1 && h.answerLength <= 8 && h.clipFraction >= 0 && h.clipFraction <= 1 && h.entropy > 0);
@@ -54,7 +54,7 @@ test('PPO raises the mean reward while the KL to the SFT model stays under its b
 test('without the KL penalty (β = 0) the policy drifts further from the SFT model; the bound warns', async () => {
   const res = await trainPpo({ policy: sft, tokenizer: tok, prompts: PROMPTS, reward, config: { ...CONFIG, klCoef: 0, maxKl: 3, onKlExceeded: 'warn' } });
   const klFree = mean(res.history.slice(-10).map((h) => h.kl));
-  assert.ok(klFree > 1.3 * klWithPenalty, `KL with β=0 ${klFree.toFixed(2)} vs β=0.1 ${klWithPenalty.toFixed(2)}`);
+  assert.ok(klFree > 2 * klWithPenalty, `KL with β=0 ${klFree.toFixed(2)} vs β=0.2 ${klWithPenalty.toFixed(2)}`);
   assert.equal(res.iterations, 25, 'warn mode runs to the end');
   const over = res.history.filter((h) => h.kl > 3).map((h) => h.iteration);
   assert.ok(over.length > 0);
