@@ -1,4 +1,5 @@
 // Kernels we register for the wasm backend of tfjs 4.22, where the stock ones are missing or slow.
+import { registerIdentity } from './identity.ts';
 import { registerBatchMatMul } from './matmul.ts';
 import { registerSum } from './reduce.ts';
 import { registerSliceKernels } from './slice.ts';
@@ -14,4 +15,5 @@ export function registerWasmKernels(): void {
   registerSliceKernels();
   registerBatchMatMul();
   registerSum();
+  registerIdentity();
 }
