@@ -1,20 +1,22 @@
 'use client';
 
 import { useEffect } from 'react';
-import type { Job, JobListResponse } from '@jielong/shared';
+import Link from 'next/link';
+import type { JobListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
+import type { MessageKey } from '@/i18n/messages';
+import { isLive, jobName } from '@/lib/jobs';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
+import { JobStatusBadge } from './JobStatusBadge';
 import { useProject } from './ProjectContext';
-
-const LIVE: Job['status'][] = ['queued', 'running'];
 
 /** The project's training jobs, newest first; refreshes itself while any job is still live. */
 export function JobList() {
   const { t, locale } = useI18n();
   const { project } = useProject();
   const { data, error, loading, reload } = useApiData<JobListResponse>(`/v1/projects/${project.id}/jobs?limit=100`);
-  const live = !!data?.items.some((j) => LIVE.includes(j.status));
+  const live = !!data?.items.some(isLive);
 
   useEffect(() => {
     if (!live) return;
@@ -31,29 +33,36 @@ export function JobList() {
       {data && data.items.length === 0 && <p className="empty">{t('jobs.empty')}</p>}
       {data && data.items.length > 0 && (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table job-table">
             <thead>
               <tr>
-                <th>{t('jobs.kind')}</th>
+                <th>{t('jobs.job')}</th>
                 <th>{t('jobs.status')}</th>
                 <th>{t('jobs.progress')}</th>
                 <th>{t('jobs.created')}</th>
+                <th className="wide-only">{t('jobs.started')}</th>
+                <th className="wide-only">{t('jobs.finished')}</th>
               </tr>
             </thead>
             <tbody>
               {data.items.map((j) => (
                 <tr key={j.id} data-job-id={j.id}>
                   <td>
-                    <code>{j.kind}</code>
+                    <Link href={`/projects/${project.id}/jobs/${j.id}`} className="job-link">
+                      {t(`jobs.kind.${j.kind}` as MessageKey)}
+                    </Link>
+                    <div className="muted small job-name">{jobName(j)}</div>
                   </td>
                   <td>
-                    <span className={`badge badge-job-${j.status}`}>{j.status}</span>
-                    {j.error && <p className="form-error small">{j.error.message}{j.error.suggestion ? ` — ${j.error.suggestion}` : ''}</p>}
+                    <JobStatusBadge job={j} />
+                    {j.error && j.status !== 'succeeded' && <p className="form-error small">{j.error.message}</p>}
                   </td>
-                  <td>
+                  <td className="nowrap">
                     <progress max={1} value={j.progress} aria-label={t('jobs.progress')} /> <span className="small">{Math.round(j.progress * 100)}%</span>
                   </td>
                   <td className="small">{when(j.createdAt)}</td>
+                  <td className="small wide-only">{when(j.startedAt)}</td>
+                  <td className="small wide-only">{when(j.finishedAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -2,12 +2,9 @@
 
 import { useI18n } from '@/i18n/I18nProvider';
 import { JobList } from './JobList';
+import { StartJobForm } from './StartJobForm';
 
-/**
- * The jobs page. Training UI lands here: a start-job form goes above the list (it should call
- * the list's reload after POSTing), and a job's live loss curve goes in a detail view drawn with
- * LineChart from its metrics.
- */
+/** The jobs page: the start form (the page is for researchers and admins only) above the project's jobs. */
 export function JobsPage() {
   const { t } = useI18n();
   return (
@@ -15,6 +12,7 @@ export function JobsPage() {
       <div className="page-head">
         <h2>{t('jobs.title')}</h2>
       </div>
+      <StartJobForm />
       <JobList />
     </div>
   );

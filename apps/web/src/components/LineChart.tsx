@@ -29,12 +29,15 @@ export function LineChart({
   formatX = String,
   title,
   integer = false,
+  fromZero = true,
 }: {
   series: Series[];
   formatX?: (x: number) => string;
   title: string;
   /** counts: ticks on whole numbers */
   integer?: boolean;
+  /** the y axis starts at 0 (totals); off for curves whose movement matters, like a loss */
+  fromZero?: boolean;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(640);
@@ -54,8 +57,9 @@ export function LineChart({
   const xMax = Math.max(...all.map((p) => p.x));
   const lo = Math.min(...all.map((p) => p.y));
   const hi = Math.max(...all.map((p) => p.y));
-  const step = niceStep(hi - Math.min(0, lo) || 1, integer);
-  const yMin = Math.floor(Math.min(0, lo) / step) * step;
+  const bottom = fromZero ? Math.min(0, lo) : lo;
+  const step = niceStep(hi - bottom || Math.abs(hi) || 1, integer);
+  const yMin = Math.floor(bottom / step) * step;
   const yMax = Math.max(yMin + step, Math.ceil(hi / step) * step);
   const sx = (x: number) => PAD.left + ((x - xMin) / (xMax - xMin || 1)) * (width - PAD.left - PAD.right);
   const sy = (y: number) => H - PAD.bottom - ((y - yMin) / (yMax - yMin || 1)) * (H - PAD.top - PAD.bottom);
@@ -80,16 +84,20 @@ export function LineChart({
           <text x={width - PAD.right} y={H - 8} textAnchor="end" className="chart-tick">
             {formatX(xMax)}
           </text>
-          {series.map((s) => (
-            <polyline
-              key={s.label}
-              fill="none"
-              stroke={s.color}
-              strokeWidth={2}
-              strokeLinejoin="round"
-              points={s.points.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}
-            />
-          ))}
+          {series.map((s) =>
+            s.points.length === 1 ? (
+              <circle key={s.label} cx={sx(s.points[0].x)} cy={sy(s.points[0].y)} r={3} fill={s.color} />
+            ) : (
+              <polyline
+                key={s.label}
+                fill="none"
+                stroke={s.color}
+                strokeWidth={2}
+                strokeLinejoin="round"
+                points={s.points.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}
+              />
+            ),
+          )}
         </svg>
       </div>
       <figcaption className="chart-legend">

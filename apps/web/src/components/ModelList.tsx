@@ -1,25 +1,73 @@
 'use client';
 
-import type { ModelListResponse } from '@jielong/shared';
+import Link from 'next/link';
+import type { JobListResponse, Model, ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
+import type { MessageKey } from '@/i18n/messages';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
+import { ModelPreference } from './ModelPreference';
 import { useProject } from './ProjectContext';
 
-/** Numbers from a model's metrics (final loss, accuracy…), the first few, for the table. */
-function metricSummary(metrics: Record<string, unknown>): string {
-  return Object.entries(metrics)
-    .filter(([, v]) => typeof v === 'number')
-    .slice(0, 3)
-    .map(([k, v]) => `${k} ${Number(v).toPrecision(3)}`)
-    .join(' · ');
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const fixed = (v: unknown, digits = 3) => (num(v) === undefined ? '—' : num(v)!.toFixed(digits));
+const pct = (v: unknown) => (num(v) === undefined ? '—' : `${Math.round(num(v)! * 100)}%`);
+
+/** A model's few telling numbers, by kind (the metrics its job registered, see apps/worker/src/kinds). */
+function keyMetrics(m: Model, t: (k: MessageKey) => string): { label: string; value: string }[] {
+  const x = m.metrics as Record<string, unknown>;
+  const evals = Array.isArray(x.evals) ? (x.evals as Record<string, unknown>[]) : [];
+  const final = (x.final ?? {}) as Record<string, unknown>;
+  const initial = (x.initial ?? {}) as Record<string, unknown>;
+  switch (m.kind) {
+    case 'base': {
+      const best = evals.find((e) => e.step === x.bestStep) ?? evals.at(-1);
+      return [
+        { label: t('models.m.valLoss'), value: fixed(x.bestValLoss) },
+        { label: t('models.m.bitsPerByte'), value: fixed(best?.bitsPerByte) },
+        { label: t('models.m.steps'), value: String(num(x.steps) ?? '—') },
+      ];
+    }
+    case 'sft':
+      return [
+        { label: t('models.m.valLoss'), value: `${fixed(x.baseValLoss)} → ${fixed(x.bestValLoss)}` },
+        { label: t('models.m.steps'), value: String(num(x.steps) ?? '—') },
+      ];
+    case 'reward':
+      return [
+        { label: t('models.m.accuracy'), value: `${pct(initial.accuracy)} → ${pct(final.accuracy)}` },
+        { label: t('models.m.margin'), value: fixed(final.margin) },
+        { label: t('models.m.pairs'), value: String(num(x.valPairs) ?? '—') },
+      ];
+    case 'policy':
+      return x.method === 'ppo'
+        ? [
+            { label: t('models.m.meanReward'), value: `${fixed(x.rewardStart)} → ${fixed(x.rewardEnd)}` },
+            { label: t('models.m.kl'), value: fixed(x.klEnd) },
+          ]
+        : [
+            { label: t('models.m.accuracy'), value: `${pct(initial.accuracy)} → ${pct(final.accuracy)}` },
+            { label: t('models.m.dpoMargin'), value: fixed(final.margin) },
+          ];
+    default:
+      return [];
+  }
 }
 
+/** The project's models as their lineage (base → SFT → reward / policy), and human preference between models. */
 export function ModelList() {
-  const { t, locale } = useI18n();
+  const { t } = useI18n();
   const { project } = useProject();
   const { data, error, loading, reload } = useApiData<ModelListResponse>(`/v1/projects/${project.id}/models`);
-  const names = new Map(data?.items.map((m) => [m.id, m.name]));
+  const models = data?.items ?? [];
+  const byId = new Map(models.map((m) => [m.id, m]));
+  const children = new Map<string, Model[]>();
+  const roots: Model[] = [];
+  // oldest first, so a family reads in the order it was trained
+  for (const m of [...models].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
+    if (m.parentId && byId.has(m.parentId)) children.set(m.parentId, [...(children.get(m.parentId) ?? []), m]);
+    else roots.push(m);
+  }
 
   return (
     <div className="page">
@@ -28,36 +76,90 @@ export function ModelList() {
       </div>
       {error != null && <ErrorBanner error={error} onRetry={reload} />}
       {loading && !data && <p className="muted">{t('common.loading')}</p>}
-      {data && data.items.length === 0 && <p className="empty">{t('models.empty')}</p>}
-      {data && data.items.length > 0 && (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th>{t('models.name')}</th>
-                <th>{t('models.kind')}</th>
-                <th>{t('models.parent')}</th>
-                <th>{t('models.created')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((m) => (
-                <tr key={m.id}>
-                  <td>
-                    <strong>{m.name}</strong>
-                    {metricSummary(m.metrics) && <div className="muted small">{metricSummary(m.metrics)}</div>}
-                  </td>
-                  <td>
-                    <code>{m.kind}</code>
-                  </td>
-                  <td>{m.parentId ? (names.get(m.parentId) ?? m.parentId.slice(0, 8)) : '—'}</td>
-                  <td className="small">{new Date(m.createdAt).toLocaleString(locale === 'zh' ? 'zh-CN' : 'en')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {data && models.length === 0 && <p className="empty">{t('models.empty')}</p>}
+      {roots.length > 0 && (
+        <section className="card">
+          <h3>{t('models.lineage')}</h3>
+          <p className="muted small">{t('models.lineageHelp')}</p>
+          <ul className="lineage" aria-label={t('models.lineage')}>
+            {roots.map((m) => (
+              <ModelNode key={m.id} model={m} childrenOf={children} byId={byId} />
+            ))}
+          </ul>
+        </section>
       )}
+      {data && <Preferences />}
     </div>
+  );
+}
+
+function ModelNode({ model, childrenOf, byId }: { model: Model; childrenOf: Map<string, Model[]>; byId: Map<string, Model> }) {
+  const { t, locale } = useI18n();
+  const { project } = useProject();
+  const kids = childrenOf.get(model.id) ?? [];
+  const rewardModel = typeof model.metrics.rewardModelId === 'string' ? byId.get(model.metrics.rewardModelId) : undefined;
+  return (
+    <li>
+      <div className="model-node" id={`model-${model.id}`} data-model-id={model.id} data-kind={model.kind}>
+        <div className="model-node-head">
+          <span className={`badge badge-model-${model.kind}`}>{t(`models.kind.${model.kind}` as MessageKey)}</span>
+          <strong className="model-name">{model.name}</strong>
+        </div>
+        <dl className="model-metrics">
+          {keyMetrics(model, t).map((k) => (
+            <div key={k.label}>
+              <dt>{k.label}</dt>
+              <dd>{k.value}</dd>
+            </div>
+          ))}
+        </dl>
+        <p className="muted small model-meta">
+          {model.jobId ? (
+            <Link href={`/projects/${project.id}/jobs/${model.jobId}`}>{t('models.madeBy')}</Link>
+          ) : (
+            t('models.imported')
+          )}
+          {rewardModel && (
+            <>
+              {' · '}
+              {t('models.rewardModel')} <a href={`#model-${rewardModel.id}`}>{rewardModel.name}</a>
+            </>
+          )}
+          {' · '}
+          {new Date(model.createdAt).toLocaleString(locale === 'zh' ? 'zh-CN' : 'en')}
+        </p>
+      </div>
+      {kids.length > 0 && (
+        <ul>
+          {kids.map((k) => (
+            <ModelNode key={k.id} model={k} childrenOf={childrenOf} byId={byId} />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+/** Finished generate jobs that mixed several models: the raters' preference between them. */
+function Preferences() {
+  const { t, locale } = useI18n();
+  const { project } = useProject();
+  const { data, error, reload } = useApiData<JobListResponse>(`/v1/projects/${project.id}/jobs?kind=generate&status=succeeded&limit=50`);
+  const jobs = (data?.items ?? []).filter((j) => j.inputModelIds.length > 1).slice(0, 5);
+  if (error != null) return <ErrorBanner error={error} onRetry={reload} />;
+  if (jobs.length === 0) return null;
+  return (
+    <section className="card">
+      <h3>{t('models.preference')}</h3>
+      <p className="muted small">{t('models.preferenceHelp')}</p>
+      {jobs.map((j) => (
+        <div key={j.id} className="preference-job">
+          <Link href={`/projects/${project.id}/jobs/${j.id}`} className="small">
+            {t('jobs.kind.generate')} · {new Date(j.createdAt).toLocaleString(locale === 'zh' ? 'zh-CN' : 'en')}
+          </Link>
+          <ModelPreference jobId={j.id} />
+        </div>
+      ))}
+    </section>
   );
 }

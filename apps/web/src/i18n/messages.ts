@@ -1,5 +1,6 @@
 // Every UI string, in English and Simplified Chinese. Keys are flat ("area.thing") so a missing
 // translation is a type error: `zh` must have exactly the keys of `en`.
+import { trainingEn, trainingZh } from './training';
 
 export const LOCALES = ['en', 'zh'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -174,10 +175,6 @@ const en = {
 
   'models.title': 'Models',
   'models.empty': 'No models trained in this project yet.',
-  'models.name': 'Name',
-  'models.kind': 'Kind',
-  'models.parent': 'Trained from',
-  'models.created': 'Created',
 
   'users.title': 'Users',
   'users.rolesHelp': 'Global roles: an admin sees and manages every project; a researcher may create projects. What someone does inside a project is set in that project’s settings.',
@@ -196,6 +193,7 @@ const en = {
   'settings.memberEmail': 'Email of an existing user',
   'settings.noMembers': 'No members yet.',
   'settings.rolesAdminOnly': 'Only admins change member roles.',
+  ...trainingEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -370,10 +368,6 @@ const zh: Messages = {
 
   'models.title': '模型',
   'models.empty': '该项目还没有训练出模型。',
-  'models.name': '名称',
-  'models.kind': '类型',
-  'models.parent': '基于',
-  'models.created': '创建时间',
 
   'users.title': '用户',
   'users.rolesHelp': '全局角色：管理员可查看并管理所有项目；研究员可以创建项目。成员在某个项目中的角色在该项目的设置里指定。',
@@ -392,6 +386,7 @@ const zh: Messages = {
   'settings.memberEmail': '已有用户的邮箱',
   'settings.noMembers': '还没有成员。',
   'settings.rolesAdminOnly': '只有管理员可以修改成员角色。',
+  ...trainingZh,
 };
 
 export const MESSAGES: Record<Locale, Messages> = { en, zh };

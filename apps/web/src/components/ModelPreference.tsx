@@ -1,0 +1,37 @@
+'use client';
+
+import type { ModelPreferenceResponse } from '@jielong/shared';
+import { useI18n } from '@/i18n/I18nProvider';
+import { useApiData } from '@/lib/useApiData';
+import { ErrorBanner } from './ErrorBanner';
+
+/** How often raters preferred each model's answers over the other models' (a generate job with several models). */
+export function ModelPreference({ jobId }: { jobId: string }) {
+  const { t } = useI18n();
+  const { data, error, reload } = useApiData<ModelPreferenceResponse>(`/v1/jobs/${jobId}/model-preference`);
+  if (error != null) return <ErrorBanner error={error} onRetry={reload} />;
+  if (!data) return <p className="muted small">{t('common.loading')}</p>;
+  return (
+    <div className="preference" data-job-id={jobId}>
+      <p className="muted small">{t('models.preferenceCounts', { rankings: data.rankings, pairs: data.pairs })}</p>
+      {data.pairs === 0 ? (
+        <p className="muted small">{t('models.preferenceNone')}</p>
+      ) : (
+        <ul className="stack">
+          {data.models.map((m) => (
+            <li key={m.modelId} className="preference-row" data-model-id={m.modelId}>
+              <span className="preference-name">{m.modelName}</span>
+              <span className="preference-bar" aria-hidden>
+                <i style={{ width: `${Math.round((m.winRate ?? 0) * 100)}%` }} />
+              </span>
+              <span className="preference-share">
+                <strong>{m.winRate === null ? '—' : `${Math.round(m.winRate * 100)}%`}</strong>{' '}
+                <span className="muted small">{t('models.winsLosses', { wins: m.wins, losses: m.losses })}</span>
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

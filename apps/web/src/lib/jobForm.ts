@@ -1,0 +1,143 @@
+// The start-job form as data: per job kind, which input models it takes (and of which kinds), which
+// hyper-parameters are shown up front and which sit behind "advanced", and how the form's text
+// fields become the request body. Defaults come from the shared zod schemas, so the form shows
+// exactly what the API would fill in.
+import { HYPERPARAMS_SCHEMAS, type JobKind, type Model, type ModelKind } from '@jielong/shared';
+
+export const JOB_KINDS: readonly JobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate'];
+
+export interface ModelInput {
+  /** request field */
+  field: 'baseModelId' | 'policyModelId' | 'rewardModelId' | 'modelIds';
+  /** model kinds the API accepts, the usual one first (it is preselected) */
+  kinds: ModelKind[];
+  multiple?: boolean;
+}
+
+/** Same rules as the API's (apps/api/src/routes/jobs.ts), with the usual kind first. */
+export const MODEL_INPUTS: Record<JobKind, ModelInput[]> = {
+  pretrain: [],
+  sft: [{ field: 'baseModelId', kinds: ['base', 'sft', 'policy'] }],
+  reward: [{ field: 'baseModelId', kinds: ['sft', 'base'] }],
+  ppo: [
+    { field: 'policyModelId', kinds: ['sft', 'policy', 'base'] },
+    { field: 'rewardModelId', kinds: ['reward'] },
+  ],
+  dpo: [{ field: 'policyModelId', kinds: ['sft', 'policy', 'base'] }],
+  generate: [{ field: 'modelIds', kinds: ['sft', 'policy', 'base'], multiple: true }],
+};
+
+/** Hyper-parameters by dotted path: the main ones, then the advanced ones. */
+export const HP_FIELDS: Record<JobKind, { main: string[]; advanced: string[] }> = {
+  pretrain: {
+    main: ['preset', 'steps', 'batchSize', 'lr', 'vocabSize'],
+    advanced: [
+      'model.blockSize', 'model.nLayer', 'model.nHead', 'model.nEmbd', 'model.dropout',
+      'minLr', 'warmupSteps', 'weightDecay', 'beta1', 'beta2', 'gradClip',
+      'valFraction', 'evalEvery', 'evalBatches', 'patience', 'checkpointEvery', 'seed',
+    ],
+  },
+  sft: {
+    main: ['epochs', 'batchSize', 'lr', 'lora'],
+    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'patience', 'seed'],
+  },
+  reward: {
+    main: ['epochs', 'batchSize', 'lr', 'lora'],
+    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'centerCoef', 'valFraction', 'evalEvery', 'seed'],
+  },
+  ppo: {
+    main: ['iterations', 'promptsPerIteration', 'samplesPerPrompt', 'lr', 'klCoef', 'lora'],
+    advanced: [
+      'maxAnswerTokens', 'ppoEpochs', 'miniBatches', 'gradClip', 'clipRange', 'valueClipRange', 'vfCoef',
+      'gamma', 'lam', 'klTarget', 'klHorizon', 'maxKl', 'onKlExceeded', 'seed',
+    ],
+  },
+  dpo: {
+    main: ['beta', 'epochs', 'batchSize', 'lr', 'lora'],
+    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'seed'],
+  },
+  generate: {
+    main: ['answersPerPrompt', 'maxPrompts', 'temperature', 'maxTokens'],
+    advanced: ['requiredRankings', 'topK', 'topP', 'seed'],
+  },
+};
+
+export const HP_CHOICES: Record<string, string[]> = { preset: ['tiny', 'mini', 'small'], onKlExceeded: ['stop', 'warn'] };
+/** Fields where an empty box means null ("none"), not "the default". */
+export const HP_NULLABLE = new Set(['klTarget', 'maxKl']);
+const LORA_DEFAULT = { rank: '8', alpha: '16' };
+
+/** The form's state: every hyper-parameter as the text in its box (lora: 'on' or ''). */
+export type HpValues = Record<string, string>;
+
+function get(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+function set(obj: Record<string, unknown>, path: string, value: unknown) {
+  const keys = path.split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+  o[keys.at(-1)!] = value;
+}
+
+/** The schema's defaults as form text; generate's K and raters default to the project's settings. */
+export function defaultValues(kind: JobKind, project: { answersPerComparison: number; ratersPerComparison: number }): HpValues {
+  const defaults = HYPERPARAMS_SCHEMAS[kind].parse({}) as Record<string, unknown>;
+  if (kind === 'generate') Object.assign(defaults, { answersPerPrompt: project.answersPerComparison, requiredRankings: project.ratersPerComparison });
+  const values: HpValues = {};
+  for (const path of [...HP_FIELDS[kind].main, ...HP_FIELDS[kind].advanced]) {
+    const v = get(defaults, path);
+    if (path === 'lora') {
+      values.lora = v ? 'on' : '';
+      values['lora.rank'] = v ? String((v as { rank: number }).rank) : LORA_DEFAULT.rank;
+      values['lora.alpha'] = v ? String((v as { alpha: number }).alpha) : LORA_DEFAULT.alpha;
+    } else {
+      values[path] = v === undefined || v === null ? '' : String(v);
+    }
+  }
+  return values;
+}
+
+/**
+ * The request's `hyperparams` from the form, or the paths whose text is not a number. Empty boxes
+ * are left out (the API fills the default), except nullable ones, which become null.
+ */
+export function hyperparamsFromForm(kind: JobKind, values: HpValues): { hyperparams: Record<string, unknown>; notNumbers: string[] } {
+  const hyperparams: Record<string, unknown> = {};
+  const notNumbers: string[] = [];
+  const number = (path: string) => {
+    const text = values[path]?.trim() ?? '';
+    if (text === '') return undefined;
+    const n = Number(text);
+    if (!Number.isFinite(n)) notNumbers.push(path);
+    return n;
+  };
+  for (const path of [...HP_FIELDS[kind].main, ...HP_FIELDS[kind].advanced]) {
+    if (path === 'lora') {
+      set(hyperparams, 'lora', values.lora ? { rank: number('lora.rank'), alpha: number('lora.alpha') } : null);
+    } else if (HP_CHOICES[path]) {
+      set(hyperparams, path, values[path]);
+    } else {
+      const n = number(path);
+      if (n !== undefined) set(hyperparams, path, n);
+      else if (HP_NULLABLE.has(path)) set(hyperparams, path, null);
+    }
+  }
+  return { hyperparams, notNumbers };
+}
+
+/** Models a picker offers: those of the accepted kinds, the usual kind first, newest first within a kind. */
+export function modelsFor(input: ModelInput, models: Model[]): Model[] {
+  const rank = (m: Model) => input.kinds.indexOf(m.kind);
+  return models
+    .filter((m) => rank(m) >= 0)
+    .sort((a, b) => rank(a) - rank(b) || b.createdAt.localeCompare(a.createdAt));
+}
+
+/** The form field an API error names: "hyperparams.lr" → "lr", "modelIds.1" → "modelIds". */
+export function formField(apiField: string | undefined): string | undefined {
+  if (!apiField) return undefined;
+  if (apiField.startsWith('hyperparams.')) return apiField.slice('hyperparams.'.length);
+  return apiField.replace(/\.\d+$/, '');
+}

@@ -1,0 +1,103 @@
+// What the jobs pages compute from a job and its metrics: liveness, names, which curves each kind
+// draws, and the latest rate / ETA. Metric rows are what apps/worker writes (see its kinds/*.ts).
+import type { Job, JobKind, JobMetric } from '@jielong/shared';
+
+export const isLive = (job: Pick<Job, 'status'>) => job.status === 'queued' || job.status === 'running';
+
+/** The name the output model gets (the request's name), else a short id. */
+export function jobName(job: Job): string {
+  const named = job.hyperparams.outputName;
+  return typeof named === 'string' ? named : job.id.slice(0, 8);
+}
+
+export interface CurveSpec {
+  /** message key of the chart title */
+  title: string;
+  /** metric data keys drawn, each with its legend's message key and colour */
+  lines: { key: string; label: string; color: string }[];
+}
+
+const TRAIN = 'var(--c1)';
+const VAL = 'var(--c2)';
+
+const loss: CurveSpec = {
+  title: 'jobs.curve.loss',
+  lines: [
+    { key: 'loss', label: 'jobs.curve.train', color: TRAIN },
+    { key: 'valLoss', label: 'jobs.curve.val', color: VAL },
+  ],
+};
+
+/** The curves of each kind, most telling first. */
+export const CURVES: Record<JobKind, CurveSpec[]> = {
+  pretrain: [loss, { title: 'jobs.curve.bitsPerByte', lines: [{ key: 'bitsPerByte', label: 'jobs.curve.val', color: VAL }] }],
+  sft: [loss],
+  reward: [
+    {
+      title: 'jobs.curve.accuracy',
+      lines: [
+        { key: 'accuracy', label: 'jobs.curve.train', color: TRAIN },
+        { key: 'valAccuracy', label: 'jobs.curve.val', color: VAL },
+      ],
+    },
+    { title: 'jobs.curve.margin', lines: [{ key: 'valMargin', label: 'jobs.curve.val', color: VAL }] },
+    loss,
+  ],
+  ppo: [
+    {
+      title: 'jobs.curve.reward',
+      lines: [
+        { key: 'reward', label: 'jobs.curve.rollouts', color: TRAIN },
+        { key: 'evalReward', label: 'jobs.curve.heldOut', color: VAL },
+      ],
+    },
+    { title: 'jobs.curve.kl', lines: [{ key: 'kl', label: 'jobs.curve.kl', color: 'var(--c3)' }] },
+    { title: 'jobs.curve.entropy', lines: [{ key: 'entropy', label: 'jobs.curve.entropy', color: TRAIN }] },
+  ],
+  dpo: [
+    {
+      title: 'jobs.curve.dpoMargin',
+      lines: [
+        { key: 'margin', label: 'jobs.curve.train', color: TRAIN },
+        { key: 'valMargin', label: 'jobs.curve.val', color: VAL },
+      ],
+    },
+    {
+      title: 'jobs.curve.accuracy',
+      lines: [
+        { key: 'accuracy', label: 'jobs.curve.train', color: TRAIN },
+        { key: 'valAccuracy', label: 'jobs.curve.val', color: VAL },
+      ],
+    },
+    loss,
+  ],
+  generate: [],
+};
+
+/** The (step, value) points of one metric key, in step order. */
+export function points(metrics: JobMetric[], key: string): { x: number; y: number }[] {
+  return metrics.flatMap((m) => {
+    const v = m.data[key];
+    return typeof v === 'number' && Number.isFinite(v) ? [{ x: m.step, y: v }] : [];
+  });
+}
+
+/** The newest value of a metric key. */
+export function latest(metrics: JobMetric[], key: string): number | undefined {
+  for (let i = metrics.length - 1; i >= 0; i--) {
+    const v = metrics[i].data[key];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+/** "1 h 2 min", "3 min 20 s", "12 s" */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${s} s`;
+}
+
+/** Known job error codes, which have their own explanation (a message key jobs.code.<code>). */
+export const KNOWN_CODES = ['diverged', 'overfit-stopped', 'early-stopped', 'kl-exceeded', 'out-of-memory', 'bad-data', 'invalid-config', 'canceled', 'worker-lost', 'internal'];
