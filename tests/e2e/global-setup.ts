@@ -1,6 +1,8 @@
 // Starts the real studio for the browser tests: a fresh database on the shared Postgres, the API
-// (tsx apps/api/src/main.ts) and a production build of the web app (next build + next start),
-// then writes where they are to a state file the specs read. Returns the teardown.
+// (tsx apps/api/src/main.ts), a training worker (tsx apps/worker/src/main.ts, same database and
+// data folder as the API: it reads the datasets the API froze) and a production build of the web
+// app (next build + next start), then writes where they are to a state file the specs read.
+// Returns the teardown.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -47,6 +49,18 @@ function start(name: string, args: string[], cwd: string, env: NodeJS.ProcessEnv
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return child;
+}
+
+/** Waits for a line in a child's log (the worker has no HTTP port). */
+async function waitForLog(name: string, child: ChildProcess, pattern: RegExp, timeoutMs: number) {
+  const end = Date.now() + timeoutMs;
+  const file = join(logDir, `e2e-${name}.log`);
+  while (Date.now() < end) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}; see test-results/e2e-${name}.log`);
+    if (existsSync(file) && pattern.test(readFileSync(file, 'utf8'))) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} did not log ${pattern} within ${timeoutMs} ms; see test-results/e2e-${name}.log`);
 }
 
 async function waitForHttp(url: string, child: ChildProcess, name: string, timeoutMs: number) {
@@ -111,6 +125,8 @@ export default async function globalSetup() {
       LOG_LEVEL: 'warn',
     });
     children.push(api);
+    const worker = start('worker', ['--import', 'tsx', 'apps/worker/src/main.ts'], root, { DATABASE_URL: db.url, JIELONG_DATA_DIR: dataDir });
+    children.push(worker);
 
     const next = join(root, 'node_modules/next/dist/bin/next');
     const webEnv = { API_URL: apiUrl, JIELONG_WEB_DIST_DIR: distDir, NEXT_TELEMETRY_DISABLED: '1' };
@@ -129,6 +145,7 @@ export default async function globalSetup() {
 
     await waitForHttp(`${apiUrl}/v1/me`, api, 'api', 120_000);
     await waitForHttp(`http://127.0.0.1:${webPort}/login`, web, 'web', 60_000);
+    await waitForLog('worker', worker, /\[worker\] ready/, 60_000);
 
     const state: E2eState = { baseURL: `http://127.0.0.1:${webPort}`, apiURL: apiUrl };
     writeFileSync(STATE_FILE, JSON.stringify(state));

@@ -1,0 +1,184 @@
+// Training from the browser, with the real worker global-setup started: tiny jobs (the "tiny" preset,
+// a few hundred tokens per step) that finish in seconds.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
+import { Api, BASE_URL, expect, LAPTOP, login, PHONE, seedProject, shot, test } from './helpers.ts';
+
+const shakespeare = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/data/corpus/tinyshakespeare.txt');
+
+/** The project's text: ~20 kB of Shakespeare as prompts, and accepted demonstrations for SFT. */
+async function seedText(admin: Api, projectId: string, annotator: { email: string; password: string }) {
+  const paragraphs = readFileSync(shakespeare, 'utf8').slice(0, 20_000).split(/\n\n+/).filter((p) => p.trim());
+  const res = await admin.ctx.post(`/v1/projects/${projectId}/prompts/import`, {
+    headers: { 'content-type': 'application/x-ndjson' },
+    data: paragraphs.map((prompt) => JSON.stringify({ prompt })).join('\n'),
+  });
+  expect(res.status()).toBe(200);
+  const writer = await Api.login(annotator);
+  for (const [instruction, answer] of [
+    ['Who speaks first?', 'The First Citizen.'],
+    ['What do the citizens want?', 'Corn, at their own price.'],
+    ['Name a Roman.', 'Caius Marcius.'],
+    ['Say goodbye.', 'Farewell, good friend.'],
+    ['Greet the senate.', 'Hail, noble senators.'],
+    ['What is the mood?', 'Angry and hungry.'],
+  ]) {
+    const { demonstration } = await writer.call<{ demonstration: { id: string } }>('POST', `/v1/projects/${projectId}/demonstrations`, { instruction, answer });
+    await admin.call('POST', `/v1/demonstrations/${demonstration.id}/review`, { decision: 'accept' });
+  }
+  await writer.dispose();
+}
+
+const startForm = (page: Page) => page.getByRole('form', { name: 'Start a job' });
+const field = (page: Page, label: RegExp) => startForm(page).getByLabel(label);
+
+/** A tiny pre-training: the tiny preset, a 300-token vocabulary, no warm-up. */
+async function fillTinyPretrain(page: Page, { steps, lr }: { steps: number; lr: string }) {
+  await field(page, /^Model size/).selectOption('tiny');
+  await field(page, /^Steps/).fill(String(steps));
+  await field(page, /^Batch size/).fill('8');
+  await field(page, /^Learning rate/).fill(lr);
+  await field(page, /^Vocabulary size/).fill('300');
+  const advanced = startForm(page).locator('details.advanced');
+  if (!(await advanced.evaluate((d) => (d as HTMLDetailsElement).open))) await advanced.locator('summary').click();
+  await field(page, /^Warm-up steps/).fill('0');
+  await field(page, /^Final learning rate/).fill('1e-4');
+  await field(page, /^Evaluate every/).fill('25');
+  await field(page, /^Evaluation batches/).fill('2');
+}
+
+test('a researcher pre-trains a tiny model from the form, follows its live curve to success, fine-tunes it, and sees both in the lineage', async ({ page }) => {
+  test.setTimeout(120_000);
+  const { admin, project, users } = await seedProject(['researcher', 'annotator']);
+  await seedText(admin, project.id, users.annotator);
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/jobs`);
+  await expect(page.getByText('No jobs have run in this project yet.')).toBeVisible();
+  // the form opens with the schema's defaults
+  await expect(field(page, /^Learning rate/)).toHaveValue('0.001');
+  await expect(field(page, /^Model size/)).toHaveValue('mini');
+
+  await fillTinyPretrain(page, { steps: 150, lr: '3e-3' });
+  await field(page, /^Name of the new model/).fill('Tiny bard');
+  await shot(page, 'jobs-form-laptop');
+  await startForm(page).getByRole('button', { name: 'Start Pre-train job' }).click();
+  await expect(page).toHaveURL(/\/jobs\/[0-9a-f-]{36}$/);
+  const jobId = page.url().split('/').at(-1)!;
+
+  // Live: the loss curve is drawn and grows while the job is still running (events over SSE).
+  const running = () =>
+    page.evaluate(() => ({
+      status: document.querySelector('[data-testid="job-status"] [data-status]')?.getAttribute('data-status'),
+      points: document.querySelector('[data-curve="loss"] polyline')?.getAttribute('points')?.split(' ').length ?? 0,
+    }));
+  await expect
+    .poll(async () => {
+      const now = await running();
+      return now.status === 'running' && now.points >= 2;
+    }, { timeout: 60_000 })
+    .toBe(true);
+  await expect(page.locator('.live-dot')).toBeVisible();
+  const firstSeen = (await running()).points;
+  await expect.poll(async () => (await running()).points, { timeout: 60_000 }).toBeGreaterThan(firstSeen);
+
+  await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 60_000 });
+  await expect(page.getByTestId('job-progress')).toHaveText('100%');
+  await expect(page.locator('[data-curve="loss"] polyline')).toHaveCount(2); // training and validation
+  await expect(page.locator('.live-dot')).toHaveCount(0);
+  await expect(page.locator('.job-log')).toContainText('registered base model');
+  await shot(page, 'job-detail-laptop');
+  await page.setViewportSize(PHONE);
+  await shot(page, 'job-detail-phone');
+  await page.setViewportSize(LAPTOP);
+
+  // The new model is in the lineage, with its numbers and the job that made it.
+  await page.getByRole('link', { name: 'See it in the lineage →' }).click();
+  const base = page.locator('.model-node[data-kind="base"]', { hasText: 'Tiny bard' });
+  await expect(base).toBeVisible();
+  await expect(base).toContainText('bits/byte');
+  await expect(base.getByRole('link', { name: 'the job that made it' })).toHaveAttribute('href', `/projects/${project.id}/jobs/${jobId}`);
+
+  // SFT on it: the base model is offered (and preselected) as the starting point.
+  await page.goto(`/projects/${project.id}/jobs`);
+  await startForm(page).getByRole('button', { name: 'SFT', exact: true }).click();
+  await expect(field(page, /^Start from model/).locator('option:checked')).toHaveText('Tiny bard');
+  await field(page, /^Epochs/).fill('2');
+  await field(page, /^Batch size/).fill('2');
+  await field(page, /^Name of the new model/).fill('Tiny bard SFT');
+  await startForm(page).getByRole('button', { name: 'Start SFT job' }).click();
+  await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 60_000 });
+  await expect(page.locator('[data-curve="loss"] polyline, [data-curve="loss"] circle').first()).toBeVisible();
+
+  await page.goto(`/projects/${project.id}/models`);
+  const sft = page.locator('.lineage li:has(> .model-node[data-kind="base"]) > ul > li > .model-node[data-kind="sft"]');
+  await expect(sft).toContainText('Tiny bard SFT');
+  await expect(sft).toContainText('val loss');
+  await shot(page, 'models-lineage-laptop');
+  await page.setViewportSize(PHONE);
+  await shot(page, 'models-lineage-phone');
+  await page.goto(`/projects/${project.id}/jobs`);
+  await expect(page.locator('tr[data-job-id]')).toHaveCount(2);
+  await shot(page, 'jobs-phone');
+  await page.context().addCookies([{ name: 'jielong_locale', value: 'zh', url: BASE_URL }]);
+  await page.goto(`/projects/${project.id}/jobs/${jobId}`);
+  await expect(page.getByTestId('job-status')).toHaveText('已完成');
+  await shot(page, 'job-detail-phone-zh');
+  await page.setViewportSize(LAPTOP);
+  await page.goto(`/projects/${project.id}/models`);
+  await expect(page.getByRole('heading', { name: '谱系' })).toBeVisible();
+  await shot(page, 'models-lineage-laptop-zh');
+});
+
+test('a bad hyper-parameter is named at its field, and no job starts', async ({ page }) => {
+  const { project, users } = await seedProject(['researcher']);
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/jobs`);
+  await expect(page.getByText('No jobs have run in this project yet.')).toBeVisible();
+
+  await field(page, /^Steps/).fill('many');
+  await startForm(page).getByRole('button', { name: 'Start Pre-train job' }).click();
+  await expect(field(page, /^Steps/)).toHaveAccessibleDescription('Enter a number.');
+
+  await field(page, /^Steps/).fill('100');
+  await field(page, /^Learning rate/).fill('0');
+  await startForm(page).getByRole('button', { name: 'Start Pre-train job' }).click();
+  const lr = field(page, /^Learning rate/);
+  await expect(lr).toHaveAttribute('aria-invalid', 'true');
+  await expect(lr).toHaveAccessibleDescription(/^hyperparams\.lr: /);
+
+  // An error in an advanced field opens the advanced settings to show it.
+  await field(page, /^Learning rate/).fill('1e-3');
+  await startForm(page).locator('details.advanced summary').click();
+  await field(page, /^Attention heads/).fill('4');
+  await field(page, /^Embedding width/).fill('30');
+  await startForm(page).locator('details.advanced summary').click();
+  await startForm(page).getByRole('button', { name: 'Start Pre-train job' }).click();
+  await expect(field(page, /^Embedding width/)).toHaveAccessibleDescription(/multiple of nHead/);
+  await expect(field(page, /^Learning rate/)).toHaveAttribute('aria-invalid', 'false');
+  await shot(page, 'jobs-field-error-laptop');
+
+  await page.reload();
+  await expect(page.getByText('No jobs have run in this project yet.')).toBeVisible();
+});
+
+test('a job made to diverge (huge learning rate) fails with the reason and what to try', async ({ page }) => {
+  const { admin, project, users } = await seedProject(['researcher', 'annotator']);
+  await seedText(admin, project.id, users.annotator);
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/jobs`);
+  await fillTinyPretrain(page, { steps: 200, lr: '50' });
+  await startForm(page).getByRole('button', { name: 'Start Pre-train job' }).click();
+
+  await expect(page.getByTestId('job-status')).toHaveText('failed', { timeout: 60_000 });
+  const problem = page.locator('.job-problem[data-code="diverged"]');
+  await expect(problem).toContainText('Training diverged.');
+  await expect(problem).toContainText(/training loss (exploded|became) .* at step \d+/);
+  await expect(problem).toContainText('Try: lower the learning rate');
+  await expect(page.getByRole('button', { name: 'Cancel job' })).toHaveCount(0);
+  await shot(page, 'job-diverged-laptop');
+
+  await page.goto(`/projects/${project.id}/jobs`);
+  await expect(page.locator('tr[data-job-id]').getByText('failed')).toBeVisible();
+});
