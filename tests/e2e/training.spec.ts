@@ -49,9 +49,9 @@ async function fillTinyPretrain(page: Page, { steps, lr }: { steps: number; lr: 
   await field(page, /^Evaluation batches/).fill('2');
 }
 
-test('a researcher pre-trains a tiny model from the form, follows its live curve to success, fine-tunes it, and sees both in the lineage', async ({ page }) => {
+test('a researcher pre-trains a tiny model from the form, follows its live curve to success, fine-tunes it, sees both in the lineage and which one raters prefer', async ({ page }) => {
   test.setTimeout(120_000);
-  const { admin, project, users } = await seedProject(['researcher', 'annotator']);
+  const { admin, project, users } = await seedProject(['researcher', 'annotator', 'rater'], { answersPerComparison: 2, ratersPerComparison: 1 });
   await seedText(admin, project.id, users.annotator);
   await login(page, users.researcher);
   await page.goto(`/projects/${project.id}/jobs`);
@@ -80,6 +80,7 @@ test('a researcher pre-trains a tiny model from the form, follows its live curve
     }, { timeout: 60_000 })
     .toBe(true);
   await expect(page.locator('.live-dot')).toBeVisible();
+  await shot(page, 'job-running-laptop');
   const firstSeen = (await running()).points;
   await expect.poll(async () => (await running()).points, { timeout: 60_000 }).toBeGreaterThan(firstSeen);
 
@@ -95,6 +96,8 @@ test('a researcher pre-trains a tiny model from the form, follows its live curve
 
   // The new model is in the lineage, with its numbers and the job that made it.
   await page.getByRole('link', { name: 'See it in the lineage →' }).click();
+  await expect(page).toHaveURL(/\/models#model-/);
+  const baseModelId = new URL(page.url()).hash.slice('#model-'.length);
   const base = page.locator('.model-node[data-kind="base"]', { hasText: 'Tiny bard' });
   await expect(base).toBeVisible();
   await expect(base).toContainText('bits/byte');
@@ -111,7 +114,36 @@ test('a researcher pre-trains a tiny model from the form, follows its live curve
   await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 60_000 });
   await expect(page.locator('[data-curve="loss"] polyline, [data-curve="loss"] circle').first()).toBeVisible();
 
+  const sftModelId = await page
+    .getByRole('link', { name: 'See it in the lineage →' })
+    .getAttribute('href')
+    .then((href) => href!.split('#model-')[1]);
+
+  // Both models answer two prompts; the rater always prefers the SFT model's answer.
+  await page.goto(`/projects/${project.id}/jobs`);
+  await startForm(page).getByRole('button', { name: 'Generate', exact: true }).click();
+  await expect(startForm(page).getByRole('checkbox', { name: /Tiny bard SFT/ })).toBeChecked();
+  await startForm(page).getByRole('checkbox', { name: /^Tiny bard base/ }).check();
+  await expect(field(page, /^Answers per prompt \(K\)/)).toHaveValue('2');
+  await field(page, /^Prompts/).fill('2');
+  await field(page, /^Answer length/).fill('12');
+  await startForm(page).getByRole('button', { name: 'Start Generate job' }).click();
+  await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 60_000 });
+  await expect(page.getByText('0 rankings, 0 cross-model answer pairs')).toBeVisible();
+  const rater = await Api.login(users.rater);
+  for (let i = 0; i < 2; i++) {
+    const { task } = await rater.call<{ task: { comparisonId: string } }>('POST', `/v1/projects/${project.id}/rating-task`);
+    const { comparison } = await admin.comparison(task.comparisonId);
+    const sftFirst = [...comparison.answers].sort((a, b) => Number(b.modelId === sftModelId) - Number(a.modelId === sftModelId));
+    await rater.call('POST', `/v1/comparisons/${comparison.id}/rankings`, { order: sftFirst.map((a) => [a.id]), timeSpentMs: 1000 });
+  }
+  await rater.dispose();
+
   await page.goto(`/projects/${project.id}/models`);
+  const preference = page.locator('.preference');
+  await expect(preference).toContainText('2 rankings, 2 cross-model answer pairs');
+  await expect(preference.locator(`[data-model-id="${sftModelId}"]`)).toContainText('100%');
+  await expect(preference.locator(`[data-model-id="${baseModelId}"]`)).toContainText('0 won, 2 lost');
   const sft = page.locator('.lineage li:has(> .model-node[data-kind="base"]) > ul > li > .model-node[data-kind="sft"]');
   await expect(sft).toContainText('Tiny bard SFT');
   await expect(sft).toContainText('val loss');
@@ -119,7 +151,7 @@ test('a researcher pre-trains a tiny model from the form, follows its live curve
   await page.setViewportSize(PHONE);
   await shot(page, 'models-lineage-phone');
   await page.goto(`/projects/${project.id}/jobs`);
-  await expect(page.locator('tr[data-job-id]')).toHaveCount(2);
+  await expect(page.locator('tr[data-job-id]')).toHaveCount(3);
   await shot(page, 'jobs-phone');
   await page.context().addCookies([{ name: 'jielong_locale', value: 'zh', url: BASE_URL }]);
   await page.goto(`/projects/${project.id}/jobs/${jobId}`);
@@ -161,6 +193,14 @@ test('a bad hyper-parameter is named at its field, and no job starts', async ({ 
 
   await page.reload();
   await expect(page.getByText('No jobs have run in this project yet.')).toBeVisible();
+  // a kind whose input models do not exist yet says what to train first
+  await startForm(page).getByRole('button', { name: 'PPO', exact: true }).click();
+  await expect(startForm(page)).toContainText('No reward model in this project yet: train one first.');
+  await page.context().addCookies([{ name: 'jielong_locale', value: 'zh', url: BASE_URL }]);
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await startForm(page).getByRole('button', { name: 'PPO', exact: true }).click();
+  await shot(page, 'jobs-ppo-form-phone-zh');
 });
 
 test('a job made to diverge (huge learning rate) fails with the reason and what to try', async ({ page }) => {
@@ -181,4 +221,18 @@ test('a job made to diverge (huge learning rate) fails with the reason and what 
 
   await page.goto(`/projects/${project.id}/jobs`);
   await expect(page.locator('tr[data-job-id]').getByText('failed')).toBeVisible();
+});
+
+test('a running job is canceled from its page', async ({ page }) => {
+  const { admin, project, users } = await seedProject(['researcher', 'annotator']);
+  await seedText(admin, project.id, users.annotator);
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/jobs`);
+  await fillTinyPretrain(page, { steps: 100_000, lr: '1e-3' });
+  await startForm(page).getByRole('button', { name: 'Start Pre-train job' }).click();
+  await expect(page.getByTestId('job-status')).toHaveText('running', { timeout: 30_000 });
+  await page.getByRole('button', { name: 'Cancel job' }).click();
+  await expect(page.getByTestId('job-status')).toHaveText('canceled', { timeout: 30_000 });
+  await expect(page.locator('.job-problem[data-code="canceled"]')).toContainText(/canceled at step \d+/);
+  await expect(page.getByRole('button', { name: 'Cancel job' })).toHaveCount(0);
 });

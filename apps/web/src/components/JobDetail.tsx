@@ -122,7 +122,10 @@ function JobProblem({ job }: { job: Job }) {
 function JobStats({ job, metrics }: { job: Job; metrics: JobMetric[] }) {
   const { t, locale } = useI18n();
   const { project } = useProject();
-  const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString(locale === 'zh' ? 'zh-CN' : 'en') : '—');
+  const tag = locale === 'zh' ? 'zh-CN' : 'en';
+  // started and finished on the day it was created: the time says enough
+  const when = (iso: string | null) =>
+    !iso ? '—' : new Date(iso).toDateString() === new Date(job.createdAt).toDateString() ? new Date(iso).toLocaleTimeString(tag) : new Date(iso).toLocaleString(tag);
   const live = isLive(job);
   const eta = live ? latest(metrics, 'etaSeconds') : undefined;
   const tokens = latest(metrics, 'tokensPerSecond');
@@ -156,7 +159,7 @@ function JobStats({ job, metrics }: { job: Job; metrics: JobMetric[] }) {
       <li className="card stat">
         <span className="stat-label">{t('jobs.times')}</span>
         <span className="small">
-          {t('jobs.created')}: {when(job.createdAt)}
+          {t('jobs.created')}: {new Date(job.createdAt).toLocaleString(tag)}
           <br />
           {t('jobs.started')}: {when(job.startedAt)}
           <br />
