@@ -199,7 +199,8 @@ test('a bad hyper-parameter is named at its field, and no job starts', async ({ 
   await page.context().addCookies([{ name: 'jielong_locale', value: 'zh', url: BASE_URL }]);
   await page.setViewportSize(PHONE);
   await page.reload();
-  await startForm(page).getByRole('button', { name: 'PPO', exact: true }).click();
+  await page.getByRole('form', { name: '启动任务' }).getByRole('button', { name: 'PPO', exact: true }).click();
+  await expect(page.getByText('该项目还没有奖励模型：请先训练一个。')).toBeVisible();
   await shot(page, 'jobs-ppo-form-phone-zh');
 });
 

@@ -208,7 +208,7 @@ export const trainingZh: Record<keyof typeof trainingEn, string> = {
   'jobs.form.rewardModelId': '奖励模型',
   'jobs.form.modelIds': '回答的模型',
   'jobs.form.modelIdsHelp': '选多个模型时，每个比较中混合它们的回答；之后在模型页可以看到评分员更偏好哪一个。',
-  'jobs.form.noModels': '该项目还没有 {kinds} 模型：请先训练一个。',
+  'jobs.form.noModels': '该项目还没有{kinds}模型：请先训练一个。',
 
   'jobs.live': '实时',
   'jobs.reconnecting': '正在重新连接…',
