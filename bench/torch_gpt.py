@@ -4,6 +4,7 @@ Pre-LayerNorm blocks, causal multi-head attention, tanh-GELU MLP, tied embedding
 clipping at 1. Prints one JSON line: {"config", "tokens_per_s", "tokens_per_cpu_s", "step_ms", "threads"}
 (tokens per CPU-second of the whole process: less sensitive to other load than wall-clock time).
 usage: python3 bench/torch_gpt.py --config A [--threads 2] [--steps 10]
+       python3 bench/torch_gpt.py --matmul [--threads 1]   (anchor check: 1024³ float32 GFLOP/s)
 """
 import argparse
 import json
@@ -62,14 +63,27 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
 
 
+def timed(f):
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--config", choices=CONFIGS, required=True)
+    ap.add_argument("--config", choices=CONFIGS)
+    ap.add_argument("--matmul", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()
-    c = CONFIGS[args.config]
     torch.set_num_threads(args.threads)
+    if args.matmul:
+        a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+        a @ b
+        best = min(timed(lambda: a @ b) for _ in range(5))
+        print(json.dumps({"matmul_gflops": 2 * 1024**3 / best / 1e9, "threads": torch.get_num_threads()}))
+        return
+    c = CONFIGS[args.config]
     torch.manual_seed(0)
     model = GPT(c["vocab"], c["ctx"], c["d"], c["layers"], c["heads"])
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)

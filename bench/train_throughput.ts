@@ -71,6 +71,27 @@ function torchSpeed(name: Name, threads: number): Speed {
 
 await initBackend();
 const backend = backendInfo();
+
+// Anchor check: PyTorch must use an optimised BLAS (Debian's falls back to the reference BLAS
+// without libopenblas0-pthread, ~30× slower). Both sides' 1024³ float32 matmul on one thread.
+function wasmMatmulGflops(): number {
+  const a = tf.randomNormal([1024, 1024]);
+  const b = tf.randomNormal([1024, 1024]);
+  tf.matMul(a, b).dispose();
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    tf.matMul(a, b).dataSync();
+    best = Math.min(best, performance.now() - t);
+  }
+  tf.dispose([a, b]);
+  return (2 * 1024 ** 3) / best / 1e6;
+}
+const anchor = spawnSync('/usr/bin/python3', [join(import.meta.dirname, 'torch_gpt.py'), '--matmul', '--threads', '1'], { encoding: 'utf8' });
+if (anchor.status !== 0) throw new Error(`torch_gpt.py failed (run bench/setup.sh first):\n${anchor.stderr}`);
+const matmul = { torch: JSON.parse(anchor.stdout).matmul_gflops as number, wasm: wasmMatmulGflops() };
+console.log(`1024³ matmul, 1 thread: PyTorch ${matmul.torch.toFixed(1)} GFLOP/s, tfjs-wasm (XNNPACK) ${matmul.wasm.toFixed(1)} GFLOP/s (${(matmul.wasm / matmul.torch).toFixed(2)}×)`);
+
 console.log(`backend: ${backend}; load average ${loadavg()[0].toFixed(1)}; ${rounds} rounds × ${steps} steps, best round counts`);
 // The anchor is PyTorch's better figure of 1 and 2 threads: on a shared machine its OpenMP threads
 // can lose more to waiting than they gain.
@@ -94,4 +115,4 @@ for (const name of names) {
 const load = loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`load average after the run: ${load} (2 cores)`);
 mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'out/train_throughput.json'), JSON.stringify({ date: new Date().toISOString(), backend, load, results }, null, 2));
+writeFileSync(join(import.meta.dirname, 'out/train_throughput.json'), JSON.stringify({ date: new Date().toISOString(), backend, load, matmul, results }, null, 2));

@@ -4,6 +4,7 @@
 // progress callbacks, divergence and overfitting detection with early stopping on the best model.
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
+import { backendInfo } from './backend.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { GPT, gptConfig, type GPTConfig, type PresetName } from './gpt.ts';
 import { AdamW, applyGradients, learningRate, trainStep } from './optim.ts';
@@ -121,6 +122,8 @@ export interface EvalRecord {
 
 export interface PretrainResult {
   model: GPT;
+  /** The TensorFlow.js backend that trained it, e.g. "wasm (SIMD, single thread)". */
+  backend: string;
   tokenizer: Tokenizer;
   /** Steps actually trained. */
   steps: number;
@@ -330,5 +333,5 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     if (best) tf.dispose(Object.values(best));
     optimizer.dispose();
   }
-  return { model, tokenizer, steps: step, bestStep, bestValLoss, stopped, evals };
+  return { model, tokenizer, backend: backendInfo(), steps: step, bestStep, bestValLoss, stopped, evals };
 }
