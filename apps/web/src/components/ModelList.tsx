@@ -1,5 +1,6 @@
 'use client';
 
+import { useEffect } from 'react';
 import Link from 'next/link';
 import type { JobListResponse, Model, ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
@@ -60,6 +61,10 @@ export function ModelList() {
   const { project } = useProject();
   const { data, error, loading, reload } = useApiData<ModelListResponse>(`/v1/projects/${project.id}/models`);
   const models = data?.items ?? [];
+  // a link from a job (#model-<id>) points at a node drawn only once the list has loaded
+  useEffect(() => {
+    if (data && location.hash.startsWith('#model-')) document.getElementById(location.hash.slice(1))?.scrollIntoView({ block: 'center' });
+  }, [data]);
   const byId = new Map(models.map((m) => [m.id, m]));
   const children = new Map<string, Model[]>();
   const roots: Model[] = [];

@@ -77,6 +77,7 @@ export function useJobEvents(jobId: string) {
       setMetrics((have) => mergeMetrics(have, detail.metrics));
       setLogs((have) => mergeLogs(have, detail.logs));
       if (!isLive(detail.job)) {
+        clearInterval(timer);
         setConnection('closed');
         return;
       }
@@ -93,6 +94,7 @@ export function useJobEvents(jobId: string) {
       source.onerror = () => {
         if (finished || source?.readyState === EventSource.CLOSED) {
           source?.close();
+          clearInterval(timer);
           flush();
           setConnection('closed');
         } else {
