@@ -49,7 +49,8 @@ export async function buildApp(opts: BuildAppOptions) {
     bodyLimit: opts.bodyLimit ?? 1 * MB,
     importBodyLimit: opts.importBodyLimit ?? 64 * MB,
   };
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit }).withTypeProvider<ZodTypeProvider>();
+  // forceCloseConnections: a hijacked SSE stream would otherwise hold close() open until its job ends.
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('prisma', opts.prisma);
