@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { Job, JobDetailResponse, JobMetric, ModelDetailResponse } from '@jielong/shared';
 import { shakespeare, TINY_PRETRAIN, usePipeline, type Person } from './harness.ts';
 
 const p = usePipeline('jobs');
@@ -117,7 +118,8 @@ test('a tiny pre-training job runs: progress over SSE, metrics history, a regist
 
   // follow it live over a real HTTP connection
   const address = await p.app.listen({ port: 0, host: '127.0.0.1' });
-  const events: { event: string; data: any }[] = [];
+  type Event = { event: 'status'; data: { job: Job } } | { event: 'metric'; data: JobMetric } | { event: 'log'; data: unknown };
+  const events: Event[] = [];
   const stream = await fetch(`${address}/v1/jobs/${jobId}/events`, { headers: researcher.auth });
   assert.equal(stream.status, 200);
   assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
@@ -132,36 +134,36 @@ test('a tiny pre-training job runs: progress over SSE, metrics history, a regist
       buffer = buffer.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) });
+      if (event && data) events.push({ event, data: JSON.parse(data) } as Event);
     }
   }
   // the stream ends by itself once the job is finished
-  const statuses = events.filter((e) => e.event === 'status').map((e) => e.data.job.status);
+  const statuses = events.flatMap((e) => (e.event === 'status' ? [e.data.job.status] : []));
   assert.equal(statuses.at(-1), 'succeeded', JSON.stringify(events.filter((e) => e.event === 'log')));
-  const metrics = events.filter((e) => e.event === 'metric').map((e) => e.data);
+  const metrics = events.flatMap((e) => (e.event === 'metric' ? [e.data] : []));
   assert.ok(metrics.length >= TINY_PRETRAIN.steps, `${metrics.length} metric events`);
   assert.ok(metrics.some((m) => typeof m.data.valLoss === 'number'));
 
   const detail = await p.call(researcher, 'GET', `/v1/jobs/${jobId}`);
   assert.equal(detail.statusCode, 200);
-  const { job, metrics: history, logs } = detail.json();
+  const { job, metrics: history, logs } = detail.json() as JobDetailResponse;
   assert.equal(job.status, 'succeeded');
   assert.equal(job.progress, 1);
   assert.equal(job.attempts, 1);
   assert.equal(history.length, metrics.length);
-  const losses = history.map((m: any) => m.data.loss);
-  assert.ok(losses.at(-1) < losses[0], `loss fell: ${losses[0]} → ${losses.at(-1)}`);
-  assert.ok(logs.some((l: any) => /registered base model/.test(l.message)));
+  const losses = history.map((m) => m.data.loss as number);
+  assert.ok(losses.at(-1)! < losses[0], `loss fell: ${losses[0]} → ${losses.at(-1)}`);
+  assert.ok(logs.some((l) => /registered base model/.test(l.message)));
 
-  baseModelId = job.outputModelId;
+  baseModelId = job.outputModelId!;
   const model = await p.call(researcher, 'GET', `/v1/models/${baseModelId}`);
   assert.equal(model.statusCode, 200, model.body);
-  const { model: m, files } = model.json();
+  const { model: m, files } = model.json() as ModelDetailResponse;
   assert.equal(m.name, 'tiny base');
   assert.equal(m.kind, 'base');
   assert.equal(m.jobId, jobId);
   assert.ok(typeof m.metrics.bestValLoss === 'number');
-  assert.deepEqual(files.map((f: any) => f.path), ['config.json', 'manifest.json', 'tokenizer.json', 'weights.bin']);
+  assert.deepEqual(files.map((f) => f.path), ['config.json', 'manifest.json', 'tokenizer.json', 'weights.bin']);
   for (const f of files) assert.equal(sha256(readFileSync(join(p.dataDir, 'models', baseModelId, f.path))), f.sha256, f.path);
   assert.ok(!existsSync(join(p.dataDir, 'jobs', jobId, 'checkpoint')), 'training state is cleaned up');
   assert.ok(existsSync(join(p.dataDir, 'jobs', jobId, 'dataset.jsonl')), 'the dataset stays');

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '@jielong/ml';
+import type { DatasetSnapshot, JobDetailResponse } from '@jielong/shared';
 import { usePipeline, type Person } from './harness.ts';
 
 const WORDS = ['red', 'blue', 'green', 'cat', 'dog', 'sun', 'moon', 'tree'];
@@ -21,13 +22,16 @@ const pleases = (answer: string) => answer.includes(KEYWORD);
 const p = usePipeline('rlhf');
 
 /** Starts a job and waits for it; returns the finished job (failing with its error otherwise). */
-async function runJob(researcher: Person, projectId: string, body: object): Promise<any> {
+async function runJob(researcher: Person, projectId: string, body: object): Promise<JobDetailResponse> {
   const res = await p.call(researcher, 'POST', `/v1/projects/${projectId}/jobs`, body);
   assert.equal(res.statusCode, 201, res.body);
   const job = await p.waitForJob(res.json().job.id, undefined, 300_000);
   assert.equal(job.status, 'succeeded', `${(body as { kind: string }).kind}: ${JSON.stringify(job.error)}`);
   return (await p.call(researcher, 'GET', `/v1/jobs/${job.id}`)).json();
 }
+
+/** What the job's frozen dataset held. */
+const counts = (d: JobDetailResponse) => (d.job.datasetSnapshot as DatasetSnapshot).counts;
 
 /** Every rater takes tasks until none are left, ranking keyword answers above the rest. */
 async function rankEverything(raters: Person[], projectId: string): Promise<number> {
@@ -90,7 +94,7 @@ test('pretrain → SFT → comparisons → rankings → reward model → PPO: th
     name: 'base',
     hyperparams: { preset: 'tiny', vocabSize: 300, steps: 150, batchSize: 16, lr: 1e-2, minLr: 1e-3, warmupSteps: 5, evalEvery: 50, evalBatches: 2, seed: 1 },
   });
-  assert.equal(pretrain.job.datasetSnapshot.counts.demonstrations, annotators.length * PROMPTS.length);
+  assert.equal(counts(pretrain).demonstrations, annotators.length * PROMPTS.length);
 
   // 3. SFT on the accepted demonstrations
   const sft = await runJob(researcher, projectId, {
@@ -99,12 +103,12 @@ test('pretrain → SFT → comparisons → rankings → reward model → PPO: th
     baseModelId: pretrain.job.outputModelId,
     hyperparams: { epochs: 8, batchSize: 16, lr: 5e-3, minLr: 5e-4, warmupSteps: 5, evalEvery: 100, seed: 3 },
   });
-  const sftId = sft.job.outputModelId;
+  const sftId = sft.job.outputModelId!;
 
   // 4. comparisons from the SFT model, ranked by the raters
   const sampling = { maxTokens: 8, temperature: 1, topP: 1 };
   const round1 = await runJob(researcher, projectId, { kind: 'generate', modelIds: [sftId], hyperparams: { ...sampling, seed: 11 } });
-  assert.equal(round1.job.datasetSnapshot.counts.prompts, PROMPTS.length, 'by default: the prompts without comparisons');
+  assert.equal(counts(round1).prompts, PROMPTS.length, 'by default: the prompts without comparisons');
   // a second batch of answers to the same prompts: more rankings for the reward model to learn from
   await runJob(researcher, projectId, { kind: 'generate', modelIds: [sftId], promptIds: prompts.map((x) => x.id), hyperparams: { ...sampling, seed: 12 } });
   assert.equal(await rankEverything(raters, projectId), 2 * PROMPTS.length);
@@ -116,7 +120,7 @@ test('pretrain → SFT → comparisons → rankings → reward model → PPO: th
     baseModelId: sftId,
     hyperparams: { epochs: 6, batchSize: 16, lr: 1e-2, minLr: 1e-3, warmupSteps: 3, evalEvery: 20, valFraction: 0.2, seed: 5 },
   });
-  assert.ok(reward.job.datasetSnapshot.counts.pairs >= 200, `pairs: ${reward.job.datasetSnapshot.counts.pairs}`);
+  assert.ok(counts(reward).pairs >= 200, `pairs: ${counts(reward).pairs}`);
   const rewardModel = (await p.call(researcher, 'GET', `/v1/models/${reward.job.outputModelId}`)).json().model;
   assert.ok(rewardModel.metrics.final.accuracy > 0.8, `reward model held-out accuracy ${rewardModel.metrics.final.accuracy}`);
 
@@ -139,7 +143,7 @@ test('pretrain → SFT → comparisons → rankings → reward model → PPO: th
     rewardModelId: reward.job.outputModelId,
     hyperparams: { iterations: 25, promptsPerIteration: 4, samplesPerPrompt: 4, maxAnswerTokens: 8, ppoEpochs: 2, miniBatches: 2, lr: 1e-3, klCoef: 0.1, maxKl: 8, seed: 1 },
   });
-  const policyId = ppo.job.outputModelId;
+  const policyId = ppo.job.outputModelId!;
   const lineage = (await p.call(researcher, 'GET', `/v1/models/${policyId}`)).json().lineage.map((m: { id: string }) => m.id);
   assert.deepEqual(lineage, [sftId, pretrain.job.outputModelId], 'policy ← SFT ← base');
 

@@ -67,6 +67,5 @@ function shuffle<T>(items: T[], seed: number): T[] {
 
 /** Sampled bytes may include control characters (Postgres text cannot hold NUL); raters need none of them. */
 function cleanAnswer(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim();
 }
