@@ -4,7 +4,7 @@
 // sampling settings for researchers, never shown to raters. The database is the checkpoint: a
 // retried job skips prompts that already have this job's comparison.
 import { createComparison } from '@jielong/db';
-import { chatStopId, generate, mulberry32, renderPrompt, TrainingError } from '@jielong/ml';
+import { chatStopId, generate, renderPrompt, shuffled, TrainingError } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -40,7 +40,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
       await createComparison(run.prisma, {
         projectId: run.job.projectId,
         promptId: row.promptId,
-        answers: shuffle(answers, hp.seed + i),
+        answers: shuffled(answers, hp.seed + i),
         requiredRankings,
         jobId: run.id,
       });
@@ -52,17 +52,6 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   }
   await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`);
   return {};
-}
-
-/** Fisher–Yates with a seeded PRNG: the same job shows the same order on a retry. */
-function shuffle<T>(items: T[], seed: number): T[] {
-  const out = items.slice();
-  const rand = mulberry32(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /** Sampled bytes may include control characters (Postgres text cannot hold NUL); raters need none of them. */
