@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from './kernels/index.ts';
+import { gemmInfo } from './kernels/matmul.ts';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendPreference = BackendName | 'auto';
@@ -54,7 +55,7 @@ export function backendInfo(): string {
   const name = tf.getBackend();
   if (name === 'wasm') {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-    return `wasm (${simd ? 'SIMD' : 'no SIMD'}, single thread)`;
+    return `wasm (${simd ? 'SIMD' : 'no SIMD'}, single thread) + ${gemmInfo()}`;
   }
   return name;
 }
