@@ -90,7 +90,7 @@ function wasmMatmulGflops(): number {
 const anchor = spawnSync('/usr/bin/python3', [join(import.meta.dirname, 'torch_gpt.py'), '--matmul', '--threads', '1'], { encoding: 'utf8' });
 if (anchor.status !== 0) throw new Error(`torch_gpt.py failed (run bench/setup.sh first):\n${anchor.stderr}`);
 const matmul = { torch: JSON.parse(anchor.stdout).matmul_gflops as number, wasm: wasmMatmulGflops() };
-console.log(`1024³ matmul, 1 thread: PyTorch ${matmul.torch.toFixed(1)} GFLOP/s, tfjs-wasm (XNNPACK) ${matmul.wasm.toFixed(1)} GFLOP/s (${(matmul.wasm / matmul.torch).toFixed(2)}×)`);
+console.log(`1024³ matmul, 1 thread: PyTorch ${matmul.torch.toFixed(1)} GFLOP/s, jielong (${backend}) ${matmul.wasm.toFixed(1)} GFLOP/s (${(matmul.wasm / matmul.torch).toFixed(2)}×)`);
 
 console.log(`backend: ${backend}; load average ${loadavg()[0].toFixed(1)}; ${rounds} rounds × ${steps} steps, best round counts`);
 // The anchor is PyTorch's better figure of 1 and 2 threads: on a shared machine its OpenMP threads
