@@ -118,7 +118,7 @@ test('pretrain → SFT → comparisons → rankings → reward model → PPO: th
     kind: 'reward',
     name: 'reward',
     baseModelId: sftId,
-    hyperparams: { epochs: 6, batchSize: 16, lr: 1e-2, minLr: 1e-3, warmupSteps: 3, evalEvery: 20, valFraction: 0.2, seed: 5 },
+    hyperparams: { epochs: 6, batchSize: 16, lr: 3e-3, minLr: 3e-4, warmupSteps: 3, evalEvery: 20, valFraction: 0.2, seed: 5 },
   });
   assert.ok(counts(reward).pairs >= 200, `pairs: ${counts(reward).pairs}`);
   const rewardModel = (await p.call(researcher, 'GET', `/v1/models/${reward.job.outputModelId}`)).json().model;
