@@ -5,6 +5,7 @@ import type { Demonstration, DemonstrationListResponse, DemonstrationResponse } 
 import { useI18n } from '@/i18n/I18nProvider';
 import { api } from '@/lib/api';
 import { useApiData } from '@/lib/useApiData';
+import { useSubmit } from '@/lib/useSubmit';
 import { Collapsible } from './Collapsible';
 import { ErrorBanner } from './ErrorBanner';
 import { Markdown } from './Markdown';
@@ -41,22 +42,14 @@ function ContributionItem({ demo, onSaved }: { demo: Demonstration; onSaved: (d:
   const { t, locale } = useI18n();
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(demo.answer);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run, clearError } = useSubmit();
 
-  async function save() {
-    setBusy(true);
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       const { demonstration } = await api<DemonstrationResponse>(`/v1/demonstrations/${demo.id}`, { method: 'PATCH', body: { answer: text } });
       onSaved(demonstration);
       setEditing(false);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <li className="card contribution" data-demonstration-id={demo.id}>
@@ -79,7 +72,7 @@ function ContributionItem({ demo, onSaved }: { demo: Demonstration; onSaved: (d:
             <button type="button" className="btn btn-primary" onClick={() => void save()} disabled={busy || !text.trim()}>
               {busy ? t('common.saving') : t('common.save')}
             </button>
-            <button type="button" className="btn btn-quiet" onClick={() => { setEditing(false); setText(demo.answer); setError(null); }} disabled={busy}>
+            <button type="button" className="btn btn-quiet" onClick={() => { setEditing(false); setText(demo.answer); clearError(); }} disabled={busy}>
               {t('common.cancel')}
             </button>
           </div>

@@ -5,27 +5,28 @@ import { useRouter } from 'next/navigation';
 import type { LoginResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { api, ApiError } from '@/lib/api';
+import { useSubmit } from '@/lib/useSubmit';
 
 export function LoginForm({ next }: { next: string }) {
   const { t } = useI18n();
   const router = useRouter();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useSubmit({ staysBusy: true });
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await api<LoginResponse>('/v1/auth/login', { body: { email, password } });
       router.replace(next);
       router.refresh();
-    } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? t('login.failed') : err instanceof ApiError && err.status !== 0 ? err.message : t('common.networkError'));
-      setBusy(false);
-    }
+    });
+  }
+
+  function message(err: unknown): string {
+    if (!(err instanceof ApiError) || err.status === 0) return t('common.networkError');
+    if (err.status === 401) return t('login.failed');
+    return err.message;
   }
 
   return (
@@ -41,9 +42,9 @@ export function LoginForm({ next }: { next: string }) {
           <span>{t('login.password')}</span>
           <input type="password" name="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
-        {error && (
+        {error != null && (
           <p className="form-error" role="alert">
-            {error}
+            {message(error)}
           </p>
         )}
         <button type="submit" className="btn btn-primary" disabled={busy}>

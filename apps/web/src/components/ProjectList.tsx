@@ -6,7 +6,8 @@ import { useRouter } from 'next/navigation';
 import type { Project, ProjectResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { pagesFor } from '@/lib/access';
-import { api, ApiError } from '@/lib/api';
+import { api } from '@/lib/api';
+import { useSubmit } from '@/lib/useSubmit';
 
 export function ProjectList({ projects, canCreate }: { projects: Project[]; canCreate: boolean }) {
   const { t, locale } = useI18n();
@@ -43,20 +44,16 @@ function CreateProject() {
   const { t } = useI18n();
   const router = useRouter();
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run, attempt } = useSubmit({ staysBusy: true });
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const { project } = await api<ProjectResponse>('/v1/projects', { body: { name } });
+    void run(async () => {
+      // a retry of the same name after a lost answer replays the project created, not a second one
+      const { request, idempotencyKey } = attempt(name, () => ({ name }));
+      const { project } = await api<ProjectResponse>('/v1/projects', { body: request, idempotencyKey });
       router.push(`/projects/${project.id}/settings`);
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -66,7 +63,7 @@ function CreateProject() {
         <span>{t('home.createName')}</span>
         <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
       </label>
-      {error && <p className="form-error">{error}</p>}
+      {error != null && <p className="form-error">{error instanceof Error ? error.message : String(error)}</p>}
       <button className="btn btn-primary" disabled={busy || !name.trim()}>
         {t('home.createSubmit')}
       </button>

@@ -5,6 +5,7 @@ import type { Member, MemberListResponse, MemberResponse, ProjectResponse, Role 
 import { useI18n } from '@/i18n/I18nProvider';
 import { api, ApiError } from '@/lib/api';
 import { useApiData } from '@/lib/useApiData';
+import { useSubmit } from '@/lib/useSubmit';
 import { ErrorBanner } from './ErrorBanner';
 import { MarkdownEditor } from './MarkdownEditor';
 import { RolePicker } from './RolePicker';
@@ -29,24 +30,17 @@ function SettingsForm() {
     answersPerComparison: project.answersPerComparison,
     ratersPerComparison: project.ratersPerComparison,
   });
-  const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useSubmit();
 
-  async function save(e?: FormEvent) {
+  function save(e?: FormEvent) {
     e?.preventDefault();
-    setBusy(true);
-    setError(null);
     setSaved(false);
-    try {
+    void run(async () => {
       const res = await api<ProjectResponse>(`/v1/projects/${project.id}`, { method: 'PATCH', body: form });
       setProject(res.project);
       setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const badField = error instanceof ApiError ? error.field : undefined;
@@ -67,8 +61,8 @@ function SettingsForm() {
           <input type="number" min={1} max={50} value={form.ratersPerComparison} onChange={(e) => setForm({ ...form, ratersPerComparison: Number(e.target.value) })} aria-invalid={badField === 'ratersPerComparison'} />
         </label>
       </div>
-      <MarkdownEditor id="guidelines" label={t('settings.guidelines')} value={form.guidelines} onChange={(guidelines) => setForm({ ...form, guidelines })} onSubmitShortcut={() => void save()} disabled={busy} />
-      {error != null && <ErrorBanner error={error} onRetry={() => void save()} />}
+      <MarkdownEditor id="guidelines" label={t('settings.guidelines')} value={form.guidelines} onChange={(guidelines) => setForm({ ...form, guidelines })} onSubmitShortcut={() => save()} disabled={busy} />
+      {error != null && <ErrorBanner error={error} onRetry={() => save()} />}
       <div className="button-row">
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {busy ? t('common.saving') : t('common.save')}

@@ -1,10 +1,11 @@
 'use client';
 
-import { useCallback, useEffect, useEffectEvent, useRef, useState } from 'react';
+import { useCallback, useEffect, useEffectEvent, useState } from 'react';
 import type { RatingTask, RatingTaskResponse, SubmitRankingRequest, SubmitRankingResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
-import { api, ApiError, newIdempotencyKey } from '@/lib/api';
+import { api, ApiError } from '@/lib/api';
 import { initialGroups, type Groups } from '@/lib/ranking';
+import { useSubmit } from '@/lib/useSubmit';
 import { ErrorBanner } from './ErrorBanner';
 import { Guidelines } from './Guidelines';
 import { Markdown } from './Markdown';
@@ -15,13 +16,6 @@ interface Loaded {
   task: RatingTask;
   answers: BoardAnswer[];
   shownAt: number;
-}
-
-/** A submit as sent. A retry of the same ranking resends it byte for byte under the same key. */
-interface Attempt {
-  content: string;
-  body: SubmitRankingRequest;
-  idempotencyKey: string;
 }
 
 /** One rating task at a time: rank, submit, and the next one loads straight away. */
@@ -37,16 +31,14 @@ export function RankTask() {
   const [comment, setComment] = useState('');
   const [skipping, setSkipping] = useState(false);
   const [skipReason, setSkipReason] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [submitError, setSubmitError] = useState<unknown>(null);
+  const { busy, error: submitError, run, attempt, clearError } = useSubmit();
   const [lastWasSkip, setLastWasSkip] = useState(false);
   const [done, setDone] = useState(0);
   const [remaining, setRemaining] = useState<number | null>(null);
-  const attempt = useRef<Attempt | null>(null);
 
   const loadNext = useCallback(async () => {
     setLoadError(null);
-    setSubmitError(null);
+    clearError();
     try {
       const { task, remaining } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
       setRemaining(remaining);
@@ -56,7 +48,6 @@ export function RankTask() {
         return;
       }
       const answers = task.answers.map((a, i) => ({ id: a.id, text: a.text, label: i + 1 }));
-      attempt.current = null;
       setLoaded({ task, answers, shownAt: Date.now() });
       setGroups(initialGroups(answers.map((a) => a.id)));
       setFlags({});
@@ -69,7 +60,7 @@ export function RankTask() {
     } catch (err) {
       setLoadError(err);
     }
-  }, [project.id]);
+  }, [project.id, clearError]);
 
   useEffect(() => {
     // eslint-disable-next-line react-hooks/set-state-in-effect -- fetching the first task on mount
@@ -78,30 +69,21 @@ export function RankTask() {
 
   const submit = useCallback(
     async (skip: boolean) => {
-      if (!loaded || busy) return;
+      if (!loaded) return;
       if (skip && !skipReason.trim()) return;
-      setBusy(true);
-      setSubmitError(null);
-      setLastWasSkip(skip);
       const content: SubmitRankingRequest = skip ? { skipped: true, skipReason: skipReason.trim() } : { order: groups, flags, allBad, comment: comment.trim() || undefined };
-      const signature = JSON.stringify(content);
-      // Same ranking as the failed attempt: the very same request (the time spent included), so the
-      // API can replay it. A changed ranking is a new request with a new key.
-      if (attempt.current?.content !== signature) {
-        attempt.current = { content: signature, body: { ...content, timeSpentMs: Date.now() - loaded.shownAt }, idempotencyKey: newIdempotencyKey() };
-      }
-      const { body, idempotencyKey } = attempt.current;
-      try {
-        await api<SubmitRankingResponse>(`/v1/comparisons/${loaded.task.comparisonId}/rankings`, { body, idempotencyKey });
+      await run(async () => {
+        setLastWasSkip(skip);
+        // Same ranking of the same task as the failed attempt: the very same request (the time spent
+        // included), so the API can replay it. A changed ranking is a new request with a new key.
+        const path = `/v1/comparisons/${loaded.task.comparisonId}/rankings`;
+        const { request, idempotencyKey } = attempt(JSON.stringify([path, content]), () => ({ ...content, timeSpentMs: Date.now() - loaded.shownAt }));
+        await api<SubmitRankingResponse>(path, { body: request, idempotencyKey });
         if (!skip) setDone((n) => n + 1);
         await loadNext();
-      } catch (err) {
-        setSubmitError(err);
-      } finally {
-        setBusy(false);
-      }
+      });
     },
-    [loaded, busy, skipReason, groups, flags, allBad, comment, loadNext],
+    [loaded, skipReason, groups, flags, allBad, comment, loadNext, run, attempt],
   );
 
   const onKey = useEffectEvent((e: KeyboardEvent) => {

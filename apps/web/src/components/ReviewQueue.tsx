@@ -5,6 +5,7 @@ import type { Demonstration, DemonstrationListResponse, ReviewDemonstrationReque
 import { useI18n } from '@/i18n/I18nProvider';
 import { api } from '@/lib/api';
 import { useApiData } from '@/lib/useApiData';
+import { useSubmit } from '@/lib/useSubmit';
 import { Collapsible } from './Collapsible';
 import { ErrorBanner } from './ErrorBanner';
 import { Markdown } from './Markdown';
@@ -42,20 +43,14 @@ function ReviewItem({ demo, onDone }: { demo: Demonstration; onDone: (d: 'accept
   const [mode, setMode] = useState<'view' | 'reject' | 'edit'>('view');
   const [note, setNote] = useState('');
   const [answer, setAnswer] = useState(demo.answer);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  // a decided item leaves the queue: busy until it has
+  const { busy, error, run, clearError } = useSubmit({ staysBusy: true });
 
-  async function decide(body: ReviewDemonstrationRequest) {
-    setBusy(true);
-    setError(null);
-    try {
+  const decide = (body: ReviewDemonstrationRequest) =>
+    run(async () => {
       await api(`/v1/demonstrations/${demo.id}/review`, { body });
       onDone(body.decision);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <li className="card review-item" data-demonstration-id={demo.id}>
@@ -80,7 +75,7 @@ function ReviewItem({ demo, onDone }: { demo: Demonstration; onDone: (d: 'accept
           <textarea rows={2} value={note} onChange={(e) => setNote(e.target.value)} maxLength={5000} autoFocus disabled={busy} />
         </label>
       )}
-      {error != null && <ErrorBanner error={error} onRetry={() => setError(null)} />}
+      {error != null && <ErrorBanner error={error} onRetry={clearError} />}
       <div className="button-row">
         {mode === 'view' && (
           <>

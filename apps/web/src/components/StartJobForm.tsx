@@ -5,9 +5,10 @@ import { useRouter } from 'next/navigation';
 import type { Job, JobKind, Model, ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
-import { api, ApiError, newIdempotencyKey } from '@/lib/api';
+import { api, ApiError } from '@/lib/api';
 import { defaultValues, formField, HP_CHOICES, HP_FIELDS, HP_NULLABLE, hyperparamsFromForm, JOB_KINDS, MODEL_INPUTS, modelsFor, type HpValues, type ModelInput } from '@/lib/jobForm';
 import { useApiData } from '@/lib/useApiData';
+import { useSubmit } from '@/lib/useSubmit';
 import { ErrorBanner } from './ErrorBanner';
 import { useProject } from './ProjectContext';
 
@@ -30,11 +31,8 @@ export function StartJobForm() {
   const [name, setName] = useState('');
   const [corpus, setCorpus] = useState<File | null>(null);
   const [advanced, setAdvanced] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run, attempt, clearError } = useSubmit({ staysBusy: true });
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
-  // a retry of the very same request reuses its key, so the API replays it instead of starting a second job
-  const [attempt, setAttempt] = useState<{ body: string; key: string } | null>(null);
 
   const modelList = models.data?.items ?? [];
   const inputs = chosen ?? defaultInputs(kind, modelList);
@@ -43,7 +41,7 @@ export function StartJobForm() {
     setKind(next);
     setValues(defaultValues(next, project));
     setChosen(null);
-    setError(null);
+    clearError();
     setLocalErrors({});
   }
 
@@ -53,7 +51,7 @@ export function StartJobForm() {
   // an error no field shows goes in the banner
   const unplacedError = error != null && !(apiField && allPaths.has(apiField)) ? error : null;
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
     const { hyperparams, notNumbers } = hyperparamsFromForm(kind, values);
     const missing = MODEL_INPUTS[kind].filter((i) => !inputs[i.field]?.length).map((i) => i.field);
@@ -61,7 +59,7 @@ export function StartJobForm() {
     for (const p of notNumbers) local[p] = t('jobs.form.notNumber');
     for (const f of missing) local[f] = t('jobs.form.pickModel');
     setLocalErrors(local);
-    setError(null);
+    clearError();
     if (Object.keys(local).length) {
       if (Object.keys(local).some((p) => HP_FIELDS[kind].advanced.includes(p))) setAdvanced(true);
       return;
@@ -69,20 +67,20 @@ export function StartJobForm() {
     const body: Record<string, unknown> = { kind, hyperparams };
     if (name.trim()) body.name = name.trim();
     for (const input of MODEL_INPUTS[kind]) body[input.field] = input.multiple ? inputs[input.field] : inputs[input.field][0];
-    setBusy(true);
-    try {
+    void run(async () => {
       if (kind === 'pretrain' && corpus) body.corpus = await corpus.text();
-      const json = JSON.stringify(body);
-      const key = attempt?.body === json ? attempt.key : newIdempotencyKey();
-      setAttempt({ body: json, key });
-      const { job } = await api<{ job: Job }>(`/v1/projects/${project.id}/jobs`, { body, idempotencyKey: key });
-      router.push(`/projects/${project.id}/jobs/${job.id}`);
-    } catch (err) {
-      setError(err);
-      const field = err instanceof ApiError ? formField(err.field) : undefined;
-      if (field && HP_FIELDS[kind].advanced.includes(field)) setAdvanced(true);
-      setBusy(false);
-    }
+      // a retry of the very same request reuses its key, so the API replays it instead of starting a second job
+      const { request, idempotencyKey } = attempt(JSON.stringify(body), () => body);
+      try {
+        const { job } = await api<{ job: Job }>(`/v1/projects/${project.id}/jobs`, { body: request, idempotencyKey });
+        router.push(`/projects/${project.id}/jobs/${job.id}`);
+      } catch (err) {
+        // an error at an advanced field must be seen: open that section
+        const field = err instanceof ApiError ? formField(err.field) : undefined;
+        if (field && HP_FIELDS[kind].advanced.includes(field)) setAdvanced(true);
+        throw err;
+      }
+    });
   }
 
   const hpField = (path: string) => (

@@ -6,6 +6,7 @@ import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api, newIdempotencyKey } from '@/lib/api';
 import { clearDraft, loadDraft, saveDraft, type WriteDraft } from '@/lib/draft';
+import { useSubmit } from '@/lib/useSubmit';
 import { ErrorBanner } from './ErrorBanner';
 import { Guidelines } from './Guidelines';
 import { Markdown } from './Markdown';
@@ -26,8 +27,7 @@ export function WriteTask() {
   const [queue, setQueue] = useState<{ prompt: QueuePrompt | null; remaining: number } | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [draft, setDraft] = useState<WriteDraft | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [submitError, setSubmitError] = useState<unknown>(null);
+  const { busy, error: submitError, run } = useSubmit();
   const [notice, setNotice] = useState<string | null>(null);
   const [skipOpen, setSkipOpen] = useState(false);
   const [skipChoice, setSkipChoice] = useState<string>('');
@@ -91,48 +91,38 @@ export function WriteTask() {
   const canSubmit = !!draft && draft.answer.trim() !== '' && (draft.mode === 'own' ? draft.instruction.trim() !== '' : !!draft.promptId);
 
   async function submit() {
-    if (!draft || !canSubmit || busy) return;
-    setBusy(true);
-    setSubmitError(null);
+    if (!draft || !canSubmit) return;
     const body: CreateDemonstrationRequest =
       draft.mode === 'own' ? { instruction: draft.instruction, answer: draft.answer } : { promptId: draft.promptId, answer: draft.answer };
+    // The key lives in the draft, not in useSubmit: a retry after a reload must reuse it too.
     const sentBody = JSON.stringify(body);
     const sending = { ...draft, sentBody, idempotencyKey: draft.sentBody === undefined || draft.sentBody === sentBody ? draft.idempotencyKey : newIdempotencyKey() };
-    setDraft(sending);
-    saveDraft(project.id, sending);
-    try {
+    // a failure keeps the draft on screen and in localStorage
+    await run(async () => {
+      setDraft(sending);
+      saveDraft(project.id, sending);
       await api<DemonstrationResponse>(`/v1/projects/${project.id}/demonstrations`, { body, idempotencyKey: sending.idempotencyKey });
       clearDraft(project.id);
       setNotice(t('write.submitted'));
-      const mode = draft.mode;
       const prompt = await fetchQueue();
-      setDraft(freshDraft(prompt ?? null, mode === 'own' ? 'own' : undefined));
-    } catch (err) {
-      setSubmitError(err); // the draft stays on screen and in localStorage
-    } finally {
-      setBusy(false);
-    }
+      setDraft(freshDraft(prompt ?? null, draft.mode === 'own' ? 'own' : undefined));
+    });
   }
 
   async function skip() {
     if (!draft?.promptId) return;
     const reason = skipChoice === 'other' ? skipOther.trim() : skipChoice ? t(skipChoice as MessageKey) : '';
     if (!reason) return;
-    setBusy(true);
-    setSubmitError(null);
-    try {
-      await api(`/v1/prompts/${draft.promptId}/skip`, { body: { reason } });
+    const promptId = draft.promptId;
+    await run(async () => {
+      await api(`/v1/prompts/${promptId}/skip`, { body: { reason } });
       clearDraft(project.id);
       setSkipOpen(false);
       setSkipChoice('');
       setSkipOther('');
       const prompt = await fetchQueue();
       setDraft(freshDraft(prompt ?? null));
-    } catch (err) {
-      setSubmitError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   if (loadError) return <div className="page"><ErrorBanner error={loadError} onRetry={() => location.reload()} /></div>;
