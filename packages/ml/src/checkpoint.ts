@@ -3,6 +3,7 @@
 //   tokenizer.json  the tokenizer (Tokenizer.toJSON())
 //   weights.bin     float32 little-endian tensors back to back
 //   optimizer.bin   AdamW moments, when saved for resuming
+//   extra.bin       other tensors a trainer resumes with (e.g. the best weights so far), when given
 //   manifest.json   name, shape and byte range of every tensor, and the sha256 of each .bin file
 // Saving writes a sibling temp folder and renames it into place, so a process killed mid-save
 // leaves the previous checkpoint readable.
@@ -47,6 +48,8 @@ export interface SaveOptions {
   /** Saved too when given, so training can resume exactly. */
   optimizer?: AdamW;
   state?: Record<string, unknown>;
+  /** Other named tensors a trainer needs to resume (e.g. its best weights so far). */
+  extra?: Record<string, tf.Tensor>;
 }
 
 export interface LoadedCheckpoint {
@@ -55,6 +58,8 @@ export interface LoadedCheckpoint {
   /** Restored moments and step, when the checkpoint has them. */
   optimizer: AdamW | null;
   state: Record<string, unknown>;
+  /** The extra tensors saved with it ({} when none); the caller disposes them. */
+  extra: Record<string, tf.Tensor>;
 }
 
 function pack(tensors: [string, tf.Tensor][]): { bytes: Buffer; entries: TensorEntry[] } {
@@ -75,7 +80,7 @@ function pack(tensors: [string, tf.Tensor][]): { bytes: Buffer; entries: TensorE
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Writes a checkpoint folder atomically (temp folder, then rename). */
-export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer, state = {} }: SaveOptions): Promise<void> {
+export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer, state = {}, extra }: SaveOptions): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -92,6 +97,11 @@ export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer,
     await writeFile(join(tmp, 'optimizer.bin'), opt.bytes);
     manifest.files['optimizer.bin'] = { sha256: sha256(opt.bytes), tensors: opt.entries };
     config.optimizer = { config: optimizer.config, step: optimizer.step };
+  }
+  if (extra) {
+    const more = pack(Object.entries(extra));
+    await writeFile(join(tmp, 'extra.bin'), more.bytes);
+    manifest.files['extra.bin'] = { sha256: sha256(more.bytes), tensors: more.entries };
   }
   if (tokenizer) await writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
   await writeFile(join(tmp, 'config.json'), JSON.stringify(config, null, 2));
@@ -155,7 +165,8 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       t.dispose();
     }
   }
+  const extra = manifest.files['extra.bin'] ? Object.fromEntries(await readTensors(dir, manifest, 'extra.bin')) : {};
   const tokPath = join(dir, 'tokenizer.json');
   const tokenizer = existsSync(tokPath) ? Tokenizer.fromJSON(JSON.parse(await readFile(tokPath, 'utf8')) as TokenizerJSON) : null;
-  return { model, tokenizer, optimizer, state: config.state ?? {} };
+  return { model, tokenizer, optimizer, state: config.state ?? {}, extra };
 }
