@@ -8,7 +8,10 @@ export * from './pretrain.ts';
 export * from './parallel.ts';
 export * from './tokenizer.ts';
 export * from './chat.ts';
-export { cloneModel, holdOut, promptTurns, renderAnswer, shuffled, type Batch, type PreferencePair, type Prompt, type PromptAnswer, type Row } from './train/common.ts';
+export {
+  cloneModel, holdOut, promptTurns, renderAnswer, shuffled, type Batch, type EpochConfig, type PreferencePair, type Prompt, type PromptAnswer, type Row,
+  type StepProgress, type TrainerOptions,
+} from './train/common.ts';
 export * from './train/sft.ts';
 export * from './train/reward.ts';
 export * from './train/ppo.ts';

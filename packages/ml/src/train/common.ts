@@ -1,9 +1,11 @@
 // What the fine-tuning trainers (SFT, reward model, PPO, DPO) share: examples rendered with the
-// chat template, padded batches, per-answer log-probabilities, model copies, seeded shuffling
-// and config checks.
+// chat template, padded batches, per-answer log-probabilities, model copies, seeded shuffling,
+// config checks, resumable checkpoints, and the epoch loop of SFT, reward model and DPO.
 import * as tf from '@tensorflow/tfjs';
 import { renderChat, type ChatTurn } from '../chat.ts';
-import { GPT } from '../gpt.ts';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
+import { GPT, type LoraConfig } from '../gpt.ts';
+import { AdamW, clipByGlobalNorm, learningRate } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import { mulberry32 } from '../sample.ts';
 import type { Tokenizer } from '../tokenizer.ts';
@@ -165,7 +167,7 @@ export function checkFinite(value: number, what: string, step: number, lr: numbe
   }
 }
 
-type Rule = 'positive' | 'positiveInt' | 'nonNegative' | 'nonNegativeInt' | 'fraction';
+export type Rule = 'positive' | 'positiveInt' | 'nonNegative' | 'nonNegativeInt' | 'fraction';
 
 /** Refuses a bad config before any work, naming the field: `rules` maps field → rule. */
 export function checkConfig(config: object, rules: Record<string, Rule>, defaults: object): void {
@@ -190,4 +192,254 @@ export function checkConfig(config: object, rules: Record<string, Rule>, default
 /** Throws invalid-config when a data set is empty or too small for its split. */
 export function requireData(n: number, what: string, min = 1): void {
   if (n < min) throw new TrainingError('invalid-config', `${what}: need at least ${min}, got ${n}`, `provide more ${what}`);
+}
+
+/** What every fine-tuning trainer takes besides its models and data. */
+export interface TrainerOptions<Config, Progress> {
+  tokenizer: Tokenizer;
+  config?: Partial<Config>;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /**
+   * Where to keep a resumable checkpoint (weights, AdamW moments, trainer state), saved every
+   * `checkpointEvery` steps. A run that finds one there continues from it and ends as the
+   * uninterrupted run would have: batches and dropout depend only on the seed and the step.
+   */
+  checkpointDir?: string;
+}
+
+/** A run's state as saved by saveTrainingState: `step` is the number of steps done. */
+export interface TrainingState {
+  state: { step: number } & Record<string, unknown>;
+  optimizer: AdamW;
+  /** Other tensors the trainer saved (kept: the caller disposes them). */
+  extra: Record<string, tf.Tensor>;
+}
+
+/** Loads `dir`'s checkpoint into `model` (which must have the same parameters); null when there is none. */
+export async function loadTrainingState(dir: string | undefined, model: GPT): Promise<TrainingState | null> {
+  if (!dir || !hasCheckpoint(dir)) return null;
+  const ck = await loadCheckpoint(dir);
+  try {
+    for (const [name, v] of Object.entries(model.params)) {
+      const saved = ck.model.params[name];
+      if (!saved) throw new Error(`checkpoint ${dir} lacks ${name}: it was saved by another kind of run`);
+      v.assign(saved);
+    }
+    if (!ck.optimizer) throw new Error(`checkpoint ${dir} has no optimizer state to resume with`);
+  } catch (e) {
+    ck.optimizer?.dispose();
+    tf.dispose(Object.values(ck.extra));
+    throw e;
+  } finally {
+    ck.model.dispose();
+  }
+  return { state: ck.state as TrainingState['state'], optimizer: ck.optimizer, extra: ck.extra };
+}
+
+export function saveTrainingState(dir: string, model: GPT, optimizer: AdamW, state: TrainingState['state'], extra?: Record<string, tf.Tensor>): Promise<void> {
+  return saveCheckpoint(dir, { model, optimizer, state, extra });
+}
+
+/** True when `step` is one to checkpoint at. */
+export const checkpointDue = (dir: string | undefined, every: number, step: number): dir is string => !!dir && every > 0 && step % every === 0;
+
+// --- The epoch loop of SFT, reward model and DPO ----------------------------------------------
+
+/** Hyper-parameters of the trainers that pass over their data in epochs (SFT, reward model, DPO). */
+export interface EpochConfig {
+  /** null: every weight trains; { rank, alpha }: only LoRA adapters (and a head) train, the base stays frozen. */
+  lora: LoraConfig | null;
+  epochs: number;
+  /** Examples (or pairs) per step. */
+  batchSize: number;
+  /** Peak learning rate (after warmupSteps), cosine-decayed to minLr. LoRA usually wants ~3× more. */
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  /** Max global gradient norm (0 = no clipping). */
+  gradClip: number;
+  /** Share of the data (examples, or rankings) held out for validation. */
+  valFraction: number;
+  /** Evaluate every this many steps (and at the end). */
+  evalEvery: number;
+  /** Save a resumable checkpoint every this many steps (needs checkpointDir; 0 = never). */
+  checkpointEvery: number;
+  seed: number;
+}
+
+export const EPOCH_DEFAULTS: EpochConfig = {
+  lora: null,
+  epochs: 1,
+  batchSize: 8,
+  lr: 1e-4,
+  minLr: 1e-5,
+  warmupSteps: 10,
+  weightDecay: 0,
+  gradClip: 1,
+  valFraction: 0.1,
+  evalEvery: 50,
+  checkpointEvery: 50,
+  seed: 1337,
+};
+
+export const EPOCH_RULES: Record<Exclude<keyof EpochConfig, 'lora' | 'seed'>, Rule> = {
+  epochs: 'positiveInt',
+  batchSize: 'positiveInt',
+  lr: 'positive',
+  minLr: 'nonNegative',
+  warmupSteps: 'nonNegativeInt',
+  weightDecay: 'nonNegative',
+  gradClip: 'nonNegative',
+  valFraction: 'fraction',
+  evalEvery: 'positiveInt',
+  checkpointEvery: 'nonNegativeInt',
+};
+
+/** What every epoch trainer reports of a step; each adds its own numbers. */
+export interface StepProgress {
+  phase: 'train' | 'eval';
+  step: number;
+  steps: number;
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  etaSeconds: number;
+}
+
+/** Held-out metrics at each evaluation, with the smoothed training loss. */
+export type EvalRecords<E> = ({ step: number; trainLoss: number } & E)[];
+
+/** One epoch trainer, as the loop needs it. B: a batch, X: numbers read off a step, E: held-out metrics. */
+export interface EpochLoop<B, X, E, P> {
+  /** The copy being trained, in place; disposed when training fails. */
+  model: GPT;
+  config: EpochConfig;
+  options: Pick<TrainerOptions<unknown, P>, 'onProgress' | 'signal' | 'checkpointDir'>;
+  /** The objective's name in a divergence message, e.g. "SFT loss". */
+  lossName: string;
+  /** An epoch's batches in order; the same for the same epoch on every run. */
+  batches: (epoch: number) => B[];
+  /** A batch's loss (dropout seeded by `seed`) and numbers read on the forward pass, e.g. accuracy. */
+  loss: (batch: B, seed: number) => { loss: tf.Scalar; stats: X };
+  /** Held-out metrics of the model as it is now. */
+  evaluate: () => E;
+  /** Keep the weights of the lowest `score` and stop after `patience` evaluations without a lower one. */
+  earlyStopping?: { score: (e: E) => number; patience: number };
+  /** The trainer's progress record of a step (`evaluated` on evaluation steps). */
+  progress: (p: StepProgress, step: { stats: X; ms: number; evaluated?: E }) => P;
+}
+
+/** What the trainers on preference pairs (reward model, DPO) report besides their model. */
+export interface PairTrainingResult<E> {
+  steps: number;
+  trainPairs: number;
+  valPairs: number;
+  /** Held-out metrics before training and after. */
+  initial: E;
+  final: E;
+  evals: EvalRecords<E>;
+}
+
+export interface EpochsResult<E> {
+  steps: number;
+  /** Held-out metrics before training, and of the model trained (the best one under early stopping). */
+  initial: E;
+  final: E;
+  /** The step the trained model is from (0: the starting model was never beaten). */
+  bestStep: number;
+  evals: EvalRecords<E>;
+  stopped: { code: 'early-stopped'; message: string } | null;
+}
+
+interface EpochState<E> {
+  step: number;
+  initial: E;
+  evals: EvalRecords<E>;
+  trainLossEma: number;
+  /** The latest held-out metrics, and the best ones with their step (under early stopping). */
+  latest: E;
+  best: E;
+  bestStep: number;
+  /** Evaluations in a row without a better score. */
+  stale: number;
+  [k: string]: unknown;
+}
+
+const startState = <E>(initial: E): EpochState<E> => ({ step: 0, initial, evals: [], trainLossEma: NaN, latest: initial, best: initial, bestStep: 0, stale: 0 });
+
+/**
+ * Trains `loop.model` over epochs of batches: warm-up + cosine learning rate, AdamW with gradient
+ * clipping, evaluation every `evalEvery` steps and at the end, optional early stopping, and a
+ * resumable checkpoint every `checkpointEvery` steps.
+ */
+export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, X, E, P>): Promise<EpochsResult<E>> {
+  const { model, config: c, options: opts, earlyStopping: es } = loop;
+  const steps = c.epochs * loop.batches(0).length;
+  const schedule = { lr: c.lr, minLr: Math.min(c.minLr, c.lr), warmupSteps: c.warmupSteps, steps };
+  let optimizer: AdamW | undefined;
+  let best: Record<string, tf.Tensor> | undefined;
+  try {
+    const resumed = await loadTrainingState(opts.checkpointDir, model);
+    optimizer = resumed?.optimizer ?? new AdamW({ weightDecay: c.weightDecay });
+    const s = (resumed?.state as EpochState<E> | undefined) ?? startState(loop.evaluate());
+    if (es) best = resumed ? resumed.extra : snapshot(model);
+    else if (resumed) tf.dispose(Object.values(resumed.extra));
+    let stopped: EpochsResult<E>['stopped'] = null;
+    let emaMs = 0;
+    let done = 0;
+    for (let epoch = 0; epoch < c.epochs && !stopped; epoch++) {
+      const batches = loop.batches(epoch);
+      for (const [i, batch] of batches.entries()) {
+        if (done++ < s.step) continue; // trained before the checkpoint
+        checkAborted(opts.signal, s.step);
+        const step = s.step;
+        const lr = learningRate(step, schedule);
+        const t0 = performance.now();
+        let stats!: X;
+        const loss = tf.tidy(() => {
+          const { loss, grads } = model.gradients(() => {
+            const out = loop.loss(batch, c.seed + step);
+            stats = out.stats; // read here: the forward pass's tensors are freed before the backward pass
+            return out.loss;
+          });
+          const value = loss.dataSync()[0];
+          checkFinite(value, loop.lossName, step, lr);
+          optimizer!.apply(model.params, clipByGlobalNorm(grads, c.gradClip).grads, lr);
+          return value;
+        });
+        const ms = performance.now() - t0;
+        emaMs = emaMs === 0 ? ms : 0.9 * emaMs + 0.1 * ms;
+        s.trainLossEma = Number.isNaN(s.trainLossEma) ? loss : 0.9 * s.trainLossEma + 0.1 * loss;
+        s.step++;
+        let evaluated: E | undefined;
+        const last = epoch === c.epochs - 1 && i === batches.length - 1;
+        if (s.step % c.evalEvery === 0 || s.step === steps || last) {
+          evaluated = s.latest = loop.evaluate();
+          s.evals.push({ step: s.step, trainLoss: s.trainLossEma, ...evaluated });
+          if (es && es.score(evaluated) < es.score(s.best)) {
+            [s.best, s.bestStep, s.stale] = [evaluated, s.step, 0];
+            tf.dispose(Object.values(best!));
+            best = snapshot(model);
+          } else if (es && ++s.stale >= es.patience) {
+            stopped = { code: 'early-stopped', message: `validation loss did not improve for ${s.stale} evaluations; stopped at step ${s.step} and kept the best model (step ${s.bestStep}, validation loss ${es.score(s.best).toFixed(4)})` };
+          }
+        }
+        const etaSeconds = (Math.max(0, steps - s.step) * emaMs) / 1000;
+        opts.onProgress?.(loop.progress({ phase: evaluated ? 'eval' : 'train', step: s.step, steps, epoch, lr, trainLoss: loss, etaSeconds }, { stats, ms, evaluated }));
+        if (stopped) break;
+        if (checkpointDue(opts.checkpointDir, c.checkpointEvery, s.step)) await saveTrainingState(opts.checkpointDir, model, optimizer, s, best);
+        await yieldToEventLoop();
+      }
+    }
+    if (es) restore(model, best!);
+    return { steps: s.step, initial: s.initial, final: es ? s.best : s.latest, bestStep: es ? s.bestStep : s.step, evals: s.evals, stopped };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    optimizer?.dispose();
+    if (best) tf.dispose(Object.values(best));
+  }
 }

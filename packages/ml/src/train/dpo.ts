@@ -4,48 +4,21 @@
 //   −log σ(β·(ρ(chosen) − ρ(rejected))).
 // Logged: the log-ratio margin ρ(chosen) − ρ(rejected) and the share of pairs where it is > 0.
 import * as tf from '@tensorflow/tfjs';
-import type { GPT, LoraConfig } from '../gpt.ts';
-import { AdamW, clipByGlobalNorm, learningRate } from '../optim.ts';
+import type { GPT } from '../gpt.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import {
-  answerLogProbs, checkAborted, checkConfig, checkFinite, chunks, cloneModel, holdOut, padBatch, renderAnswer, requireData, shuffled,
-  yieldToEventLoop, type PreferencePair,
+  answerLogProbs, checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, padBatch, renderAnswer, requireData, shuffled,
+  trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type StepProgress, type TrainerOptions,
 } from './common.ts';
 import { groupPairs } from './reward.ts';
 
-export interface DpoConfig {
-  /** null: the whole policy trains; { rank, alpha }: only LoRA adapters train. */
-  lora: LoraConfig | null;
+/** batchSize counts pairs; valFraction holds out whole rankings. */
+export interface DpoConfig extends EpochConfig {
   /** β: how strongly the policy is held to the reference (higher = closer). */
   beta: number;
-  epochs: number;
-  /** Pairs per step. */
-  batchSize: number;
-  lr: number;
-  minLr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  gradClip: number;
-  /** Share of the rankings (groups) held out for validation. */
-  valFraction: number;
-  evalEvery: number;
-  seed: number;
 }
 
-export const DPO_DEFAULTS: DpoConfig = {
-  lora: null,
-  beta: 0.1,
-  epochs: 2,
-  batchSize: 8,
-  lr: 5e-5,
-  minLr: 5e-6,
-  warmupSteps: 10,
-  weightDecay: 0,
-  gradClip: 1,
-  valFraction: 0.1,
-  evalEvery: 50,
-  seed: 1337,
-};
+export const DPO_DEFAULTS: DpoConfig = { ...EPOCH_DEFAULTS, epochs: 2, lr: 5e-5, minLr: 5e-6, beta: 0.1 };
 
 export interface DpoEval {
   loss: number;
@@ -58,42 +31,25 @@ export interface DpoEval {
   rejectedLogRatio: number;
 }
 
-export interface DpoProgress {
-  phase: 'train' | 'eval';
-  step: number;
-  steps: number;
-  epoch: number;
-  lr: number;
-  trainLoss: number;
+export interface DpoProgress extends StepProgress {
   margin: number;
   accuracy: number;
   valLoss?: number;
   valMargin?: number;
   valAccuracy?: number;
   pairsPerSecond: number;
-  etaSeconds: number;
 }
 
-export interface DpoOptions {
+export interface DpoOptions extends TrainerOptions<DpoConfig, DpoProgress> {
   /** The SFT model: the policy starts as its copy, and it stays frozen as the reference. */
   policy: GPT;
-  tokenizer: Tokenizer;
   pairs: readonly PreferencePair[];
-  config?: Partial<DpoConfig>;
-  onProgress?: (p: DpoProgress) => void;
-  signal?: AbortSignal;
 }
 
-export interface DpoResult {
+/** initial: the reference itself, margin 0. */
+export interface DpoResult extends PairTrainingResult<DpoEval> {
   /** The trained policy (with LoRA: adapters attached, not merged). */
   policy: GPT;
-  steps: number;
-  trainPairs: number;
-  valPairs: number;
-  /** Held-out metrics before training (the reference: margin 0) and after. */
-  initial: DpoEval;
-  final: DpoEval;
-  evals: ({ step: number; trainLoss: number } & DpoEval)[];
 }
 
 /** Chosen answers then rejected answers as one batch of 2·n rows. Inside tf.tidy. */
@@ -148,7 +104,7 @@ function evaluate(model: GPT, tok: Tokenizer, pairs: readonly PreferencePair[], 
 
 export async function trainDpo(opts: DpoOptions): Promise<DpoResult> {
   const c: DpoConfig = { ...DPO_DEFAULTS, ...opts.config };
-  checkConfig(c, { beta: 'positive', epochs: 'positiveInt', batchSize: 'positiveInt', lr: 'positive', minLr: 'nonNegative', warmupSteps: 'nonNegativeInt', weightDecay: 'nonNegative', gradClip: 'nonNegative', valFraction: 'fraction', evalEvery: 'positiveInt' }, DPO_DEFAULTS);
+  checkConfig(c, { ...EPOCH_RULES, beta: 'positive' }, DPO_DEFAULTS);
   const tok = opts.tokenizer;
   const groups = groupPairs(opts.pairs);
   requireData(groups.length, 'rankings (groups of preference pairs)', 2);
@@ -159,57 +115,21 @@ export async function trainDpo(opts: DpoOptions): Promise<DpoResult> {
   const ref = referenceLogProbs(reference, tok, opts.pairs);
   const policy = cloneModel(reference, { merge: true });
   if (c.lora) policy.addLora(c.lora);
-  const optimizer = new AdamW({ weightDecay: c.weightDecay });
-  const steps = c.epochs * Math.ceil(train.length / c.batchSize);
-  const schedule = { lr: c.lr, minLr: Math.min(c.minLr, c.lr), warmupSteps: c.warmupSteps, steps };
-
-  const initial = evaluate(policy, tok, val, ref, c.beta);
-  let final = initial;
-  const evals: DpoResult['evals'] = [];
-  let step = 0;
-  let emaMs = 0;
-  let lossEma = NaN;
-  try {
-    for (let epoch = 0; epoch < c.epochs; epoch++) {
-      for (const part of chunks(shuffled(train, c.seed + epoch), c.batchSize)) {
-        checkAborted(opts.signal, step);
-        const lr = learningRate(step, schedule);
-        const t0 = performance.now();
-        let margin = NaN;
-        let accuracy = NaN;
-        const loss = tf.tidy(() => {
-          const { loss, grads } = policy.gradients(() => {
-            const m = logRatios(policy, tok, part, ref).margin;
-            [margin, accuracy] = [m.mean().dataSync()[0], m.sign().add(1).mul(0.5).mean().dataSync()[0]];
-            return tf.softplus(m.mul(-c.beta)).mean() as tf.Scalar; // −log σ(β·margin)
-          });
-          const value = loss.dataSync()[0];
-          checkFinite(value, 'DPO loss', step, lr);
-          optimizer.apply(policy.params, clipByGlobalNorm(grads, c.gradClip).grads, lr);
-          return value;
-        });
-        const ms = performance.now() - t0;
-        emaMs = emaMs === 0 ? ms : 0.9 * emaMs + 0.1 * ms;
-        lossEma = Number.isNaN(lossEma) ? loss : 0.9 * lossEma + 0.1 * loss;
-        step++;
-        const progress: DpoProgress = {
-          phase: 'train', step, steps, epoch, lr, trainLoss: loss, margin, accuracy,
-          pairsPerSecond: (part.length * 1000) / ms, etaSeconds: ((steps - step) * emaMs) / 1000,
-        };
-        if (step % c.evalEvery === 0 || step === steps) {
-          const e = (final = evaluate(policy, tok, val, ref, c.beta));
-          evals.push({ step, trainLoss: lossEma, ...e });
-          Object.assign(progress, { phase: 'eval', valLoss: e.loss, valMargin: e.margin, valAccuracy: e.accuracy });
-        }
-        opts.onProgress?.(progress);
-        await yieldToEventLoop();
-      }
-    }
-  } catch (e) {
-    policy.dispose();
-    throw e;
-  } finally {
-    optimizer.dispose();
-  }
-  return { policy, steps: step, trainPairs: train.length, valPairs: val.length, initial, final, evals };
+  const run = await trainEpochs({
+    model: policy,
+    config: c,
+    options: opts,
+    lossName: 'DPO loss',
+    batches: (epoch) => chunks(shuffled(train, c.seed + epoch), c.batchSize),
+    loss: (pairs) => {
+      const m = logRatios(policy, tok, pairs, ref).margin;
+      const stats = { margin: m.mean().dataSync()[0], accuracy: m.sign().add(1).mul(0.5).mean().dataSync()[0], pairs: pairs.length };
+      return { loss: tf.softplus(m.mul(-c.beta)).mean() as tf.Scalar, stats }; // −log σ(β·margin)
+    },
+    evaluate: () => evaluate(policy, tok, val, ref, c.beta),
+    progress: (p, { stats, ms, evaluated: e }) => ({
+      ...p, margin: stats.margin, accuracy: stats.accuracy, valLoss: e?.loss, valMargin: e?.margin, valAccuracy: e?.accuracy, pairsPerSecond: (stats.pairs * 1000) / ms,
+    }),
+  });
+  return { policy, steps: run.steps, trainPairs: train.length, valPairs: val.length, initial: run.initial, final: run.final, evals: run.evals };
 }

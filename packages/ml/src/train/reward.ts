@@ -4,48 +4,23 @@
 // K(K−1)/2 correlated pairs; shuffled apart they overfit), and each distinct answer in a batch is
 // scored once. The reward of an answer is the head's output on its final <|end|> token.
 import * as tf from '@tensorflow/tfjs';
-import type { GPT, LoraConfig } from '../gpt.ts';
-import { AdamW, clipByGlobalNorm, learningRate } from '../optim.ts';
+import type { GPT } from '../gpt.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import {
-  checkAborted, checkConfig, checkFinite, chunks, cloneModel, holdOut, lastHeadValues, padSequences, renderAnswer, requireData, shuffled,
-  yieldToEventLoop, type PreferencePair, type Prompt,
+  checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, lastHeadValues, padSequences, renderAnswer, requireData, shuffled,
+  trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type Prompt, type StepProgress, type TrainerOptions,
 } from './common.ts';
 
-export interface RewardConfig {
-  /** null: the whole model trains; { rank, alpha }: LoRA adapters and the head train, the rest is frozen. */
-  lora: LoraConfig | null;
-  /** InstructGPT trains its reward model for one epoch: more overfits. */
-  epochs: number;
-  /** Pairs per step, filled with whole rankings (a ranking larger than this is a step alone). */
-  batchSize: number;
-  lr: number;
-  minLr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  gradClip: number;
+/**
+ * epochs defaults to 1: InstructGPT trains its reward model for one epoch, more overfits.
+ * batchSize counts pairs, filled with whole rankings (a ranking larger than it is a step alone).
+ */
+export interface RewardConfig extends EpochConfig {
   /** λ of the penalty λ·(r_chosen + r_rejected)², which keeps rewards centred on 0 (0 = off). */
   centerCoef: number;
-  /** Share of the rankings (groups) held out to measure accuracy. */
-  valFraction: number;
-  evalEvery: number;
-  seed: number;
 }
 
-export const REWARD_DEFAULTS: RewardConfig = {
-  lora: null,
-  epochs: 1,
-  batchSize: 16,
-  lr: 1e-4,
-  minLr: 1e-5,
-  warmupSteps: 10,
-  weightDecay: 0,
-  gradClip: 1,
-  centerCoef: 0.001,
-  valFraction: 0.1,
-  evalEvery: 50,
-  seed: 1337,
-};
+export const REWARD_DEFAULTS: RewardConfig = { ...EPOCH_DEFAULTS, batchSize: 16, centerCoef: 0.001 };
 
 export interface RewardEval {
   /** Share of held-out pairs where r_chosen > r_rejected (a tie counts half). */
@@ -59,41 +34,24 @@ export interface RewardEval {
   rewardStd: number;
 }
 
-export interface RewardProgress {
-  phase: 'train' | 'eval';
-  step: number;
-  steps: number;
-  epoch: number;
-  lr: number;
-  trainLoss: number;
+export interface RewardProgress extends StepProgress {
   trainAccuracy: number;
   valLoss?: number;
   valAccuracy?: number;
   valMargin?: number;
   pairsPerSecond: number;
-  etaSeconds: number;
 }
 
-export interface RewardOptions {
+export interface RewardOptions extends TrainerOptions<RewardConfig, RewardProgress> {
   /** The SFT model whose backbone the reward model starts from; it is copied, never changed. */
   model: GPT;
-  tokenizer: Tokenizer;
   pairs: readonly PreferencePair[];
-  config?: Partial<RewardConfig>;
-  onProgress?: (p: RewardProgress) => void;
-  signal?: AbortSignal;
 }
 
-export interface RewardResult {
+/** initial: before training the head is at zero, so every pair ties. */
+export interface RewardResult extends PairTrainingResult<RewardEval> {
   /** The reward model: a GPT with its scalar head attached (score answers with scoreReward). */
   model: GPT;
-  steps: number;
-  trainPairs: number;
-  valPairs: number;
-  /** Held-out metrics before training (head at zero: every pair ties) and after. */
-  initial: RewardEval;
-  final: RewardEval;
-  evals: ({ step: number; trainLoss: number } & RewardEval)[];
 }
 
 /** Rewards of answers (prompt + answer each), one forward per batch. */
@@ -207,7 +165,7 @@ function batchLoss(model: GPT, tok: Tokenizer, groups: readonly PreferencePair[]
 
 export async function trainRewardModel(opts: RewardOptions): Promise<RewardResult> {
   const c: RewardConfig = { ...REWARD_DEFAULTS, ...opts.config };
-  checkConfig(c, { epochs: 'positiveInt', batchSize: 'positiveInt', lr: 'positive', minLr: 'nonNegative', warmupSteps: 'nonNegativeInt', weightDecay: 'nonNegative', gradClip: 'nonNegative', centerCoef: 'nonNegative', valFraction: 'fraction', evalEvery: 'positiveInt' }, REWARD_DEFAULTS);
+  checkConfig(c, { ...EPOCH_RULES, centerCoef: 'nonNegative' }, REWARD_DEFAULTS);
   const tok = opts.tokenizer;
   const groups = groupPairs(opts.pairs);
   requireData(groups.length, 'rankings (groups of preference pairs)', 2);
@@ -217,57 +175,20 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
   const model = cloneModel(opts.model, { merge: true });
   model.attachHead();
   if (c.lora) model.addLora(c.lora);
-  const optimizer = new AdamW({ weightDecay: c.weightDecay });
-  const epochBatches = (epoch: number) => packRankings(shuffled(split.train, c.seed + epoch), c.batchSize);
-  const steps = c.epochs * epochBatches(0).length;
-  const schedule = { lr: c.lr, minLr: Math.min(c.minLr, c.lr), warmupSteps: c.warmupSteps, steps };
-
-  const initial = evaluateRewardModel(model, tok, val);
-  let final = initial;
-  const evals: RewardResult['evals'] = [];
-  let step = 0;
-  let emaMs = 0;
-  let lossEma = NaN;
-  try {
-    for (let epoch = 0; epoch < c.epochs; epoch++) {
-      for (const batch of epochBatches(epoch)) {
-        checkAborted(opts.signal, step);
-        const lr = learningRate(step, schedule);
-        const t0 = performance.now();
-        let accuracy = NaN;
-        const loss = tf.tidy(() => {
-          const { loss, grads } = model.gradients(() => {
-            const out = batchLoss(model, tok, batch, c, c.seed + step);
-            accuracy = out.accuracy.dataSync()[0]; // read here: the forward pass's tensors are freed before the backward pass
-            return out.loss;
-          });
-          const value = loss.dataSync()[0];
-          checkFinite(value, 'reward-model loss', step, lr);
-          optimizer.apply(model.params, clipByGlobalNorm(grads, c.gradClip).grads, lr);
-          return value;
-        });
-        const ms = performance.now() - t0;
-        emaMs = emaMs === 0 ? ms : 0.9 * emaMs + 0.1 * ms;
-        lossEma = Number.isNaN(lossEma) ? loss : 0.9 * lossEma + 0.1 * loss;
-        step++;
-        const progress: RewardProgress = {
-          phase: 'train', step, steps, epoch, lr, trainLoss: loss, trainAccuracy: accuracy,
-          pairsPerSecond: (batch.flat().length * 1000) / ms, etaSeconds: ((steps - step) * emaMs) / 1000,
-        };
-        if (step % c.evalEvery === 0 || step === steps) {
-          const e = (final = evaluateRewardModel(model, tok, val));
-          evals.push({ step, trainLoss: lossEma, ...e });
-          Object.assign(progress, { phase: 'eval', valLoss: e.loss, valAccuracy: e.accuracy, valMargin: e.margin });
-        }
-        opts.onProgress?.(progress);
-        await yieldToEventLoop();
-      }
-    }
-  } catch (e) {
-    model.dispose();
-    throw e;
-  } finally {
-    optimizer.dispose();
-  }
-  return { model, steps: step, trainPairs: opts.pairs.length - val.length, valPairs: val.length, initial, final, evals };
+  const run = await trainEpochs({
+    model,
+    config: c,
+    options: opts,
+    lossName: 'reward-model loss',
+    batches: (epoch) => packRankings(shuffled(split.train, c.seed + epoch), c.batchSize),
+    loss: (rankings, seed) => {
+      const { loss, accuracy } = batchLoss(model, tok, rankings, c, seed);
+      return { loss, stats: { accuracy: accuracy.dataSync()[0], pairs: rankings.flat().length } };
+    },
+    evaluate: () => evaluateRewardModel(model, tok, val),
+    progress: (p, { stats, ms, evaluated: e }) => ({
+      ...p, trainAccuracy: stats.accuracy, valLoss: e?.loss, valAccuracy: e?.accuracy, valMargin: e?.margin, pairsPerSecond: (stats.pairs * 1000) / ms,
+    }),
+  });
+  return { model, steps: run.steps, trainPairs: opts.pairs.length - val.length, valPairs: val.length, initial: run.initial, final: run.final, evals: run.evals };
 }
