@@ -15,8 +15,8 @@ import { TrainingError } from '../pretrain.ts';
 import { generate } from '../sample.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import {
-  checkAborted, checkConfig, checkFinite, chunks, cloneModel, detachHead, padBatch, promptTurns, requireData, restore, shuffled, snapshot,
-  yieldToEventLoop, type Batch, type Prompt, type Row,
+  checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, loadTrainingState, padBatch, promptTurns, requireData,
+  restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Batch, type Prompt, type Row, type TrainerOptions,
 } from './common.ts';
 import { scoreRewards } from './reward.ts';
 
@@ -56,6 +56,8 @@ export interface PpoConfig {
   onKlExceeded: 'stop' | 'warn';
   /** Evaluate the gold reward on the evaluation prompts every this many iterations. */
   goldEvery: number;
+  /** Save a resumable checkpoint every this many iterations (needs checkpointDir; 0 = never). */
+  checkpointEvery: number;
   seed: number;
 }
 
@@ -80,6 +82,7 @@ export const PPO_DEFAULTS: PpoConfig = {
   maxKl: 20,
   onKlExceeded: 'stop',
   goldEvery: 10,
+  checkpointEvery: 10,
   seed: 1337,
 };
 
@@ -127,10 +130,9 @@ export interface PpoProgress extends PpoStats {
   etaSeconds: number;
 }
 
-export interface PpoOptions {
+export interface PpoOptions extends TrainerOptions<PpoConfig, PpoProgress> {
   /** The SFT model: the policy starts as its copy, and it stays frozen as the KL reference. */
   policy: GPT;
-  tokenizer: Tokenizer;
   /** Training prompts. */
   prompts: readonly Prompt[];
   /** A reward model (GPT with its head, scored in batches) or a function. */
@@ -139,9 +141,6 @@ export interface PpoOptions {
   goldReward?: RewardFn;
   /** Prompts for the gold evaluation (default: up to 16 of the training prompts). */
   evalPrompts?: readonly Prompt[];
-  config?: Partial<PpoConfig>;
-  onProgress?: (p: PpoProgress) => void;
-  signal?: AbortSignal;
 }
 
 export interface PpoResult {
@@ -153,6 +152,19 @@ export interface PpoResult {
   /** Set when the KL bound stopped the run; the policy is then the last one within the bound. */
   stopped: { code: 'kl-exceeded'; message: string; suggestion: string } | null;
   warnings: PpoWarning[];
+}
+
+interface PpoState {
+  /** Iterations done. */
+  step: number;
+  /** β of the next iteration (it adapts with a klTarget). */
+  beta: number;
+  /** Prompts (indices) queued for the next iterations. */
+  order: number[];
+  history: PpoStats[];
+  evals: PpoEval[];
+  warnings: PpoWarning[];
+  [k: string]: unknown;
 }
 
 interface Rollout {
@@ -211,7 +223,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
     iterations: 'positiveInt', promptsPerIteration: 'positiveInt', samplesPerPrompt: 'positiveInt', maxAnswerTokens: 'positiveInt',
     ppoEpochs: 'positiveInt', miniBatches: 'positiveInt', lr: 'positive', gradClip: 'nonNegative', clipRange: 'positive',
     valueClipRange: 'positive', vfCoef: 'nonNegative', gamma: 'nonNegative', lam: 'nonNegative', klCoef: 'nonNegative',
-    klHorizon: 'positive', goldEvery: 'positiveInt',
+    klHorizon: 'positive', goldEvery: 'positiveInt', checkpointEvery: 'nonNegativeInt',
   }, PPO_DEFAULTS);
   if (c.klTarget !== null) checkConfig(c, { klTarget: 'positive' }, { klTarget: 6 });
   if (c.maxKl !== null) checkConfig(c, { maxKl: 'positive' }, PPO_DEFAULTS);
@@ -226,33 +238,35 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
   const policy = cloneModel(reference, { merge: true });
   if (c.lora) policy.addLora(c.lora);
   policy.attachHead();
-  const optimizer = new AdamW({ weightDecay: 0 });
-  let beta = c.klCoef;
-  const history: PpoStats[] = [];
-  const evals: PpoEval[] = [];
-  const warnings: PpoWarning[] = [];
-  let stopped: PpoResult['stopped'] = null;
-  let withinBound = snapshot(policy);
-  let order: Prompt[] = [];
-  let emaMs = 0;
-
-  const evaluate = (iteration: number): PpoEval => {
-    const rollouts = sampleRollouts(policy, tok, evalPrompts, 1, c.maxAnswerTokens, c.seed ^ 0x9e3779b9);
-    const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
-    const e = { iteration, reward: mean(score(opts.reward, tok, rollouts)), goldReward: mean(score(opts.goldReward!, tok, rollouts)) };
-    evals.push(e);
-    return e;
-  };
-
+  let optimizer: AdamW | undefined;
+  let withinBound: Record<string, tf.Tensor> | undefined;
   try {
-    if (opts.goldReward) evaluate(0);
-    for (let it = 0; it < c.iterations; it++) {
+    const resumed = await loadTrainingState(opts.checkpointDir, policy);
+    optimizer = resumed?.optimizer ?? new AdamW({ weightDecay: 0 });
+    withinBound = resumed?.extra ?? snapshot(policy);
+    // What an iteration leaves to the next (checkpointed with the weights, the AdamW moments and withinBound).
+    const state: PpoState = resumed ? (resumed.state as PpoState) : { step: 0, beta: c.klCoef, order: [], history: [], evals: [], warnings: [] };
+    const { history, evals, warnings } = state;
+    let { beta, order } = state;
+    let stopped: PpoResult['stopped'] = null;
+    let emaMs = 0;
+
+    const evaluate = (iteration: number): PpoEval => {
+      const rollouts = sampleRollouts(policy, tok, evalPrompts, 1, c.maxAnswerTokens, c.seed ^ 0x9e3779b9);
+      const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
+      const e = { iteration, reward: mean(score(opts.reward, tok, rollouts)), goldReward: mean(score(opts.goldReward!, tok, rollouts)) };
+      evals.push(e);
+      return e;
+    };
+
+    if (opts.goldReward && !resumed) evaluate(0);
+    for (let it = state.step; it < c.iterations; it++) {
       checkAborted(opts.signal, it);
       const t0 = performance.now();
 
       // 1–2. Rollouts and their scores.
-      while (order.length < c.promptsPerIteration) order = order.concat(shuffled(opts.prompts, c.seed + it * 31 + order.length));
-      const prompts = order.splice(0, c.promptsPerIteration);
+      while (order.length < c.promptsPerIteration) order = order.concat(shuffled(opts.prompts.map((_, i) => i), c.seed + it * 31 + order.length));
+      const prompts = order.splice(0, c.promptsPerIteration).map((i) => opts.prompts[i]);
       const sampled = sampleRollouts(policy, tok, prompts, c.samplesPerPrompt, c.maxAnswerTokens, (c.seed * 1000003 + it * 7919) >>> 0);
       const scores = score(opts.reward, tok, sampled);
       const rollouts: Rollout[] = sampled.map((r, i) => ({ ...r, score: scores[i] }));
@@ -315,14 +329,14 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
         const message = `KL to the SFT model reached ${stats.kl.toFixed(3)} nats per answer at iteration ${it}, past the bound of ${c.maxKl}`;
         if (c.onKlExceeded === 'stop') {
           tf.dispose(Object.values(tensors));
-          restore(policy, withinBound);
+          restore(policy, withinBound!);
           stopped = { code: 'kl-exceeded', message: `${message}; stopped and kept the policy of the last iteration within the bound`, suggestion: `raise klCoef (now ${beta.toPrecision(3)}), set a klTarget, or lower lr` };
           break;
         }
         warning = { code: 'kl-exceeded', iteration: it, message };
         warnings.push(warning);
       } else {
-        tf.dispose(Object.values(withinBound));
+        tf.dispose(Object.values(withinBound!));
         withinBound = snapshot(policy);
       }
 
@@ -356,7 +370,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
                 return pgLoss.add(vfLoss.mul(c.vfCoef)) as tf.Scalar;
               });
               checkFinite(parts[0] + parts[1], 'PPO loss', it, c.lr);
-              optimizer.apply(policy.params, clipByGlobalNorm(grads, c.gradClip).grads, c.lr);
+              optimizer!.apply(policy.params, clipByGlobalNorm(grads, c.gradClip).grads, c.lr);
               policyLoss += parts[0];
               valueLoss += parts[1];
               clipped += parts[2];
@@ -386,15 +400,18 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
         Object.assign(progress, { phase: 'eval', goldReward: e.goldReward, evalReward: e.reward });
       }
       opts.onProgress?.(progress);
+      if (checkpointDue(opts.checkpointDir, c.checkpointEvery, it + 1)) {
+        await saveTrainingState(opts.checkpointDir, policy, optimizer, { step: it + 1, beta, order, history, evals, warnings }, withinBound);
+      }
       await yieldToEventLoop();
     }
+    detachHead(policy);
+    return { policy, iterations: history.length, history, evals, stopped, warnings };
   } catch (e) {
     policy.dispose();
     throw e;
   } finally {
-    tf.dispose(Object.values(withinBound));
-    optimizer.dispose();
+    if (withinBound) tf.dispose(Object.values(withinBound));
+    optimizer?.dispose();
   }
-  detachHead(policy);
-  return { policy, iterations: history.length, history, evals, stopped, warnings };
 }
