@@ -7,6 +7,8 @@ import { z } from 'zod';
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const rate = z.number().positive().max(100);
 const seed = int(0, 2 ** 31 - 1);
+/** Steps between resumable checkpoints (a retried job continues from the newest). */
+const checkpointEvery = int(1, 1_000_000);
 
 export const ModelPresetSchema = z.enum(['tiny', 'mini', 'small']);
 
@@ -57,8 +59,7 @@ export const PretrainHyperparamsSchema = z
     evalBatches: int(1, 1000).default(8),
     /** Overfitting: evaluations in a row with validation loss up while training loss falls. */
     patience: int(1, 1000).default(3),
-    /** Steps between resumable checkpoints (a retried job continues from the newest). */
-    checkpointEvery: int(1, 1_000_000).default(200),
+    checkpointEvery: checkpointEvery.default(200),
     seed: seed.default(1337),
   })
   .superRefine((v, ctx) => {
@@ -86,6 +87,7 @@ export const SftHyperparamsSchema = z
     valFraction: z.number().min(0).max(0.5).default(0.1),
     evalEvery: int(1, 1_000_000).default(50),
     patience: int(1, 1000).default(3),
+    checkpointEvery: checkpointEvery.default(50),
     seed: seed.default(1337),
   })
   .superRefine(minLrAtMostLr);
@@ -126,6 +128,7 @@ export const RewardHyperparamsSchema = z
     /** Share of the rankings held out to measure accuracy. */
     valFraction: z.number().min(0).max(0.5).default(0.1),
     evalEvery: int(1, 1_000_000).default(50),
+    checkpointEvery: checkpointEvery.default(50),
     seed: seed.default(1337),
   })
   .superRefine(minLrAtMostLr);
@@ -146,6 +149,7 @@ export const DpoHyperparamsSchema = z
     gradClip: optimiser.gradClip.default(1),
     valFraction: z.number().min(0).max(0.5).default(0.1),
     evalEvery: int(1, 1_000_000).default(50),
+    checkpointEvery: checkpointEvery.default(50),
     seed: seed.default(1337),
   })
   .superRefine(minLrAtMostLr);
@@ -178,6 +182,8 @@ export const PpoHyperparamsSchema = z.object({
   /** Bound on the KL per answer (nats) to the SFT model: passing it stops the run or warns (null = none). */
   maxKl: z.number().positive().max(10_000).nullable().default(20),
   onKlExceeded: z.enum(['stop', 'warn']).default('stop'),
+  /** Iterations between resumable checkpoints. */
+  checkpointEvery: checkpointEvery.default(10),
   seed: seed.default(1337),
 });
 export type PpoHyperparams = z.infer<typeof PpoHyperparamsSchema>;

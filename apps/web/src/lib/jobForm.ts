@@ -39,22 +39,22 @@ export const HP_FIELDS: Record<JobKind, { main: string[]; advanced: string[] }> 
   },
   sft: {
     main: ['epochs', 'batchSize', 'lr', 'lora'],
-    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'patience', 'seed'],
+    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'patience', 'checkpointEvery', 'seed'],
   },
   reward: {
     main: ['epochs', 'batchSize', 'lr', 'lora'],
-    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'centerCoef', 'valFraction', 'evalEvery', 'seed'],
+    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'centerCoef', 'valFraction', 'evalEvery', 'checkpointEvery', 'seed'],
   },
   ppo: {
     main: ['iterations', 'promptsPerIteration', 'samplesPerPrompt', 'lr', 'klCoef', 'lora'],
     advanced: [
       'maxAnswerTokens', 'ppoEpochs', 'miniBatches', 'gradClip', 'clipRange', 'valueClipRange', 'vfCoef',
-      'gamma', 'lam', 'klTarget', 'klHorizon', 'maxKl', 'onKlExceeded', 'seed',
+      'gamma', 'lam', 'klTarget', 'klHorizon', 'maxKl', 'onKlExceeded', 'checkpointEvery', 'seed',
     ],
   },
   dpo: {
     main: ['beta', 'epochs', 'batchSize', 'lr', 'lora'],
-    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'seed'],
+    advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'checkpointEvery', 'seed'],
   },
   generate: {
     main: ['answersPerPrompt', 'maxPrompts', 'temperature', 'maxTokens'],
