@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** sent as Retry-After (seconds): when the same request may succeed */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -20,6 +22,7 @@ export const unauthenticated = () => new ApiError(401, 'unauthenticated', 'log i
 export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
 export const notFound = (what: string, field?: string) => new ApiError(404, 'not_found', `${what} not found`, field);
 export const conflict = (code: string, message: string) => new ApiError(409, code, message);
+export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number, field?: string) => new ApiError(429, code, message, field, retryAfterSeconds);
 
 function send(reply: import('fastify').FastifyReply, status: number, code: string, message: string, field?: string) {
   return reply.code(status).type('application/json').send(JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } }));
@@ -29,7 +32,10 @@ export function registerErrorHandling(app: FastifyInstance) {
   app.setNotFoundHandler((req, reply) => send(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof ApiError) return send(reply, err.statusCode, err.code, err.message, err.field);
+    if (err instanceof ApiError) {
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return send(reply, err.statusCode, err.code, err.message, err.field);
+    }
 
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0];

@@ -9,6 +9,7 @@ import { FolderStore, type ArtifactStore, type JobQueue } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
 import { ApiError, registerErrorHandling } from './errors.ts';
 import type { AppConfig } from './types.ts';
+import { DEFAULT_LOGIN_LIMIT } from './services/login-limit.ts';
 import authPlugin from './plugins/auth.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import authRoutes from './routes/auth.ts';
@@ -48,9 +49,11 @@ export async function buildApp(opts: BuildAppOptions) {
     secureCookies: opts.secureCookies ?? false,
     bodyLimit: opts.bodyLimit ?? 1 * MB,
     importBodyLimit: opts.importBodyLimit ?? 64 * MB,
+    loginLimit: opts.loginLimit ?? DEFAULT_LOGIN_LIMIT,
+    trustProxy: opts.trustProxy ?? 'loopback',
   };
   // forceCloseConnections: a hijacked SSE stream would otherwise hold close() open until its job ends.
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true, trustProxy: config.trustProxy }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('prisma', opts.prisma);

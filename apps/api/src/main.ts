@@ -29,7 +29,10 @@ if (admin.generatedPassword) {
 
 // The API only sends jobs; workers supervise the queue.
 const jobQueue = await startJobQueue(url, { supervise: false });
-const app = await buildApp({ prisma, dataDir, jobQueue, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+// e.g. "loopback,uniquelocal" when the web app runs in another container; "true" trusts any proxy
+const trustProxyEnv = process.env.JIELONG_TRUST_PROXY;
+const trustProxy = trustProxyEnv === 'true' ? true : trustProxyEnv === 'false' ? false : trustProxyEnv || undefined;
+const app = await buildApp({ prisma, dataDir, jobQueue, trustProxy, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.listen({ port, host });
 console.log(`[api] listening on http://${host}:${port} (docs at /docs)`);
 

@@ -1,6 +1,7 @@
 import type { Role } from '@jielong/shared';
 import type { ArtifactStore, JobQueue } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
+import type { LoginLimit } from './services/login-limit.ts';
 
 export interface AuthUser {
   id: string;
@@ -21,6 +22,13 @@ export interface AppConfig {
   /** largest JSON body on ordinary routes / on import routes (bytes) */
   bodyLimit: number;
   importBodyLimit: number;
+  /** failed logins allowed per account name and per client address */
+  loginLimit: LoginLimit;
+  /**
+   * Whose X-Forwarded-For to believe for the client's address (Fastify's trustProxy): by default
+   * the web app on the same machine, which proxies /v1 and names the browser's address.
+   */
+  trustProxy: boolean | string;
 }
 
 declare module 'fastify' {

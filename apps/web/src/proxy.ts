@@ -2,8 +2,11 @@ import { NextResponse, type NextRequest } from 'next/server';
 
 // A visitor without a session cookie is sent to the login page, which brings them back here
 // afterwards. (A stale cookie is caught by the signed-in layout, which asks the API.)
+// The login call passes through untouched: only a request that ran this proxy gets X-Forwarded-For
+// from Next (a plain rewrite sends none), and the API limits failed logins per client address.
 export function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
+  if (pathname.startsWith('/v1/')) return NextResponse.next();
   const login = new URL('/login', request.url);
   if (pathname !== '/') login.searchParams.set('next', pathname + search);
   return NextResponse.redirect(login);
@@ -16,5 +19,6 @@ export const config = {
       source: '/((?!v1/|docs|_next/|login|favicon.ico).*)',
       missing: [{ type: 'cookie', key: 'jielong_session' }],
     },
+    '/v1/auth/login',
   ],
 };

@@ -3,6 +3,7 @@ import { ErrorBodySchema, LoginRequestSchema, LoginResponseSchema, OkResponseSch
 import { ApiError } from '../errors.ts';
 import { newSecret, sha256, verifyPassword } from '../secrets.ts';
 import { toUser } from '../dto.ts';
+import { accountName, checkLoginLimit, clearAccountFailures, recordLoginFailure } from '../services/login-limit.ts';
 
 // A fixed hash to verify against when the email is unknown, so both cases take as long.
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
@@ -10,11 +11,18 @@ const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAA
 const authRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/auth/login',
-    { schema: { tags: ['auth'], body: LoginRequestSchema, response: { 200: LoginResponseSchema, 401: ErrorBodySchema } } },
+    { schema: { tags: ['auth'], body: LoginRequestSchema, response: { 200: LoginResponseSchema, 401: ErrorBodySchema, 429: ErrorBodySchema } } },
     async (req, reply) => {
-      const user = await app.prisma.user.findUnique({ where: { email: req.body.email.trim().toLowerCase() } });
+      const email = accountName(req.body.email);
+      // checked before the password, so a limited account cannot be probed (and costs no scrypt)
+      await checkLoginLimit(app.prisma, app.config.loginLimit, email, req.ip);
+      const user = await app.prisma.user.findUnique({ where: { email } });
       const ok = await verifyPassword(req.body.password, user?.passwordHash ?? DUMMY_HASH);
-      if (!user || !ok) throw new ApiError(401, 'invalid_credentials', 'wrong email or password');
+      if (!user || !ok) {
+        await recordLoginFailure(app.prisma, email, req.ip);
+        throw new ApiError(401, 'invalid_credentials', 'wrong email or password');
+      }
+      await clearAccountFailures(app.prisma, email);
       const secret = newSecret('s_');
       const expiresAt = new Date(Date.now() + app.config.sessionTtlMs);
       await app.prisma.$transaction([

@@ -26,6 +26,10 @@ export function LoginForm({ next }: { next: string }) {
   function message(err: unknown): string {
     if (!(err instanceof ApiError) || err.status === 0) return t('common.networkError');
     if (err.status === 401) return t('login.failed');
+    if (err.status === 429) {
+      const minutes = Math.max(1, Math.ceil((err.retryAfterSeconds ?? 60) / 60));
+      return t(err.field === 'email' ? 'login.tooManyAccount' : 'login.tooManyAddress', { minutes });
+    }
     return err.message;
   }
 

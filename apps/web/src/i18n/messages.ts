@@ -53,6 +53,8 @@ const en = {
   'login.password': 'Password',
   'login.submit': 'Log in',
   'login.failed': 'Wrong email or password.',
+  'login.tooManyAccount': 'Too many failed logins for this account. Try again in {minutes} min.',
+  'login.tooManyAddress': 'Too many failed logins from your network address. Try again in {minutes} min.',
 
   'home.title': 'Your projects',
   'home.empty': 'You are not a member of any project yet. Ask an admin to add you.',
@@ -246,6 +248,8 @@ const zh: Messages = {
   'login.password': '密码',
   'login.submit': '登录',
   'login.failed': '邮箱或密码错误。',
+  'login.tooManyAccount': '该账号登录失败次数过多，请 {minutes} 分钟后再试。',
+  'login.tooManyAddress': '你所在网络地址登录失败次数过多，请 {minutes} 分钟后再试。',
 
   'home.title': '我的项目',
   'home.empty': '你还不是任何项目的成员，请联系管理员添加。',
