@@ -12,6 +12,7 @@ import type { AppConfig } from './types.ts';
 import { DEFAULT_LOGIN_LIMIT } from './services/login-limit.ts';
 import authPlugin from './plugins/auth.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
+import cleanupPlugin from './plugins/cleanup.ts';
 import authRoutes from './routes/auth.ts';
 import meRoutes from './routes/me.ts';
 import userRoutes from './routes/users.ts';
@@ -51,6 +52,7 @@ export async function buildApp(opts: BuildAppOptions) {
     importBodyLimit: opts.importBodyLimit ?? 64 * MB,
     loginLimit: opts.loginLimit ?? DEFAULT_LOGIN_LIMIT,
     trustProxy: opts.trustProxy ?? 'loopback',
+    cleanupIntervalMs: opts.cleanupIntervalMs ?? 3600_000,
   };
   // forceCloseConnections: a hijacked SSE stream would otherwise hold close() open until its job ends.
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true, trustProxy: config.trustProxy }).withTypeProvider<ZodTypeProvider>();
@@ -90,6 +92,7 @@ export async function buildApp(opts: BuildAppOptions) {
   await app.register(cookie);
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);
+  await app.register(cleanupPlugin);
 
   await app.register(
     async (v1) => {

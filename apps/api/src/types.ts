@@ -29,6 +29,8 @@ export interface AppConfig {
    * the web app on the same machine, which proxies /v1 and names the browser's address.
    */
   trustProxy: boolean | string;
+  /** how often stale sessions, Idempotency-Keys and login failures are deleted (also once at start) */
+  cleanupIntervalMs: number;
 }
 
 declare module 'fastify' {
