@@ -1,5 +1,7 @@
 // npm test: every node:test file under tests/ (one at a time: 2 cores, shared Postgres),
-// then the browser tests, then one summary line over both runners.
+// then the browser tests, then one summary line over both runners. Arguments filter by path:
+// `node scripts/test.mjs tests/api` runs those node:test files only, `tests/e2e/rank.spec.ts`
+// (or `tests/e2e`) those browser tests only.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,9 +41,9 @@ if (unit.length) {
   failed += count(r.text, /^# fail (\d+)$/m) + count(r.text, /^# cancelled (\d+)$/m);
   broken ||= r.code !== 0;
 }
-const e2e = find('tests/e2e', '.spec.ts');
-if (e2e.length && only.length === 0) {
-  const r = await run('npx', ['playwright', 'test', '-c', 'tests/e2e/playwright.config.ts']);
+const e2e = find('tests/e2e', '.spec.ts').filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+if (e2e.length) {
+  const r = await run('npx', ['playwright', 'test', '-c', 'tests/e2e/playwright.config.ts', ...(only.length ? e2e : [])]);
   passed += count(r.text, /^\s*(\d+) passed/m);
   failed += count(r.text, /^\s*(\d+) failed/m);
   broken ||= r.code !== 0;
