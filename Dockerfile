@@ -2,14 +2,18 @@
 # pg-boss 12 needs Node >= 22.12.
 FROM node:22-bookworm-slim
 WORKDIR /app
+# gcc and OpenBLAS build the native training kernels at install (packages/ml/native).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gcc libc6-dev libopenblas-dev \
+  && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first (cached until a package.json or the lock changes). The root postinstall
-# runs `prisma generate`, which needs the schema and the schema-engine shim.
+# runs `prisma generate`, which needs the schema and the schema-engine shim, and builds the native kernels.
 COPY package.json package-lock.json prisma.config.ts ./
 COPY packages/shared/package.json packages/shared/
 COPY packages/db/package.json packages/db/
 COPY packages/db/bin packages/db/bin
 COPY packages/ml/package.json packages/ml/
+COPY packages/ml/native packages/ml/native
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY apps/web/package.json apps/web/

@@ -24,6 +24,8 @@
  * Call forward inside tf.tidy (trainers do); the only tensors that outlive it are the cache's.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedAttention, fusedGelu, fusedLayerNorm, fusedLinear, fusedTokenLogProbs } from './kernels/fused.ts';
+import { nativeActive } from './kernels/native.ts';
 
 export interface GPTConfig {
   vocabSize: number;
@@ -242,8 +244,8 @@ export class GPT {
     if (past + T > blockSize) throw new Error(`sequence of ${past + T} tokens exceeds the context of ${blockSize}`);
     const drop = opts.training && this.config.dropout > 0 ? this.config.dropout : 0;
     let dropSite = 0;
-    const dropout = <R extends tf.Tensor>(x: R): R =>
-      drop > 0 ? (tf.dropout(x, drop, undefined, (opts.seed ?? 0) * 7919 + dropSite++) as R) : x;
+    const dropSeed = () => (opts.seed ?? 0) * 7919 + dropSite++;
+    const dropout = <R extends tf.Tensor>(x: R): R => (drop > 0 ? (tf.dropout(x, drop, undefined, dropSeed()) as R) : x);
     const p = this.params;
 
     const tok = tf.gather(p.wte, idx.reshape([B * T]));
@@ -252,7 +254,8 @@ export class GPT {
 
     for (let i = 0; i < nLayer; i++) {
       const h = `h.${i}.`;
-      x = x.add(dropout(this.attention(layerNorm(x, p[h + 'ln_1.g'], p[h + 'ln_1.b']), i, B, T, opts.cache, dropout)));
+      const attnDrop = { rate: drop, seed: drop > 0 ? dropSeed() : 0 };
+      x = x.add(dropout(this.attention(layerNorm(x, p[h + 'ln_1.g'], p[h + 'ln_1.b']), i, B, T, opts.cache, attnDrop)));
       const m = gelu(this.linear(layerNorm(x, p[h + 'ln_2.g'], p[h + 'ln_2.b']), h + 'mlp.c_fc'));
       x = x.add(dropout(this.linear(m, h + 'mlp.c_proj')));
     }
@@ -292,16 +295,19 @@ export class GPT {
   /** x·W + b, plus the LoRA branch (x·A)·B·alpha/rank when adapters are on. */
   private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
     const p = this.params;
-    let y = tf.matMul(x, p[name + '.w']).add(p[name + '.b']) as tf.Tensor2D;
     const a = p[name + '.lora_a'];
-    if (a && this.lora) y = y.add(tf.matMul(tf.matMul(x, a), p[name + '.lora_b']).mul(this.lora.alpha / this.lora.rank));
-    return y;
+    if (!a || !this.lora) return nativeActive() ? fusedLinear(x, p[name + '.w'], p[name + '.b']) : (tf.matMul(x, p[name + '.w']).add(p[name + '.b']) as tf.Tensor2D);
+    // With adapters the base weight is frozen: tfjs's own matMul gradient skips its dW, the fused one would not.
+    const y = tf.matMul(x, p[name + '.w']).add(p[name + '.b']);
+    return y.add(tf.matMul(tf.matMul(x, a), p[name + '.lora_b']).mul(this.lora.alpha / this.lora.rank)) as tf.Tensor2D;
   }
 
-  private attention(x: tf.Tensor2D, layer: number, B: number, T: number, cache: KVCache | undefined, dropout: <R extends tf.Tensor>(x: R) => R): tf.Tensor2D {
+  private attention(x: tf.Tensor2D, layer: number, B: number, T: number, cache: KVCache | undefined, drop: AttentionDropout): tf.Tensor2D {
     const { nHead: H, nEmbd: C } = this.config;
     const hs = C / H;
     const qkv = this.linear(x, `h.${layer}.attn.c_attn`);
+    // Training and scoring (no cache) on the native kernels: the whole block below in one fused op.
+    if (!cache && nativeActive()) return this.linear(fusedAttention(qkv, B, T, H, drop.rate, drop.seed), `h.${layer}.attn.c_proj`);
     // [B·T, 3C] → q, k, v as [B, H, T, hs]
     let [q, k, v] = tf.split(qkv, 3, 1).map((t) => t.reshape([B, T, H, hs]).transpose([0, 2, 1, 3])) as tf.Tensor4D[];
     const past = cache?.length ?? 0;
@@ -315,7 +321,8 @@ export class GPT {
     }
     let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // [B, H, T, past+T]
     if (T > 1) att = att.add(causalMask(T, past));
-    att = dropout(tf.softmax(att));
+    att = tf.softmax(att);
+    if (drop.rate > 0) att = tf.dropout(att, drop.rate, undefined, drop.seed);
     const y = tf.matMul(att, v).transpose([0, 2, 1, 3]).reshape([B * T, C]) as tf.Tensor2D;
     return this.linear(y, `h.${layer}.attn.c_proj`);
   }
@@ -334,6 +341,7 @@ export class GPT {
  * gradient that are slow on wasm.
  */
 export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  if (nativeActive()) return fusedTokenLogProbs(logits, targets.toInt());
   const [N, V] = logits.shape;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [logits, targets, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
@@ -351,6 +359,12 @@ export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Ten
     };
   });
   return f(logits, targets.toInt()) as tf.Tensor1D;
+}
+
+/** Dropout on the attention probabilities: rate 0 turns it off. */
+interface AttentionDropout {
+  rate: number;
+  seed: number;
 }
 
 const masks = new Map<string, tf.Tensor2D>();
@@ -371,6 +385,7 @@ function causalMask(T: number, past: number): tf.Tensor2D {
 
 /** LayerNorm over the last axis of [N, C], with a hand-written gradient (keeps only x̂ and 1/σ). */
 export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D | tf.Variable, b: tf.Tensor1D | tf.Variable): tf.Tensor2D {
+  if (nativeActive()) return fusedLayerNorm(x, g, b);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const mean = x.mean(-1, true);
@@ -398,6 +413,7 @@ const GELU_C = 2 * Math.sqrt(2 / Math.PI);
  * since σ is fast on wasm while tanh, erf and exp are not. Hand-written gradient: s + x·s(1−s)·u′.
  */
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  if (nativeActive()) return fusedGelu(x);
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const x2 = x.square();

@@ -2,6 +2,8 @@
 // Shared by every trainer (pretraining, SFT, reward model, PPO, DPO).
 import * as tf from '@tensorflow/tfjs';
 import type { GPT } from './gpt.ts';
+import { fusedAdamW, sumOfSquares } from './kernels/fused.ts';
+import { nativeActive } from './kernels/native.ts';
 
 export interface AdamWConfig {
   beta1: number;
@@ -31,23 +33,34 @@ export class AdamW {
   /**
    * One update. `params` and `grads` are keyed alike (parameter name → tensor). Weight decay
    * applies to matrices only (embeddings and weights), not to biases and LayerNorm gains.
+   * `gradScale` multiplies every gradient first (global-norm clipping folded into the update).
    */
-  apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): void {
+  apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number, gradScale = 1): void {
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`learning rate must be a finite number ≥ 0, got ${lr}`);
     const { beta1, beta2, eps, weightDecay } = this.config;
     this.step++;
     const bc1 = 1 - beta1 ** this.step;
     const bc2 = 1 - beta2 ** this.step;
+    const fused = nativeActive();
     tf.tidy(() => {
-      for (const [name, g] of Object.entries(grads)) {
+      for (const [name, grad] of Object.entries(grads)) {
         const p = params[name];
         const slot = (this.slots[name] ??= { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) });
+        const wd = p.rank >= 2 ? weightDecay : 0;
+        if (fused) {
+          const [p2, m2, v2] = fusedAdamW(p, grad, slot.m, slot.v, { lr, beta1, beta2, eps, weightDecay: wd, bc1, bc2, gradScale });
+          slot.m.assign(m2);
+          slot.v.assign(v2);
+          p.assign(p2);
+          continue;
+        }
+        const g = gradScale === 1 ? grad : grad.mul(gradScale);
         const m = slot.m.mul(beta1).add(g.mul(1 - beta1));
         const v = slot.v.mul(beta2).add(g.square().mul(1 - beta2));
         slot.m.assign(m);
         slot.v.assign(v);
         let update = m.div(bc1).div(v.div(bc2).sqrt().add(eps));
-        if (p.rank >= 2 && weightDecay > 0) update = update.add(p.mul(weightDecay));
+        if (wd > 0) update = update.add(p.mul(wd));
         p.assign(p.sub(update.mul(lr)));
       }
     });
@@ -59,14 +72,26 @@ export class AdamW {
   }
 }
 
+/** Global L2 norm of the gradients (read in place on the native kernels, one tfjs reduction otherwise). */
+export function globalNorm(grads: Record<string, tf.Tensor>): number {
+  const list = Object.values(grads);
+  if (nativeActive()) return Math.sqrt(sumOfSquares(list));
+  return tf.tidy(() => tf.sqrt(tf.addN(list.map((g) => g.square().sum()))).dataSync()[0]);
+}
+
+/** The factor that brings a gradient of norm `norm` down to at most maxNorm (1 when maxNorm ≤ 0). */
+export function clipScale(norm: number, maxNorm: number): number {
+  return maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
+}
+
 /**
- * Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping
- * as a scalar tensor (read it once per step, with the loss).
+ * Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping.
+ * Gradients within the bound come back as they are.
  */
-export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
-  const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => g.square().sum()))) as tf.Scalar;
-  if (!(maxNorm > 0)) return { grads, norm };
-  const scale = tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
+  const norm = globalNorm(grads);
+  const scale = clipScale(norm, maxNorm);
+  if (scale === 1) return { grads, norm };
   const out: Record<string, tf.Tensor> = {};
   for (const [k, g] of Object.entries(grads)) out[k] = g.mul(scale);
   return { grads: out, norm };
@@ -100,15 +125,10 @@ export interface StepResult {
  * gradient norm is not finite. Does not dispose `grads`.
  */
 export function applyGradients(model: GPT, optimizer: AdamW, loss: number, grads: Record<string, tf.Tensor>, opts: { lr: number; gradClip: number }): StepResult {
-  const result: StepResult = { loss, gradNorm: NaN, applied: false };
-  tf.tidy(() => {
-    const { grads: clipped, norm } = clipByGlobalNorm(grads, opts.gradClip);
-    result.gradNorm = norm.dataSync()[0];
-    if (!Number.isFinite(loss) || !Number.isFinite(result.gradNorm)) return;
-    optimizer.apply(model.params, clipped, opts.lr);
-    result.applied = true;
-  });
-  return result;
+  const gradNorm = globalNorm(grads);
+  if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, applied: false };
+  optimizer.apply(model.params, grads, opts.lr, clipScale(gradNorm, opts.gradClip));
+  return { loss, gradNorm, applied: true };
 }
 
 /** One optimisation step on the model's trainable variables: gradients of lossFn, clipping, AdamW. */

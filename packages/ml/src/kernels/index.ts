@@ -1,4 +1,6 @@
 // Kernels we register for the wasm backend of tfjs 4.22, where the stock ones are missing or slow.
+import { registerFusedKernels } from './fused.ts';
+import { registerGather } from './gather.ts';
 import { registerIdentity } from './identity.ts';
 import { registerBatchMatMul } from './matmul.ts';
 import { registerSum } from './reduce.ts';
@@ -16,4 +18,6 @@ export function registerWasmKernels(): void {
   registerBatchMatMul();
   registerSum();
   registerIdentity();
+  registerFusedKernels();
+  registerGather();
 }

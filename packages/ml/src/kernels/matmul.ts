@@ -4,41 +4,19 @@
 // This kernel transposes operands explicitly (a tiled copy in TypeScript, faster here than the stock
 // C++ Transpose) and runs one XNNPACK product per batch entry on zero-copy views of the heap, so
 // every product takes the fast path.
-// When the native addon (packages/ml/native, OpenBLAS) is built, every product goes to cblas_sgemm
+// When the native kernels (packages/ml/native, OpenBLAS) are built, every product goes to cblas_sgemm
 // instead, 3–4× faster than XNNPACK here, with transposes handled by cblas itself.
-// JIELONG_NATIVE_GEMM=0 turns it off.
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { sizeOf, type WasmBackend } from './heap.ts';
+import { native, type NativeKernels } from './native.ts';
 
 type Cfn = (...args: unknown[]) => void;
 let wasmMatMul: Cfn;
 
-interface NativeGemm {
-  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean): void;
-  setThreads(t: number): void;
-}
-
-/** The OpenBLAS addon, or null when it is not built, cannot load, or is disabled. Loaded once per thread. */
-const nativeGemm: NativeGemm | null = loadNativeGemm();
-
-function loadNativeGemm(): NativeGemm | null {
-  if (process.env.JIELONG_NATIVE_GEMM === '0') return null;
-  // One BLAS thread: parallelism comes from the pretrain worker threads, each with its own heap.
-  process.env.OPENBLAS_NUM_THREADS ??= '1';
-  try {
-    const gemm = createRequire(import.meta.url)('../../native/build/gemm.node') as NativeGemm;
-    gemm.setThreads(1);
-    return gemm;
-  } catch {
-    return null;
-  }
-}
-
 /** Which matrix-product implementation the wasm backend uses, for backendInfo(). */
 export function gemmInfo(): string {
-  return nativeGemm ? 'OpenBLAS GEMM' : 'XNNPACK GEMM';
+  return native ? 'native kernels (OpenBLAS GEMM)' : 'XNNPACK GEMM';
 }
 
 function setup(backend: WasmBackend): void {
@@ -111,7 +89,7 @@ function batchMatMul(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: 
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) throw new Error(`matMul: batch dims of [${a.shape}] and [${b.shape}] do not broadcast`);
   const batch = Math.max(batchA, batchB);
   const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  if (nativeGemm) return nativeBatchMatMul(nativeGemm, backend, a, b, [...outBatchShape, m, n], batchA, batchB, m, n, k, transposeA, transposeB);
+  if (native) return nativeBatchMatMul(native, backend, a, b, [...outBatchShape, m, n], batchA, batchB, m, n, k, transposeA, transposeB);
 
   const tmp: TensorInfo[] = [];
   const A = transposeA ? transposeLast2(backend, a, batchA, a0, a1) : a;
@@ -144,7 +122,7 @@ function batchMatMul(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: 
 
 /** One sgemm per batch entry on heap views; a batch-1 operand's view is reused for every entry. */
 function nativeBatchMatMul(
-  gemm: NativeGemm, backend: WasmBackend, a: TensorInfo, b: TensorInfo, outShape: number[],
+  gemm: NativeKernels, backend: WasmBackend, a: TensorInfo, b: TensorInfo, outShape: number[],
   batchA: number, batchB: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
 ): TensorInfo {
   // Allocate first: growing the heap replaces its buffer, so views are taken afterwards.
