@@ -132,9 +132,19 @@ export class JobRun {
     return this.flushing;
   }
 
-  /** A retried job continues from its checkpoint: drop the metrics of steps it will redo. */
-  async forgetMetricsAfter(step: number): Promise<void> {
-    await this.prisma.jobMetric.deleteMany({ where: { jobId: this.id, step: { gt: step } } });
+  /**
+   * Before a trainer resumes from `checkpointDir` (when an earlier attempt left one): drops the
+   * metrics of the steps it will redo, and records the resume in a log line and a
+   * `{ event: 'resumed', resumedFrom }` metric. Returns the checkpoint's step (0: starting afresh).
+   */
+  async announceResume(checkpointDir: string, steps?: number): Promise<number> {
+    const from = checkpointStep(checkpointDir);
+    if (from > 0) {
+      await this.prisma.jobMetric.deleteMany({ where: { jobId: this.id, step: { gt: from } } });
+      await this.log(`attempt ${this.attempt}: resuming from the checkpoint at step ${from}`);
+      this.metric(from, { event: 'resumed', resumedFrom: from }, steps);
+    }
+    return from;
   }
 
   private async pollCancel(): Promise<void> {
@@ -152,7 +162,7 @@ export class JobRun {
 }
 
 /** The step a trainer's checkpoint folder was saved at (0 when there is none). */
-export function checkpointStep(dir: string): number {
+function checkpointStep(dir: string): number {
   for (const d of [dir, `${dir}.old`]) {
     const file = join(d, 'config.json');
     if (existsSync(file)) {

@@ -4,19 +4,14 @@
 import { join } from 'node:path';
 import { pretrain } from '@jielong/ml';
 import { PretrainHyperparamsSchema, PretrainRowSchema } from '@jielong/shared';
-import { checkpointStep, type JobRun } from '../job-run.ts';
+import type { JobRun } from '../job-run.ts';
 import type { KindResult } from './types.ts';
 
 export async function runPretrain(run: JobRun): Promise<KindResult> {
   const hp = run.hyperparams(PretrainHyperparamsSchema);
   const rows = await run.dataset(PretrainRowSchema);
   const dir = await run.dir();
-  const resumeFrom = checkpointStep(join(dir, 'checkpoint'));
-  if (resumeFrom > 0) {
-    await run.forgetMetricsAfter(resumeFrom);
-    await run.log(`attempt ${run.attempt}: resuming from the checkpoint at step ${resumeFrom}`);
-    run.metric(resumeFrom, { event: 'resumed', resumedFrom: resumeFrom }, hp.steps);
-  }
+  await run.announceResume(join(dir, 'checkpoint'), hp.steps);
   const result = await pretrain({
     corpus: rows.map((r) => r.text),
     config: hp,
