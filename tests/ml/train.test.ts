@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, loadCheckpoint, pretrain, TrainingError, type PretrainProgress } from '../../packages/ml/src/index.ts';
+import { gptConfig, initBackend, loadCheckpoint, pretrain, rowsPerPass, TrainingError, type PretrainProgress } from '../../packages/ml/src/index.ts';
 import { REPETITIVE, randomLetters } from './fixtures/corpus.ts';
 import { RESUME_CONFIG } from './fixtures/resume-config.ts';
 
@@ -93,4 +93,29 @@ test('a run killed mid-way resumes from its last checkpoint and ends where an un
   assert.deepEqual(saved.model.params.wte.dataSync(), fresh.model.params.wte.dataSync());
   for (const m of [resumed.model, fresh.model, saved.model]) m.dispose();
   rmSync(killed, { recursive: true, force: true });
+});
+
+test('gradient accumulation: a batch trained in passes of 2 rows follows the one-pass run', async () => {
+  const config = { preset: 'tiny' as const, vocabSize: 300, steps: 12, batchSize: 6, lr: 5e-3, warmupSteps: 2, evalEvery: 12, evalBatches: 1, seed: 3 };
+  const losses = async (microBatch: number) => {
+    const seen: number[] = [];
+    const res = await pretrain({ corpus: REPETITIVE, config: { ...config, microBatch }, onProgress: (p) => p.phase !== 'tokenizer' && seen.push(p.trainLoss) });
+    res.model.dispose();
+    return seen;
+  };
+  const whole = await losses(0);
+  const passes = await losses(2);
+  assert.equal(passes.length, 12);
+  // The same mean gradient, summed in another order: float rounding only.
+  passes.forEach((l, i) => assert.ok(Math.abs(l - whole[i]) < 1e-3, `step ${i + 1}: ${l} vs ${whole[i]}`));
+  assert.ok(whole.at(-1)! < whole[0] - 0.5, 'and both runs learn');
+});
+
+test('rows per pass fit the 4 GB wasm heap; a microBatch that cannot fit is refused naming the field', () => {
+  const small = gptConfig('small', { vocabSize: 2048 });
+  assert.equal(rowsPerPass(small, 8, 1, 0), 8, 'the small preset fits 8 rows of 256 in one pass');
+  assert.equal(rowsPerPass(small, 64, 1, 0), 22, 'and 64 rows in three passes (22, 22, 20)');
+  assert.equal(rowsPerPass(small, 64, 2, 0), 16, 'or two passes of 16 on each of two threads');
+  assert.equal(rowsPerPass(small, 8, 1, 3), 3);
+  assert.throws(() => rowsPerPass(small, 64, 1, 64), (e: unknown) => e instanceof TrainingError && e.code === 'invalid-config' && /microBatch/.test(e.message) && /microBatch to \d+/.test(e.suggestion!));
 });

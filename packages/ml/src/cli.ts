@@ -14,7 +14,7 @@ import { ENDOFTEXT } from './tokenizer.ts';
 const USAGE = `usage:
   jielong-ml pretrain --corpus FILE [--corpus FILE …] --out DIR [--preset tiny|mini|small]
                       [--steps N] [--batch-size N] [--lr X] [--vocab-size N] [--block-size N]
-                      [--eval-every N] [--seed N] [--threads N] [--resume]
+                      [--eval-every N] [--seed N] [--threads N] [--micro-batch N] [--resume]
                       [--backend auto|tensorflow|wasm|cpu]
   jielong-ml sample --model DIR --prompt TEXT [--max-tokens N] [--temperature X] [--top-k N]
                     [--top-p X] [--n N] [--seed N] [--no-cache] [--backend …]`;
@@ -58,6 +58,7 @@ async function runPretrain(argv: string[]): Promise<void> {
       'eval-every': { type: 'string' },
       seed: { type: 'string' },
       threads: { type: 'string' },
+      'micro-batch': { type: 'string' },
       resume: { type: 'boolean', default: false },
       backend: { type: 'string' },
     },
@@ -77,6 +78,7 @@ async function runPretrain(argv: string[]): Promise<void> {
   set('evalEvery', num(values['eval-every'], 'eval-every'));
   set('seed', num(values.seed, 'seed'));
   set('threads', num(values.threads, 'threads'));
+  set('microBatch', num(values['micro-batch'], 'micro-batch'));
   const blockSize = num(values['block-size'], 'block-size');
   if (blockSize) config.model = { blockSize };
 

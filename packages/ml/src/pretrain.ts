@@ -40,6 +40,11 @@ export interface PretrainConfig {
   seed: number;
   /** Threads computing gradients (batch rows are split between them); 1 = this thread only. */
   threads: number;
+  /**
+   * Rows per forward/backward pass (per thread): a larger batch is split into passes whose gradients
+   * are accumulated. 0 = as many as fit the 4 GB WebAssembly heap (see rowsPerPass).
+   */
+  microBatch: number;
 }
 
 export const PRETRAIN_DEFAULTS: PretrainConfig = {
@@ -62,6 +67,7 @@ export const PRETRAIN_DEFAULTS: PretrainConfig = {
   checkpointEvery: 200,
   seed: 1337,
   threads: 1,
+  microBatch: 0,
 };
 
 export type CorpusSource = string | { file: string } | AsyncIterable<string> | Iterable<string>;
@@ -161,6 +167,42 @@ function validate(c: PretrainConfig): void {
   if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) bad('warmupSteps', c.warmupSteps, 'an integer ≥ 0', 'set warmupSteps to 100');
   if (!(c.valFraction > 0 && c.valFraction < 1)) bad('valFraction', c.valFraction, 'in (0, 1)', 'set valFraction to 0.1');
   if (!(c.gradClip >= 0)) bad('gradClip', c.gradClip, 'a number ≥ 0', 'set gradClip to 1');
+  if (!Number.isInteger(c.microBatch) || c.microBatch < 0) bad('microBatch', c.microBatch, 'an integer ≥ 0', 'set microBatch to 0 (automatic)');
+}
+
+/** What one thread may spend on a pass's activations: the wasm heap stops at 4 GB, weights and optimizer need the rest. */
+const ACTIVATION_BUDGET = 3e9;
+
+/**
+ * Heap bytes one batch row needs in a training pass: per token and layer the tensors kept for the
+ * backward pass (~18 of width C, and H attention probabilities per earlier position), three of the
+ * vocabulary's width for the logits, and about as much again in transient gradients (calibrated on
+ * the small preset: 119 MB per row measured, 116 MB estimated).
+ */
+export function bytesPerRow(m: GPTConfig): number {
+  const T = m.blockSize;
+  return 2 * 4 * T * (m.nLayer * (18 * m.nEmbd + m.nHead * T) + 3 * m.vocabSize);
+}
+
+/**
+ * Rows per pass for a batch of `rows` on each of `threads` threads: the configured microBatch, or the
+ * fewest equal passes that fit the heap. A microBatch that cannot fit is refused before training.
+ */
+export function rowsPerPass(m: GPTConfig, rows: number, threads: number, microBatch: number): number {
+  const perThread = Math.ceil(rows / threads);
+  const fit = Math.max(1, Math.floor(ACTIVATION_BUDGET / bytesPerRow(m)));
+  if (microBatch > 0) {
+    if (Math.min(microBatch, perThread) > fit) {
+      throw new TrainingError(
+        'invalid-config',
+        `microBatch ${microBatch} needs about ${((microBatch * bytesPerRow(m)) / 1e9).toFixed(1)} GB per thread, more than the 4 GB WebAssembly heap allows`,
+        `set microBatch to ${fit} or less (or 0 to choose automatically)`,
+      );
+    }
+    return Math.min(microBatch, perThread);
+  }
+  const passes = Math.ceil(perThread / fit);
+  return Math.ceil(perThread / passes);
 }
 
 /** Random token windows and their next tokens; the batch of step s comes from a PRNG seeded by (seed, s). */
@@ -173,6 +215,34 @@ function batchAt(tokens: Int32Array, rows: number, T: number, rand: () => number
     y.set(tokens.subarray(start + 1, start + T + 1), b * T);
   }
   return { x, y, rows, T };
+}
+
+/**
+ * Gradient accumulation: loss and gradients of the whole batch from passes of `passRows` rows (each
+ * pass split over the worker threads when there are any), weighted by rows so the result is the
+ * batch mean. Each pass has its own dropout seed.
+ */
+async function accumulatedGradients(model: GPT, workers: GradientWorkers | null, batch: LmBatch, passRows: number, seed: number): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+  let loss = 0;
+  let sum = null as Record<string, tf.Tensor> | null;
+  for (let from = 0, pass = 0; from < batch.rows; from += passRows, pass++) {
+    const to = Math.min(batch.rows, from + passRows);
+    const part: LmBatch = { x: batch.x.subarray(from * batch.T, to * batch.T), y: batch.y.subarray(from * batch.T, to * batch.T), rows: to - from, T: batch.T };
+    const passSeed = seed * 64 + pass;
+    const g = workers
+      ? await workers.gradients(model, part, { training: true, seed: passSeed })
+      : tf.tidy(() => {
+          const r = model.gradients(() => lmLoss(model, part, true, passSeed));
+          return { loss: r.loss.dataSync()[0], grads: r.grads };
+        });
+    const w = part.rows / batch.rows;
+    loss += g.loss * w;
+    const prev = sum;
+    sum = tf.tidy(() => Object.fromEntries(Object.entries(g.grads).map(([k, v]) => [k, prev ? prev[k].add(v.mul(w)) : v.mul(w)])));
+    tf.dispose(Object.values(g.grads));
+    if (prev) tf.dispose(Object.values(prev));
+  }
+  return { loss, grads: sum! };
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -249,7 +319,10 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       return total / c.evalBatches;
     });
 
-  const workers = c.threads > 1 ? await GradientWorkers.start(model, Math.min(c.threads, c.batchSize)) : null;
+  const threads = Math.min(c.threads, c.batchSize);
+  // Rows in one pass over all threads; a larger batch accumulates gradients over several passes.
+  const passRows = rowsPerPass(model.config, c.batchSize, threads, c.microBatch) * threads;
+  const workers = threads > 1 ? await GradientWorkers.start(model, threads) : null;
   let emaStepMs = 0;
   let trainLossEma = NaN;
   let lastTrainAtEval = (evals.at(-1)?.trainLoss as number | undefined) ?? NaN;
@@ -263,7 +336,11 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       const batch = batchAt(train, c.batchSize, T, rand);
       const seed = c.seed + step;
       let loss: number;
-      if (workers) {
+      if (passRows < c.batchSize) {
+        const g = await accumulatedGradients(model, workers, batch, passRows, seed);
+        loss = applyGradients(model, optimizer, g.loss, g.grads, { lr, gradClip: c.gradClip }).loss;
+        tf.dispose(Object.values(g.grads));
+      } else if (workers) {
         const g = await workers.gradients(model, batch, { training: true, seed });
         loss = applyGradients(model, optimizer, g.loss, g.grads, { lr, gradClip: c.gradClip }).loss;
         tf.dispose(Object.values(g.grads));
