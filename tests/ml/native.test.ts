@@ -10,7 +10,7 @@ import { native, nativeActive } from '../../packages/ml/src/kernels/native.ts';
 import { maxAbsDiff, onBackend, randomValues, read, relDiff } from './helpers.ts';
 
 // CI installs gcc and OpenBLAS, so there the kernels must have been built; elsewhere they may be absent.
-const skip = native ? false : process.env.CI ? false : 'native kernels not built (no gcc or libopenblas-dev at install)';
+const skip = native ? false : process.env.CI ? false : 'native kernels off (JIELONG_NATIVE=0) or not built (no gcc or libopenblas-dev at install)';
 
 const rand = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed), shape).mul(scale);
 
