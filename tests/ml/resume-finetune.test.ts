@@ -21,6 +21,7 @@ interface RunOptions {
   checkpointDir?: string;
   signal?: AbortSignal;
   onProgress: (p: { step: number }) => void;
+  beforeCheckpoint: () => Promise<void>;
 }
 
 /** A trained model and everything else the trainer's result says. */
@@ -34,6 +35,7 @@ type Trained = { model: GPT; report: Record<string, unknown> };
 async function stopAndResume(stopAt: number, every: number, train: (opts: RunOptions) => Promise<Trained>): Promise<Trained> {
   const run = async (checkpointDir?: string, stop?: AbortController) => {
     const steps: number[] = [];
+    const checkpoints: number[] = [];
     const out = await train({
       checkpointDir,
       signal: stop?.signal,
@@ -41,17 +43,20 @@ async function stopAndResume(stopAt: number, every: number, train: (opts: RunOpt
         steps.push(p.step);
         if (p.step === stopAt) stop?.abort();
       },
+      beforeCheckpoint: async () => void checkpoints.push(steps.at(-1)!),
     });
-    return { ...out, steps };
+    return { ...out, steps, checkpoints };
   };
   const dir = mkdtempSync(join(tmpdir(), 'ml-resume-'));
   const checkpoint = join(dir, 'checkpoint');
   try {
     const fresh = await run();
+    const from = stopAt - (stopAt % every);
+    assert.deepEqual(fresh.checkpoints, [], 'no checkpoint without a folder');
     await assert.rejects(run(checkpoint, new AbortController()), (e: unknown) => e instanceof TrainingError && e.code === 'aborted');
     assert.ok(existsSync(join(checkpoint, 'manifest.json')), 'a checkpoint was saved before the stop');
     const resumed = await run(checkpoint);
-    const from = stopAt - (stopAt % every);
+    assert.deepEqual(resumed.checkpoints, fresh.steps.filter((s) => s > from && s % every === 0), 'beforeCheckpoint runs after the progress of the step saved');
     assert.deepEqual(resumed.steps, fresh.steps.filter((s) => s > from), `goes on after the step-${from} checkpoint`);
     assert.deepEqual(resumed.report, fresh.report);
     assert.deepEqual(Object.keys(resumed.model.params), Object.keys(fresh.model.params));

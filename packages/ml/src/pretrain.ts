@@ -116,6 +116,8 @@ export interface PretrainOptions {
   /** Continue from `${outDir}/checkpoint` when it exists. */
   resume?: boolean;
   onProgress?: (p: PretrainProgress) => void;
+  /** Awaited before each resumable checkpoint is written, e.g. to store the progress reported up to it. */
+  beforeCheckpoint?: () => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -394,6 +396,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       }
       opts.onProgress?.(progress);
       if (checkpointDir && (stopped || (c.checkpointEvery > 0 && step % c.checkpointEvery === 0))) {
+        await opts.beforeCheckpoint?.();
         await saveCheckpoint(checkpointDir, { model, tokenizer, optimizer, state: saveState() });
       }
       if (stopped) break;

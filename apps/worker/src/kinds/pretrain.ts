@@ -18,6 +18,7 @@ export async function runPretrain(run: JobRun): Promise<KindResult> {
     outDir: dir,
     resume: true,
     signal: run.signal,
+    beforeCheckpoint: () => run.flush(), // every step up to a checkpoint is on record when a retry resumes from it
     onProgress: (p) => {
       if (p.phase === 'tokenizer') return void run.log('training the tokenizer');
       run.metric(p.step, { phase: p.phase, lr: p.lr, loss: p.trainLoss, valLoss: p.valLoss, bitsPerByte: p.bitsPerByte, tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds }, p.steps);

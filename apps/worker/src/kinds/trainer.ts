@@ -13,6 +13,8 @@ export interface TrainerJob<P> {
   checkpointDir: string;
   signal: AbortSignal;
   onProgress: (p: P) => void;
+  /** Stores the metrics reported so far, so that every step up to a checkpoint is on record. */
+  beforeCheckpoint: () => Promise<void>;
 }
 
 /** A trained model and what to register with it. */
@@ -52,7 +54,12 @@ export async function runTrainer<P extends Progress>(
   const inputs: LoadedModel[] = [];
   try {
     for (const id of run.job.inputModelIds) inputs.push(await run.loadModel(id));
-    const trained = await train(inputs, { checkpointDir, signal: run.signal, onProgress: (p) => run.metric(p.step, { phase: p.phase, lr: p.lr, ...metric(p), etaSeconds: p.etaSeconds }, p.steps) });
+    const trained = await train(inputs, {
+      checkpointDir,
+      signal: run.signal,
+      onProgress: (p) => run.metric(p.step, { phase: p.phase, lr: p.lr, ...metric(p), etaSeconds: p.etaSeconds }, p.steps),
+      beforeCheckpoint: () => run.flush(),
+    });
     try {
       if (trained.summary) await run.log(trained.summary);
       const modelDir = join(dir, 'model');

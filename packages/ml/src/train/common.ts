@@ -206,6 +206,11 @@ export interface TrainerOptions<Config, Progress> {
    * uninterrupted run would have: batches and dropout depend only on the seed and the step.
    */
   checkpointDir?: string;
+  /**
+   * Awaited before each checkpoint is written, e.g. to store the progress reported up to it (a
+   * resumed run reports only the steps after its checkpoint).
+   */
+  beforeCheckpoint?: () => Promise<void>;
 }
 
 /** A run's state as saved by saveTrainingState: `step` is the number of steps done. */
@@ -316,7 +321,7 @@ export interface EpochLoop<B, X, E, P> {
   /** The copy being trained, in place; disposed when training fails. */
   model: GPT;
   config: EpochConfig;
-  options: Pick<TrainerOptions<unknown, P>, 'onProgress' | 'signal' | 'checkpointDir'>;
+  options: Pick<TrainerOptions<unknown, P>, 'onProgress' | 'signal' | 'checkpointDir' | 'beforeCheckpoint'>;
   /** The objective's name in a divergence message, e.g. "SFT loss". */
   lossName: string;
   /** An epoch's batches in order; the same for the same epoch on every run. */
@@ -429,7 +434,10 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
         const etaSeconds = (Math.max(0, steps - s.step) * emaMs) / 1000;
         opts.onProgress?.(loop.progress({ phase: evaluated ? 'eval' : 'train', step: s.step, steps, epoch, lr, trainLoss: loss, etaSeconds }, { stats, ms, evaluated }));
         if (stopped) break;
-        if (checkpointDue(opts.checkpointDir, c.checkpointEvery, s.step)) await saveTrainingState(opts.checkpointDir, model, optimizer, s, best);
+        if (checkpointDue(opts.checkpointDir, c.checkpointEvery, s.step)) {
+          await opts.beforeCheckpoint?.();
+          await saveTrainingState(opts.checkpointDir, model, optimizer, s, best);
+        }
         await yieldToEventLoop();
       }
     }

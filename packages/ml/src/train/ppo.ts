@@ -401,6 +401,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
       }
       opts.onProgress?.(progress);
       if (checkpointDue(opts.checkpointDir, c.checkpointEvery, it + 1)) {
+        await opts.beforeCheckpoint?.();
         await saveTrainingState(opts.checkpointDir, policy, optimizer, { step: it + 1, beta, order, history, evals, warnings }, withinBound);
       }
       await yieldToEventLoop();
