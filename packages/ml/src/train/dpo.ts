@@ -7,10 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { GPT } from '../gpt.ts';
 import type { Tokenizer } from '../tokenizer.ts';
 import {
-  answerLogProbs, checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, padBatch, renderAnswer, requireData, shuffled,
+  answerLogProbs, checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, padBatch, renderAnswer, shuffled,
   trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type StepProgress, type TrainerOptions,
 } from './common.ts';
-import { groupPairs } from './reward.ts';
+import { holdOutRankings } from './reward.ts';
 
 /** batchSize counts pairs; valFraction holds out whole rankings. */
 export interface DpoConfig extends EpochConfig {
@@ -106,10 +106,8 @@ export async function trainDpo(opts: DpoOptions): Promise<DpoResult> {
   const c: DpoConfig = { ...DPO_DEFAULTS, ...opts.config };
   checkConfig(c, { ...EPOCH_RULES, beta: 'positive' }, DPO_DEFAULTS);
   const tok = opts.tokenizer;
-  const groups = groupPairs(opts.pairs);
-  requireData(groups.length, 'rankings (groups of preference pairs)', 2);
-  const split = holdOut(groups, Math.max(c.valFraction, 1e-9), c.seed);
-  const [train, val] = [split.train.flat(), split.val.flat()];
+  const split = holdOutRankings(opts.pairs, c.valFraction, c.seed);
+  const [train, val] = [split.train.flat(), split.val];
 
   const reference = opts.policy;
   const ref = referenceLogProbs(reference, tok, opts.pairs);

@@ -163,14 +163,19 @@ function batchLoss(model: GPT, tok: Tokenizer, groups: readonly PreferencePair[]
   return { loss: perPair.mul(weights).sum() as tf.Scalar, accuracy: d.greater(0).toFloat().mean() as tf.Scalar };
 }
 
+/** Seeded split of the pairs by ranking: whole rankings are held out. Needs two rankings at least. */
+export function holdOutRankings(pairs: readonly PreferencePair[], valFraction: number, seed: number): { train: PreferencePair[][]; val: PreferencePair[] } {
+  const groups = groupPairs(pairs);
+  requireData(groups.length, 'rankings (groups of preference pairs)', 2);
+  const split = holdOut(groups, Math.max(valFraction, 1e-9), seed);
+  return { train: split.train, val: split.val.flat() };
+}
+
 export async function trainRewardModel(opts: RewardOptions): Promise<RewardResult> {
   const c: RewardConfig = { ...REWARD_DEFAULTS, ...opts.config };
   checkConfig(c, { ...EPOCH_RULES, centerCoef: 'nonNegative' }, REWARD_DEFAULTS);
   const tok = opts.tokenizer;
-  const groups = groupPairs(opts.pairs);
-  requireData(groups.length, 'rankings (groups of preference pairs)', 2);
-  const split = holdOut(groups, Math.max(c.valFraction, 1e-9), c.seed);
-  const val = split.val.flat();
+  const { train, val } = holdOutRankings(opts.pairs, c.valFraction, c.seed);
 
   const model = cloneModel(opts.model, { merge: true });
   model.attachHead();
@@ -180,7 +185,7 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
     config: c,
     options: opts,
     lossName: 'reward-model loss',
-    batches: (epoch) => packRankings(shuffled(split.train, c.seed + epoch), c.batchSize),
+    batches: (epoch) => packRankings(shuffled(train, c.seed + epoch), c.batchSize),
     loss: (rankings, seed) => {
       const { loss, accuracy } = batchLoss(model, tok, rankings, c, seed);
       return { loss, stats: { accuracy: accuracy.dataSync()[0], pairs: rankings.flat().length } };
