@@ -142,8 +142,17 @@ export class GradientWorkers {
     const replies = this.workers.map(
       (w, i) =>
         new Promise<WorkerReply>((resolve, reject) => {
-          w.once('message', resolve);
-          w.once('error', reject);
+          // Listeners for this step only: ones left behind would pile up, one per step.
+          const onMessage = (reply: WorkerReply) => {
+            w.off('error', onError);
+            resolve(reply);
+          };
+          const onError = (err: Error) => {
+            w.off('message', onMessage);
+            reject(err);
+          };
+          w.once('message', onMessage);
+          w.once('error', onError);
           const step: WorkerStep = { batch: shards[i + 1], training: opts.training, seed: opts.seed * 31 + i + 1 };
           w.postMessage(step);
         }),
