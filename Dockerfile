@@ -19,7 +19,9 @@ COPY apps/worker/package.json apps/worker/
 COPY apps/web/package.json apps/web/
 COPY scripts/prisma.mjs scripts/
 COPY prisma prisma
-RUN npm ci --no-audit --no-fund
+# The native kernels compile for this CPU level, not the build host's (-march=native), so the image runs elsewhere.
+ARG JIELONG_NATIVE_MARCH=x86-64-v2
+RUN JIELONG_NATIVE_MARCH=$JIELONG_NATIVE_MARCH npm ci --no-audit --no-fund
 
 COPY . .
 # Next bakes its rewrites (/v1 and /docs → the API) into the build.

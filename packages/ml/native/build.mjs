@@ -30,7 +30,9 @@ try {
 try {
   mkdirSync(dirname(out), { recursive: true });
   // Re-associating float sums lets gcc vectorise reductions; NaN and Inf keep their meaning (no -ffast-math).
-  const flags = ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math', '-fno-signed-zeros', '-fassociative-math'];
+  // -march=native suits a build on the machine that trains; an image built for other hosts sets JIELONG_NATIVE_MARCH.
+  const march = process.env.JIELONG_NATIVE_MARCH || 'native';
+  const flags = ['-O3', `-march=${march}`, '-fno-math-errno', '-fno-trapping-math', '-fno-signed-zeros', '-fassociative-math'];
   execFileSync('gcc', [...flags, '-shared', '-fPIC', '-I', napiInclude, join(here, 'kernels.c'), '-lopenblas', '-lm', '-o', out], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,8 +1,9 @@
 // Node-API addon: the hot kernels of a GPT training step in C, over OpenBLAS.
-// packages/ml/src/kernels/{matmul,fused}.ts call it on Float32Array views of the tfjs wasm heap, so no
+// packages/ml/src/kernels/{matmul,fused,gather}.ts call it on Float32Array views of the tfjs wasm heap, so no
 // data is copied. Each fused kernel replaces a chain of 5–20 tfjs ops that would each make a pass over
 // memory in single-threaded WebAssembly: LayerNorm, GELU, causal attention (softmax, dropout and the
-// head split included), the token cross-entropy and the AdamW update, forward and backward.
+// head split included), the token cross-entropy and the AdamW update, forward and backward, and the
+// linear layer (bias folded into the GEMM) and the embedding gather.
 // Built with -O3 -march=native at install on the machine that runs it (packages/ml/native/build.mjs).
 #define NAPI_VERSION 8
 #include <cblas.h>
