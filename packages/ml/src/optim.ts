@@ -84,19 +84,6 @@ export function clipScale(norm: number, maxNorm: number): number {
   return maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
 }
 
-/**
- * Scales gradients so their global L2 norm is at most maxNorm; returns the norm before clipping.
- * Gradients within the bound come back as they are.
- */
-export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
-  const norm = globalNorm(grads);
-  const scale = clipScale(norm, maxNorm);
-  if (scale === 1) return { grads, norm };
-  const out: Record<string, tf.Tensor> = {};
-  for (const [k, g] of Object.entries(grads)) out[k] = g.mul(scale);
-  return { grads: out, norm };
-}
-
 export interface ScheduleConfig {
   lr: number;
   minLr: number;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { GPT, gptConfig, type GPTConfig, type PresetName } from './gpt.ts';
-import { AdamW, applyGradients, learningRate, trainStep } from './optim.ts';
+import { AdamW, applyGradients, learningRate } from './optim.ts';
 import { GradientWorkers, lmLoss, type LmBatch } from './parallel.ts';
 import { mulberry32 } from './sample.ts';
 import { ENDOFTEXT, Tokenizer } from './tokenizer.ts';
@@ -220,23 +220,25 @@ function batchAt(tokens: Int32Array, rows: number, T: number, rand: () => number
 }
 
 /**
- * Gradient accumulation: loss and gradients of the whole batch from passes of `passRows` rows (each
- * pass split over the worker threads when there are any), weighted by rows so the result is the
- * batch mean. Each pass has its own dropout seed.
+ * Loss and gradients of the batch mean, in passes of `passRows` rows (each split over the worker
+ * threads when there are any); with several passes the gradients accumulate weighted by rows, each
+ * pass with its own dropout seed.
  */
-async function accumulatedGradients(model: GPT, workers: GradientWorkers | null, batch: LmBatch, passRows: number, seed: number): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+async function batchGradients(model: GPT, workers: GradientWorkers | null, batch: LmBatch, passRows: number, seed: number): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+  const passGradients = (part: LmBatch, passSeed: number) =>
+    workers
+      ? workers.gradients(model, part, { training: true, seed: passSeed })
+      : tf.tidy(() => {
+          const r = model.gradients(() => lmLoss(model, part, true, passSeed));
+          return { loss: r.loss.dataSync()[0], grads: r.grads };
+        });
+  if (passRows >= batch.rows) return passGradients(batch, seed);
   let loss = 0;
   let sum = null as Record<string, tf.Tensor> | null;
   for (let from = 0, pass = 0; from < batch.rows; from += passRows, pass++) {
     const to = Math.min(batch.rows, from + passRows);
     const part: LmBatch = { x: batch.x.subarray(from * batch.T, to * batch.T), y: batch.y.subarray(from * batch.T, to * batch.T), rows: to - from, T: batch.T };
-    const passSeed = seed * 64 + pass;
-    const g = workers
-      ? await workers.gradients(model, part, { training: true, seed: passSeed })
-      : tf.tidy(() => {
-          const r = model.gradients(() => lmLoss(model, part, true, passSeed));
-          return { loss: r.loss.dataSync()[0], grads: r.grads };
-        });
+    const g = await passGradients(part, seed * 64 + pass);
     const w = part.rows / batch.rows;
     loss += g.loss * w;
     const prev = sum;
@@ -337,18 +339,9 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       const rand = mulberry32((c.seed * 1000003 + step) >>> 0);
       const batch = batchAt(train, c.batchSize, T, rand);
       const seed = c.seed + step;
-      let loss: number;
-      if (passRows < c.batchSize) {
-        const g = await accumulatedGradients(model, workers, batch, passRows, seed);
-        loss = applyGradients(model, optimizer, g.loss, g.grads, { lr, gradClip: c.gradClip }).loss;
-        tf.dispose(Object.values(g.grads));
-      } else if (workers) {
-        const g = await workers.gradients(model, batch, { training: true, seed });
-        loss = applyGradients(model, optimizer, g.loss, g.grads, { lr, gradClip: c.gradClip }).loss;
-        tf.dispose(Object.values(g.grads));
-      } else {
-        loss = trainStep(model, optimizer, () => lmLoss(model, batch, true, seed), { lr, gradClip: c.gradClip }).loss;
-      }
+      const g = await batchGradients(model, workers, batch, passRows, seed);
+      const loss = applyGradients(model, optimizer, g.loss, g.grads, { lr, gradClip: c.gradClip }).loss;
+      tf.dispose(Object.values(g.grads));
       const stepMs = performance.now() - t0;
       emaStepMs = emaStepMs === 0 ? stepMs : 0.9 * emaStepMs + 0.1 * stepMs;
       if (Number.isNaN(firstLoss)) firstLoss = loss;

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { renderChat, type ChatTurn } from '../chat.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import { GPT, type LoraConfig } from '../gpt.ts';
-import { AdamW, clipByGlobalNorm, learningRate } from '../optim.ts';
+import { AdamW, clipScale, globalNorm, learningRate } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import { mulberry32 } from '../sample.ts';
 import type { Tokenizer } from '../tokenizer.ts';
@@ -411,7 +411,7 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
           });
           const value = loss.dataSync()[0];
           checkFinite(value, loop.lossName, step, lr);
-          optimizer!.apply(model.params, clipByGlobalNorm(grads, c.gradClip).grads, lr);
+          optimizer!.apply(model.params, grads, lr, clipScale(globalNorm(grads), c.gradClip));
           return value;
         });
         const ms = performance.now() - t0;

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { chatStopId, renderPrompt } from '../chat.ts';
 import { GPT, type LoraConfig } from '../gpt.ts';
-import { AdamW, clipByGlobalNorm } from '../optim.ts';
+import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import { generate } from '../sample.ts';
 import type { Tokenizer } from '../tokenizer.ts';
@@ -370,7 +370,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
                 return pgLoss.add(vfLoss.mul(c.vfCoef)) as tf.Scalar;
               });
               checkFinite(parts[0] + parts[1], 'PPO loss', it, c.lr);
-              optimizer!.apply(policy.params, clipByGlobalNorm(grads, c.gradClip).grads, c.lr);
+              optimizer!.apply(policy.params, grads, c.lr, clipScale(globalNorm(grads), c.gradClip));
               policyLoss += parts[0];
               valueLoss += parts[1];
               clipped += parts[2];
