@@ -1,7 +1,6 @@
 'use client';
 
 import { useState, type FormEvent } from 'react';
-import { useRouter } from 'next/navigation';
 import type { LoginResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { api, ApiError } from '@/lib/api';
@@ -9,7 +8,6 @@ import { useSubmit } from '@/lib/useSubmit';
 
 export function LoginForm({ next }: { next: string }) {
   const { t } = useI18n();
-  const router = useRouter();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const { busy, error, run } = useSubmit({ staysBusy: true });
@@ -18,8 +16,10 @@ export function LoginForm({ next }: { next: string }) {
     e.preventDefault();
     void run(async () => {
       await api<LoginResponse>('/v1/auth/login', { body: { email, password } });
-      router.replace(next);
-      router.refresh();
+      // A full page load, not router.replace + refresh: signing in changes every server-rendered
+      // page, and the client router's cached answers for /login and / (redirects made while signed
+      // out) sent a plain /login visit back and forth between the two without end.
+      window.location.replace(next);
     });
   }
 

@@ -1,7 +1,6 @@
 'use client';
 
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import type { MeResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { api } from '@/lib/api';
@@ -9,12 +8,11 @@ import { LanguageSwitch } from './LanguageSwitch';
 
 export function TopBar({ me, apiDown }: { me: MeResponse | null; apiDown: boolean }) {
   const { t } = useI18n();
-  const router = useRouter();
 
   async function logout() {
     await api('/v1/auth/logout', { method: 'POST' }).catch(() => {});
-    router.push('/login');
-    router.refresh();
+    // A full page load, as after logging in: no page cached for the old session survives.
+    window.location.replace('/login');
   }
 
   return (
