@@ -201,3 +201,105 @@ export async function readTensor(from: string | Uint8Array | ByteSource, info: G
     if (src !== from) await src.close();
   }
 }
+
+// ── Llama-family models in GGUF ─────────────────────────────────────────────────────────────────
+// llama.cpp names tensors per layer (blk.N.attn_q …); these map onto HF names so hf.ts's Llama
+// table does the rest. Its convert_hf_to_gguf.py permutes q/k rows of the `llama` architecture
+// from HF's rotate-half order into interleaved pairs (LlamaModel.permute); `qwen2` is stored
+// unpermuted (NeoX-style rope), so only `llama` is permuted back here.
+
+const GGUF_TO_HF: Record<string, string> = {
+  attn_norm: 'input_layernorm', attn_q: 'self_attn.q_proj', attn_k: 'self_attn.k_proj', attn_v: 'self_attn.v_proj',
+  attn_output: 'self_attn.o_proj', ffn_norm: 'post_attention_layernorm', ffn_gate: 'mlp.gate_proj', ffn_up: 'mlp.up_proj', ffn_down: 'mlp.down_proj',
+};
+const GGUF_GLOBAL: Record<string, string> = { 'token_embd.weight': 'model.embed_tokens.weight', 'output_norm.weight': 'model.norm.weight', 'output.weight': 'lm_head.weight' };
+
+/** The HF name of a llama.cpp tensor name, or null when it has none. */
+export function ggufToHfName(name: string): string | null {
+  if (GGUF_GLOBAL[name]) return GGUF_GLOBAL[name];
+  const m = /^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$/.exec(name);
+  if (!m || !GGUF_TO_HF[m[2]]) return null;
+  return `model.layers.${m[1]}.${GGUF_TO_HF[m[2]]}.${m[3]}`;
+}
+
+/** Architectures read from GGUF: general.architecture → [HF architecture, q/k permuted by the converter]. */
+export const GGUF_ARCHITECTURES: Readonly<Record<string, readonly [string, boolean]>> = {
+  llama: ['LlamaForCausalLM', true],
+  qwen2: ['Qwen2ForCausalLM', false],
+};
+
+/** config.json equivalent of a GGUF's metadata, for hf.ts's fromHf (sizes llama.cpp stores per architecture). */
+export function ggufHfConfig(h: GGUFHeader): Record<string, unknown> {
+  const arch = h.metadata['general.architecture'];
+  if (typeof arch !== 'string' || !Object.hasOwn(GGUF_ARCHITECTURES, arch)) {
+    throw new FormatError(`GGUF architecture ${JSON.stringify(arch)} is not supported (supported: ${Object.keys(GGUF_ARCHITECTURES).join(', ')})`);
+  }
+  const num = (key: string, fallback?: number): number => {
+    const v = h.metadata[`${arch}.${key}`] ?? fallback;
+    if (typeof v !== 'number') throw new FormatError(`GGUF metadata ${arch}.${key} is missing or not a number`);
+    return v;
+  };
+  const byName = new Map(h.tensors.map((t) => [t.name, t]));
+  const embd = byName.get('token_embd.weight');
+  if (!embd) throw new FormatError('GGUF: tensor token_embd.weight is missing');
+  if (byName.has('rope_freqs.weight')) throw new FormatError('GGUF tensor rope_freqs.weight (Llama 3.1 rope scaling) is not supported; import the Hugging Face folder instead');
+  const heads = num('attention.head_count');
+  const nEmbd = num('embedding_length');
+  const ropeDim = h.metadata[`${arch}.rope.dimension_count`];
+  if (ropeDim !== undefined && ropeDim !== nEmbd / heads) throw new FormatError(`GGUF metadata ${arch}.rope.dimension_count ${String(ropeDim)} ≠ head size ${nEmbd / heads} is not supported`);
+  return {
+    architectures: [GGUF_ARCHITECTURES[arch][0]],
+    vocab_size: embd.shape[0], hidden_size: nEmbd, intermediate_size: num('feed_forward_length'), num_hidden_layers: num('block_count'),
+    num_attention_heads: heads, num_key_value_heads: num('attention.head_count_kv', heads), max_position_embeddings: num('context_length'),
+    rope_theta: num('rope.freq_base', 10000), rms_norm_eps: num('attention.layer_norm_rms_epsilon', 1e-5),
+    tie_word_embeddings: !byName.has('output.weight'),
+  };
+}
+
+/** Undoes LlamaModel.permute on rows: within each of nHead heads, row 2i+j (interleaved) → j·hs/2 + i (rotate-half). */
+export function unpermuteRows(data: Float32Array, rows: number, nHead: number): Float32Array {
+  const cols = data.length / rows;
+  const hs = rows / nHead;
+  const out = new Float32Array(data.length);
+  for (let h = 0; h < nHead; h++) {
+    for (let i = 0; i < hs / 2; i++) {
+      for (let j = 0; j < 2; j++) {
+        const from = (h * hs + 2 * i + j) * cols;
+        out.set(data.subarray(from, from + cols), (h * hs + j * (hs / 2) + i) * cols);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The tokenizer a GGUF carries, as tokenizer.json + tokenizer_config.json, for `gpt2` (byte-level
+ * BPE) vocabularies; null for others (SentencePiece `llama`), which then need --tokenizer.
+ * The pre-tokenizer is GPT-2's regex: models whose `tokenizer.ggml.pre` names another split the
+ * same text at slightly different places.
+ */
+export function ggufTokenizerFiles(h: GGUFHeader): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } | null {
+  const m = h.metadata;
+  if (m['tokenizer.ggml.model'] !== 'gpt2') return null;
+  const tokens = m['tokenizer.ggml.tokens'];
+  const merges = m['tokenizer.ggml.merges'];
+  if (!Array.isArray(tokens) || !Array.isArray(merges)) throw new FormatError('GGUF: tokenizer.ggml.tokens or tokenizer.ggml.merges missing for a gpt2 tokenizer');
+  const types = Array.isArray(m['tokenizer.ggml.token_type']) ? (m['tokenizer.ggml.token_type'] as number[]) : [];
+  const vocab: Record<string, number> = {};
+  tokens.forEach((t, i) => (vocab[String(t)] = i));
+  // llama.cpp token types: 3 = control, 4 = user-defined; both are added tokens, control ones special.
+  const added = tokens.flatMap((t, i) => (types[i] === 3 || types[i] === 4 ? [{ id: i, content: String(t), single_word: false, lstrip: false, rstrip: false, normalized: false, special: types[i] === 3 }] : []));
+  const tokenAt = (key: string) => (typeof m[key] === 'number' ? String(tokens[m[key] as number]) : null);
+  return {
+    tokenizer: {
+      version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null,
+      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+      post_processor: null, decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: merges.map(String) },
+    },
+    config: {
+      bos_token: tokenAt('tokenizer.ggml.bos_token_id'), eos_token: tokenAt('tokenizer.ggml.eos_token_id'),
+      ...(typeof m['tokenizer.chat_template'] === 'string' ? { chat_template: m['tokenizer.chat_template'] } : {}),
+    },
+  };
+}
