@@ -227,8 +227,8 @@ async function writePeftAdapter(dir: string, baseDir: string, model: CausalLM, r
     if (!(a in model.params)) continue;
     const b = r.ours.replace(/\.w$/, '.lora_b');
     const prefix = `base_model.model.${r.hf.replace(/\.weight$/, '')}`;
-    const [fanIn, rank] = model.params[a].shape;
-    const fanOut = model.params[b].shape[1];
+    const [fanIn, rank] = model.params[a].shape as [number, number];
+    const fanOut = model.params[b].shape[1] as number;
     // PEFT's lora_A is an nn.Linear(in, r): weight [r, in]; lora_B: [out, r]. Ours are [in, r] and [r, out].
     const at = tf.tidy(() => model.params[a].transpose().dataSync() as Float32Array);
     const bt = tf.tidy(() => model.params[b].transpose().dataSync() as Float32Array);
