@@ -179,6 +179,10 @@ export const MODEL_MANIFEST = 'artifact.json';
 
 export const modelPrefix = (modelId: string) => `models/${modelId}`;
 export const jobPrefix = (jobId: string) => `jobs/${jobId}`;
+/** An import job's uploaded files, deleted once the job has finished. */
+export const importPrefix = (jobId: string) => `imports/${jobId}`;
+/** Where an export job writes the model in the foreign format. */
+export const exportPrefix = (jobId: string) => `jobs/${jobId}/export`;
 
 /**
  * Copies a local model folder (a checkpoint: config.json, tokenizer.json, weights.bin, manifest.json)

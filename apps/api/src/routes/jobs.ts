@@ -14,7 +14,7 @@ import {
   type ModelKind,
   type ParsedCreateJobRequest,
 } from '@jielong/shared';
-import { dequeueTrainingJob, enqueueTrainingJob, jobPrefix } from '@jielong/db';
+import { dequeueTrainingJob, enqueueTrainingJob, importPrefix, jobPrefix } from '@jielong/db';
 import { requireProject } from '../access.ts';
 import type { Db, Prisma } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
@@ -198,6 +198,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         data: { status: 'canceled', cancelRequested: true, finishedAt: new Date(), error },
       });
       if (dropped.count) {
+        await app.artifacts.remove(importPrefix(job.id)); // an import's upload, never to be read now
         // the worker skips a canceled job anyway; dropping it only saves it the trip
         if (app.jobQueue) await dequeueTrainingJob(app.jobQueue, job.id).catch((err) => req.log.warn({ err }, 'could not drop the job from the queue'));
       } else {

@@ -14,7 +14,7 @@ import {
   type ExportFormat,
   type ImportFile,
 } from '@jielong/shared';
-import { ArtifactTooLargeError, enqueueTrainingJob, jobPrefix } from '@jielong/db';
+import { ArtifactTooLargeError, enqueueTrainingJob, exportPrefix, importPrefix } from '@jielong/db';
 import { requireProject } from '../access.ts';
 import type { Prisma } from '../db.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
@@ -25,9 +25,6 @@ import { HEAD_BYTES, JSON_HEAD_BYTES, sniffModel, uploadName, type UploadedFile 
 // artifact store (imports/<jobId>/), checks cheaply that they can be a model, and queues an import
 // job; an export queues a job that writes the model in a foreign format (jobs/<jobId>/export/),
 // downloaded as a tar. The worker converts both ways (packages/ml's formats).
-
-export const importPrefix = (jobId: string) => `imports/${jobId}`;
-export const exportPrefix = (jobId: string) => `${jobPrefix(jobId)}/export`;
 
 const FIELDS = new Set(['name', 'parentId', 'format']);
 const withOutput = { output: { select: { id: true } } } as const;

@@ -23,17 +23,17 @@ export const ImportFieldsSchema = z.object({
   format: ImportFormatSchema.default('auto'),
 });
 
-/** Where an imported model came from, kept in its config (Model.config.provenance). */
+/** Where an imported model came from (packages/ml's Provenance), kept in Model.config.provenance. */
 export const ModelProvenanceSchema = z
   .object({
-    /** hf, gguf or llama2c */
-    format: z.string(),
-    /** e.g. LlamaForCausalLM (llama2.c and GGUF files are named by the architecture they hold) */
+    /** huggingface, gguf or llama2c */
+    sourceFormat: z.string(),
+    /** e.g. LlamaForCausalLM */
     architecture: z.string(),
-    files: z.array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() })),
-    /** the text of an uploaded LICENSE file, or the licence named in the model's metadata */
-    license: z.string().nullable(),
-    importedAt: TimestampSchema,
+    files: z.array(z.object({ role: z.string().optional(), name: z.string(), bytes: z.number().int(), sha256: z.string() })),
+    /** the text of the LICENSE file uploaded with the model */
+    licence: z.string().optional(),
+    importedAt: TimestampSchema.optional(),
   })
   .loose();
 export type ModelProvenance = z.infer<typeof ModelProvenanceSchema>;
