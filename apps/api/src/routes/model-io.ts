@@ -55,8 +55,9 @@ function attachment(filename: string): string {
 const modelIoRoutes: FastifyPluginAsyncZod = async (app) => {
   const maxBytes = app.config.importMaxBytes;
   // registered here, so only this plugin's routes parse multipart bodies; the total is checked per
-  // byte in putStream, these limits only bound what busboy itself buffers
-  await app.register(multipart, { limits: { fileSize: maxBytes + 1, files: 1000, fields: 20, fieldSize: 1000, parts: 1020 } });
+  // byte in putStream, these limits only bound what busboy itself buffers. preservePath: uploadName
+  // reduces the name itself (and refuses hostile ones) and the folder names the model.
+  await app.register(multipart, { preservePath: true, limits: { fileSize: maxBytes + 1, files: 1000, fields: 20, fieldSize: 1000, parts: 1020 } });
 
   app.post(
     '/projects/:projectId/models/import',
