@@ -93,7 +93,7 @@ const modelIoRoutes: FastifyPluginAsyncZod = async (app) => {
             continue;
           }
           const name = uploadName(part.filename);
-          if (stored.some((f) => f.name === name)) throw badRequest('files', `two files are named ${name}`);
+          if (stored.some((f) => f.name === name)) throw new ApiError(400, 'duplicate_file', `two files are named ${name}`, 'files');
           folder ??= part.filename.includes('/') ? part.filename.split('/')[0] : null;
           const { tap, head } = keepHead(name.endsWith('.json') ? JSON_HEAD_BYTES : HEAD_BYTES);
           part.file.on('error', (err) => tap.destroy(err));

@@ -27,28 +27,30 @@ export interface Sniffed {
   summary: string;
 }
 
+// codes the web app translates: invalid_model, unsupported_architecture, missing_file, no_files, bad_filename
 const refuse = (file: string, message: string) => new ApiError(400, 'invalid_model', message, file);
+const missing = (file: string, message: string) => new ApiError(400, 'missing_file', message, file);
 
 /** Refuses names that are not a plain file name once the folder part is dropped. */
 export function uploadName(raw: string | undefined): string {
-  if (!raw) throw badRequest('files', 'every file part needs a filename');
+  if (!raw) throw new ApiError(400, 'bad_filename', 'every file part needs a filename', 'files');
   // browsers send folder uploads as "folder/sub/file"; Windows clients may use backslashes
   const base = raw.split(/[\\/]/).pop() ?? '';
   if (!base || base === '.' || base === '..' || /[\u0000-\u001f]/.test(base) || base.length > 255) {
-    throw badRequest('files', `file name ${JSON.stringify(raw)} is not allowed`);
+    throw new ApiError(400, 'bad_filename', `file name ${JSON.stringify(raw)} is not allowed`, 'files');
   }
   return base;
 }
 
 export function sniffModel(files: UploadedFile[]): Sniffed {
-  if (!files.length) throw badRequest('files', 'no files: send a Hugging Face folder (config.json, *.safetensors, tokenizer.json), one .gguf file, or a llama2.c .bin with its tokenizer .bin');
+  if (!files.length) throw new ApiError(400, 'no_files', 'no files: send a Hugging Face folder (config.json, *.safetensors, tokenizer.json), one .gguf file, or a llama2.c .bin with its tokenizer .bin');
   const gguf = files.filter((f) => f.name.toLowerCase().endsWith('.gguf'));
   if (gguf.length) return sniffGguf(gguf);
   const config = files.find((f) => f.name === 'config.json');
   if (config) return sniffHf(config, files);
   const bins = files.filter((f) => f.name.toLowerCase().endsWith('.bin'));
   if (bins.length) return sniffLlama2c(bins);
-  throw badRequest('files', `no model among ${files.map((f) => f.name).join(', ')}: send a Hugging Face folder (config.json, *.safetensors, tokenizer.json), one .gguf file, or a llama2.c .bin with its tokenizer .bin`);
+  throw new ApiError(400, 'no_files', `no model among ${files.map((f) => f.name).join(', ')}: send a Hugging Face folder (config.json, *.safetensors, tokenizer.json), one .gguf file, or a llama2.c .bin with its tokenizer .bin`);
 }
 
 function sniffGguf(gguf: UploadedFile[]): Sniffed {
@@ -69,7 +71,7 @@ function sniffHf(configFile: UploadedFile, files: UploadedFile[]): Sniffed {
   const architecture = Array.isArray(config.architectures) && typeof config.architectures[0] === 'string' ? config.architectures[0] : null;
   if (!architecture) throw refuse('config.json', 'config.json has no "architectures" list');
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(architecture)) {
-    throw refuse('config.json', `architecture ${architecture} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
+    throw new ApiError(400, 'unsupported_architecture', `architecture ${architecture} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`, 'config.json');
   }
   const byName = new Map(files.map((f) => [f.name, f]));
   let shards: string[];
@@ -83,13 +85,13 @@ function sniffHf(configFile: UploadedFile, files: UploadedFile[]): Sniffed {
     }
     if (!weightMap || typeof weightMap !== 'object') throw refuse(index.name, `${index.name} has no "weight_map"`);
     shards = [...new Set(Object.values(weightMap as Record<string, string>))].sort();
-    const missing = shards.find((s) => !byName.has(s));
-    if (missing) throw refuse(missing, `${missing} is listed in ${index.name} but was not uploaded`);
+    const absent = shards.find((s) => !byName.has(s));
+    if (absent) throw missing(absent, `${absent} is listed in ${index.name} but was not uploaded`);
   } else if (byName.has('model.safetensors')) {
     shards = ['model.safetensors'];
   } else {
     const other = files.find((f) => f.name.endsWith('.safetensors')) ?? files.find((f) => f.name.endsWith('.bin'));
-    throw refuse(
+    throw missing(
       'model.safetensors',
       other?.name.endsWith('.safetensors')
         ? `${other.name} was uploaded without model.safetensors.index.json, which says which tensors each shard holds`
@@ -97,7 +99,7 @@ function sniffHf(configFile: UploadedFile, files: UploadedFile[]): Sniffed {
     );
   }
   for (const name of shards) checkSafetensors(byName.get(name)!);
-  if (!byName.has('tokenizer.json') && !byName.has(JIELONG_TOKENIZER_FILE)) throw refuse('tokenizer.json', 'tokenizer.json is missing (save the tokenizer with tokenizer.save_pretrained beside the model)');
+  if (!byName.has('tokenizer.json') && !byName.has(JIELONG_TOKENIZER_FILE)) throw missing('tokenizer.json', 'tokenizer.json is missing (save the tokenizer with tokenizer.save_pretrained beside the model)');
   return { format: 'hf', architecture, tokenizer: null, summary: `Hugging Face folder: ${architecture}, ${shards.length} safetensors file(s), ${files.length} files` };
 }
 
@@ -143,7 +145,7 @@ function readLlama2cHeader(file: UploadedFile): Llama2cHeader | null {
 function sniffLlama2c(bins: UploadedFile[]): Sniffed {
   if (bins.length > 2) throw badRequest('files', `a llama2.c model is two .bin files (checkpoint and tokenizer), not ${bins.length}`);
   const checkpoints = bins.filter((f) => !f.tokenizer);
-  if (!checkpoints.length) throw badRequest('files', 'the llama2.c checkpoint .bin is missing (only a tokenizer was sent)');
+  if (!checkpoints.length) throw missing('files', 'the llama2.c checkpoint .bin is missing (only a tokenizer was sent)');
   // the weights are the .bin whose header matches its size; the other one is the tokenizer
   const expected = (f: UploadedFile) => {
     const h = readLlama2cHeader(f);
@@ -162,7 +164,7 @@ function sniffLlama2c(bins: UploadedFile[]): Sniffed {
     );
   }
   const tokenizer = bins.find((f) => f !== weights);
-  if (!tokenizer) throw badRequest('tokenizer', `${weights.name} needs its tokenizer .bin (llama2.c's tokenizer format, e.g. tok512.bin)`);
+  if (!tokenizer) throw missing('tokenizer', `${weights.name} needs its tokenizer .bin (llama2.c's tokenizer format, e.g. tok512.bin)`);
   const h = readLlama2cHeader(weights)!;
   return {
     format: 'llama2c',

@@ -7,6 +7,8 @@ import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
+import { ModelDetails } from './ModelDetails';
+import { ModelImport } from './ModelImport';
 import { ModelPreference } from './ModelPreference';
 import { useProject } from './ProjectContext';
 
@@ -82,6 +84,7 @@ export function ModelList() {
       {error != null && <ErrorBanner error={error} onRetry={reload} />}
       {loading && !data && <p className="muted">{t('common.loading')}</p>}
       {data && models.length === 0 && <p className="empty">{t('models.empty')}</p>}
+      <ModelImport onImported={reload} />
       {roots.length > 0 && (
         <section className="card">
           <h3>{t('models.lineage')}</h3>
@@ -133,6 +136,7 @@ function ModelNode({ model, childrenOf, byId }: { model: Model; childrenOf: Map<
           {' · '}
           {new Date(model.createdAt).toLocaleString(locale === 'zh' ? 'zh-CN' : 'en')}
         </p>
+        {model.kind !== 'tokenizer' && <ModelDetails model={model} />}
       </div>
       {kids.length > 0 && (
         <ul>
