@@ -117,6 +117,7 @@ test('bad uploads are refused with a 4xx naming the file or field; no upload sta
     assert.equal(res.statusCode, status, `${what}: ${res.body}`);
     assert.equal(fieldOf(res), field, `${what}: ${res.body}`);
     assert.match(res.json().error.message, message, what);
+    if (what === 'unknown architecture') assert.equal(res.json().error.code, 'unsupported_architecture');
     assert.deepEqual(await store.list('imports'), before, `${what} left files`);
   }
   const json = await h.call(researcher, 'POST', `/v1/projects/${projectId}/models/import`, { files: [] });
@@ -139,6 +140,22 @@ test('only researchers of the project may import; the generic job route refuses 
     assert.match(res.json().error.message, kind === 'import' ? /models\/import/ : /exports/);
   }
   assert.equal(await h.prisma.trainingJob.count(), 1);
+});
+
+test("a job's frozen dataset downloads as the JSONL it trains on", async () => {
+  const res = await h.call(researcher, 'POST', `/v1/projects/${projectId}/jobs`, { kind: 'pretrain', corpus: 'Once upon a time there was a dragon.', hyperparams: { steps: 1 } });
+  assert.equal(res.statusCode, 201, res.body);
+  const job = res.json().job as Job;
+  const dataset = await h.call(researcher, 'GET', `/v1/jobs/${job.id}/dataset`);
+  assert.equal(dataset.statusCode, 200, dataset.body);
+  assert.match(String(dataset.headers['content-type']), /application\/x-ndjson/);
+  assert.equal(sha256(dataset.rawPayload), (job.datasetSnapshot as { sha256: string }).sha256);
+  assert.ok(dataset.body.includes('dragon'));
+  assert.equal((await h.call(rater, 'GET', `/v1/jobs/${job.id}/dataset`)).statusCode, 403);
+  await h.prisma.trainingJob.delete({ where: { id: job.id } });
+  // an import job has none
+  const imported = await h.prisma.trainingJob.findFirstOrThrow({ where: { kind: 'import' } });
+  assert.equal((await h.call(researcher, 'GET', `/v1/jobs/${imported.id}/dataset`)).statusCode, 404);
 });
 
 test('exports: one job per model and format, PEFT only for LoRA models, no download before one finished', async () => {

@@ -169,6 +169,31 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.get(
+    '/jobs/:id/dataset',
+    {
+      schema: {
+        tags: ['jobs'],
+        params: IdParamsSchema,
+        description:
+          'The JSONL the job trains on, as frozen at its creation: SFT rows are {prompt, completion}, reward and DPO rows {prompt, chosen, rejected, group} (TRL\'s prompt-completion and preference formats), pretrain rows {text}.',
+      },
+    },
+    async (req, reply) => {
+      const { job } = await loadJob(req, req.params.id);
+      const snapshot = job.datasetSnapshot as { path?: string } | null;
+      if (!snapshot?.path) throw notFound('a frozen dataset of this job');
+      const bytes = await app.artifacts.get(snapshot.path).catch(() => {
+        throw notFound('the frozen dataset of this job');
+      });
+      return reply
+        .header('content-type', 'application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${job.kind}-${job.id}.jsonl"`)
+        .header('cache-control', 'no-store')
+        .send(bytes);
+    },
+  );
+
+  app.get(
     '/jobs/:id/events',
     {
       schema: {

@@ -43,14 +43,14 @@ export function uploadName(raw: string | undefined): string {
 }
 
 export function sniffModel(files: UploadedFile[]): Sniffed {
-  if (!files.length) throw new ApiError(400, 'no_files', 'no files: send a Hugging Face folder (config.json, *.safetensors, tokenizer.json), one .gguf file, or a llama2.c .bin with its tokenizer .bin');
+  if (!files.length) throw new ApiError(400, 'no_files', 'no files: send a Hugging Face folder (config.json, *.safetensors, tokenizer.json), one .gguf file, or a llama2.c .bin with its tokenizer .bin', 'files');
   const gguf = files.filter((f) => f.name.toLowerCase().endsWith('.gguf'));
   if (gguf.length) return sniffGguf(gguf);
   const config = files.find((f) => f.name === 'config.json');
   if (config) return sniffHf(config, files);
   const bins = files.filter((f) => f.name.toLowerCase().endsWith('.bin'));
   if (bins.length) return sniffLlama2c(bins);
-  throw new ApiError(400, 'no_files', `no model among ${files.map((f) => f.name).join(', ')}: send a Hugging Face folder (config.json, *.safetensors, tokenizer.json), one .gguf file, or a llama2.c .bin with its tokenizer .bin`);
+  throw new ApiError(400, 'no_files', `no model among ${files.map((f) => f.name).join(', ')}: send a Hugging Face folder (config.json, *.safetensors, tokenizer.json), one .gguf file, or a llama2.c .bin with its tokenizer .bin`, 'files');
 }
 
 function sniffGguf(gguf: UploadedFile[]): Sniffed {
