@@ -223,6 +223,7 @@ async function writePeftAdapter(dir: string, baseDir: string, model: CausalLM, r
   const gpt = (model.config.family ?? 'gpt') === 'gpt';
   const tensors: NamedTensor[] = [];
   for (const r of rules) {
+    if (!r.ours.endsWith('.w')) continue;
     const a = r.ours.replace(/\.w$/, '.lora_a');
     if (!(a in model.params)) continue;
     const b = r.ours.replace(/\.w$/, '.lora_b');
