@@ -2,14 +2,14 @@
 // FormatError naming the part at fault, as checkpoint.test.ts refuses a flipped byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ARCHITECTURES, architectureOf, expandRules, mapWeights, type SourceTensor,
 } from '../../packages/ml/src/formats/hf.ts';
 import { readHeader as readGguf, readTensor as readGgufTensor } from '../../packages/ml/src/formats/gguf.ts';
-import { readHeader, readTensor, writeSafetensors } from '../../packages/ml/src/formats/safetensors.ts';
+import { openSafetensors, readHeader, readTensor, writeSafetensors } from '../../packages/ml/src/formats/safetensors.ts';
 import { createModel, FormatError, initBackend, llamaConfig, type ModelConfig } from '../../packages/ml/src/index.ts';
 
 await initBackend('wasm');
@@ -83,7 +83,6 @@ test('safetensors: writeSafetensors pads the header to 8 bytes and reads back bi
 // ── GGUF ───────────────────────────────────────────────────────────────────────────────────────
 /** A GGUF v3 file from parts: metadata (typed), tensors (ggml type, dims, raw bytes). */
 class GgufBuilder {
-  private parts: number[] = [];
   private kvs: number[][] = [];
   private infos: { name: string; type: number; dims: number[]; bytes: Uint8Array }[] = [];
   constructor(private alignment = 32) {}
@@ -112,8 +111,7 @@ class GgufBuilder {
       offset += padded.length;
     }
     while (out.length % this.alignment) out.push(0);
-    this.parts = [...out, ...data];
-    return Uint8Array.from(this.parts);
+    return Uint8Array.from([...out, ...data]);
   }
 }
 
@@ -222,4 +220,20 @@ test('config.json values our models cannot represent are refused naming the fiel
   const gpt2 = ARCHITECTURES.GPT2LMHeadModel;
   assert.throws(() => gpt2.fromHf({ n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8, vocab_size: 10, layer_norm_epsilon: 1e-6 }), /layer_norm_epsilon/);
   assert.throws(() => architectureOf({ model_type: 'bert' }), /model_type "bert" without architectures is not supported \(supported: GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM\)/);
+});
+
+test('sharded safetensors: an index naming a missing shard, or a tensor in the wrong shard, is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-shards-'));
+  await writeSafetensors(join(dir, 'a.safetensors'), [{ name: 'x', shape: [1], data: new Float32Array([1]) }]);
+  await writeSafetensors(join(dir, 'b.safetensors'), [{ name: 'y', shape: [1], data: new Float32Array([2]) }]);
+  const index = (map: Record<string, string>) => writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: map }));
+  index({ x: 'a.safetensors', y: 'b.safetensors' });
+  assert.deepEqual([...(await openSafetensors(dir)).keys()].sort(), ['x', 'y']);
+  index({ x: 'a.safetensors', y: 'c.safetensors' });
+  await assert.rejects(openSafetensors(dir), /shard c.safetensors is missing/);
+  index({ x: 'a.safetensors', y: 'a.safetensors', z: 'b.safetensors' });
+  await assert.rejects(openSafetensors(dir), /tensor "y" is in b.safetensors but the index maps it to a.safetensors/);
+  index({ x: '../a.safetensors' });
+  await assert.rejects(openSafetensors(dir), /must be a file in the folder/);
+  rmSync(dir, { recursive: true, force: true });
 });

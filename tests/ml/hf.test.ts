@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -173,7 +173,6 @@ test('LoRA as a PEFT adapter and the scalar head as ForSequenceClassification ar
 });
 
 test('an unknown architecture is refused naming itself and the supported ones', { skip }, async () => {
-  const { writeFileSync, mkdirSync, copyFileSync } = await import('node:fs');
   const bad = join(dir, 'bert');
   mkdirSync(bad, { recursive: true });
   copyFileSync(join(dir, 'gpt2', 'model.safetensors'), join(bad, 'model.safetensors'));

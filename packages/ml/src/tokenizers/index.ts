@@ -47,6 +47,9 @@ export interface Tokenizer {
   isSpecial(id: number): boolean;
   /** What tokenizer.json holds; `type` picks the loader in TOKENIZER_TYPES. */
   toJSON(): { type: string };
+  /** The model's own chat template rendered to text (imported tokenizers that carry one); absent
+   * or null means chat.ts's Jielong template applies. */
+  chatTemplate?(messages: readonly { role: string; content: string }[], options?: { addGenerationPrompt?: boolean }): string | null;
 }
 
 const TOKENIZER_TYPES: Record<string, (json: never) => Tokenizer> = {
