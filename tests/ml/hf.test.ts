@@ -204,3 +204,23 @@ test('jielong-ml import writes a checkpoint with provenance (licence, hashes); e
   assert.match(bad.stderr, /in no format we read \(known: huggingface, gguf, llama2c\)/);
   for (const m of [loaded.model, again]) m.dispose();
 });
+
+test('stories260K (llama2.c) exports as LlamaForCausalLM with a SentencePiece-style tokenizer.json that gives the same ids and logits', async () => {
+  const models = join(import.meta.dirname, '../../../shared/data/models');
+  const imported = await importModel(join(models, 'stories260K.bin'), { tokenizerPath: join(models, 'tok512.bin') });
+  const model = modelFromTensors(imported.config, imported.tensors);
+  const out = join(dir, 'export-stories');
+  const res = await exportModel(out, model, imported.tokenizer);
+  assert.equal(res.architecture, 'LlamaForCausalLM');
+  assert.ok(res.files.includes('tokenizer.json'));
+  const back = await importModel(out);
+  for (const text of ['Once upon a time, there was a little girl named Lily. She loved to play outside.', '  two  spaces\nand a line', 'émoji 🙂 你好']) {
+    const ids = imported.tokenizer.encode(text);
+    assert.deepEqual(back.tokenizer.encode(text), ids, text);
+    assert.equal(back.tokenizer.decode(ids), imported.tokenizer.decode(ids));
+  }
+  const again = modelFromTensors(back.config, back.tensors);
+  const ids = [imported.tokenizer.encode('Once upon a time', { bos: true })];
+  assert.deepEqual(logitsOf(again, ids), logitsOf(model, ids));
+  for (const m of [model, again]) m.dispose();
+});

@@ -11,6 +11,7 @@ import { Llama2cTokenizer, type Llama2cTokenizerJSON } from './llama2c.ts';
 export * from './bpe.ts';
 export * from './llama2c.ts';
 export * from './hf.ts';
+export * from './to-hf.ts';
 
 export interface EncodeOptions {
   /** Turn special-token strings in the text into their ids. Off by default so user text can
