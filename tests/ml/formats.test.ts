@@ -2,15 +2,15 @@
 // FormatError naming the part at fault, as checkpoint.test.ts refuses a flipped byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ARCHITECTURES, architectureOf, expandRules, mapWeights, type SourceTensor,
 } from '../../packages/ml/src/formats/hf.ts';
-import { readHeader as readGguf, readTensor as readGgufTensor } from '../../packages/ml/src/formats/gguf.ts';
+import { ggufTokenizerFiles, readHeader as readGguf, readTensor as readGgufTensor } from '../../packages/ml/src/formats/gguf.ts';
 import { openSafetensors, readHeader, readTensor, writeSafetensors } from '../../packages/ml/src/formats/safetensors.ts';
-import { createModel, FormatError, initBackend, llamaConfig, type ModelConfig } from '../../packages/ml/src/index.ts';
+import { createModel, FormatError, HfTokenizer, initBackend, llamaConfig, readLlama2cTokenizer, type ModelConfig } from '../../packages/ml/src/index.ts';
 
 await initBackend('wasm');
 
@@ -236,4 +236,20 @@ test('sharded safetensors: an index naming a missing shard, or a tensor in the w
   index({ x: '../a.safetensors' });
   await assert.rejects(openSafetensors(dir), /must be a file in the folder/);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('GGUF: a SentencePiece (`llama`) vocabulary in the metadata becomes a tokenizer with llama2.c\'s ids', async () => {
+  const models = join(import.meta.dirname, '../../../shared/data/models');
+  const sp = readLlama2cTokenizer(readFileSync(join(models, 'tok512.bin')), 512);
+  const { pieces, scores } = sp.toJSON();
+  // llama.cpp stores pieces with "▁" and the specials by name, as its converter writes them.
+  const tokens = pieces.map((p, i) => (i < 3 ? ['<unk>', '<s>', '</s>'][i] : p.replaceAll(' ', '▁')));
+  const header = { version: 3, alignment: 32, dataStart: 0, tensors: [], metadata: { 'tokenizer.ggml.model': 'llama', 'tokenizer.ggml.tokens': tokens, 'tokenizer.ggml.scores': scores } };
+  const files = ggufTokenizerFiles(header)!;
+  const tok = new HfTokenizer(files.tokenizer, files.config);
+  const text = 'Once upon a time, a dog named Max found a shiny 🙂 ball.';
+  assert.deepEqual(tok.encode(text), sp.encode(text));
+  assert.equal(tok.decode(tok.encode(text)), text);
+  assert.deepEqual([tok.bosId, tok.eotId], [1, 2]);
+  assert.equal(ggufTokenizerFiles({ ...header, metadata: { 'tokenizer.ggml.model': 'bert' } }), null);
 });
