@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { createModel, withFamily, type CausalLM, type LoraConfig, type ModelConfig } from './models/index.ts';
+import { createModel, type CausalLM, type LoraConfig, type ModelConfig } from './models/index.ts';
 import { AdamW, type AdamWConfig } from './optim.ts';
 import type { Provenance } from './formats/index.ts';
 import { loadTokenizer, type Tokenizer } from './tokenizers/index.ts';
@@ -97,7 +97,7 @@ export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer,
   await writeFile(join(tmp, 'weights.bin'), weights.bytes);
   manifest.files['weights.bin'] = { sha256: sha256(weights.bytes), tensors: weights.entries };
 
-  const config: CheckpointConfig = { format: CHECKPOINT_FORMAT, version: 1, model: withFamily(model.config), lora: model.lora, head: model.hasHead, state };
+  const config: CheckpointConfig = { format: CHECKPOINT_FORMAT, version: 1, model: model.config, lora: model.lora, head: model.hasHead, state };
   if (provenance) config.provenance = provenance;
   if (optimizer) {
     const moments = Object.entries(optimizer.slots).flatMap(([n, s]): [string, tf.Tensor][] => [[`${n}.m`, s.m], [`${n}.v`, s.v]]);

@@ -108,6 +108,9 @@ export interface PretrainOptions {
   config?: Partial<PretrainConfig>;
   /** Use this tokenizer instead of training one on the corpus. */
   tokenizer?: Tokenizer;
+  /** Continue pre-training this model (any family, e.g. an imported Llama; give its tokenizer too)
+   * instead of a fresh GPT of `config.preset`; trained in place. */
+  model?: CausalLM;
   /**
    * Output folder: `model/` the final model (best validation loss), `best/` the best so far,
    * `checkpoint/` the latest resumable state (weights + optimizer + progress).
@@ -254,6 +257,10 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const c: PretrainConfig = { ...PRETRAIN_DEFAULTS, ...opts.config, model: { ...PRETRAIN_DEFAULTS.model, ...opts.config?.model } };
   validate(c);
+  if (opts.model && !opts.tokenizer) throw new TrainingError('invalid-config', 'pretrain: a given model needs its tokenizer', 'pass the tokenizer the model was trained with');
+  if (opts.model && opts.tokenizer && opts.model.config.vocabSize < opts.tokenizer.vocabSize) {
+    throw new TrainingError('invalid-config', `pretrain: the tokenizer has ${opts.tokenizer.vocabSize} tokens, the model only ${opts.model.config.vocabSize}`, 'pass the tokenizer the model was trained with');
+  }
   const checkpointDir = opts.outDir ? `${opts.outDir}/checkpoint` : undefined;
   const resuming = !!(opts.resume && checkpointDir && hasCheckpoint(checkpointDir));
 
@@ -289,7 +296,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const valText = tokenizer.decode(Array.from(val));
   const bytesPerToken = Buffer.byteLength(valText, 'utf8') / Math.max(1, val.length);
 
-  model ??= new GPT(gptConfig(c.preset, { ...c.model, vocabSize: tokenizer.vocabSize }), { seed: c.seed });
+  model ??= opts.model ?? new GPT(gptConfig(c.preset, { ...c.model, vocabSize: tokenizer.vocabSize }), { seed: c.seed });
   optimizer ??= new AdamW({ beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay });
   const T = model.config.blockSize;
   if (train.length < T + 2 || val.length < T + 2) {

@@ -8,6 +8,7 @@
 import { bf16ToF32, f16ToF32, f32, f64ToF32, halfToFloat } from './dtypes.ts';
 import { FormatError } from './errors.ts';
 import { toSource, type ByteSource } from './source.ts';
+import { llama2cToTokenizerJson } from '../tokenizers/to-hf.ts';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 
@@ -273,15 +274,24 @@ export function unpermuteRows(data: Float32Array, rows: number, nHead: number): 
 }
 
 /**
- * The tokenizer a GGUF carries, as tokenizer.json + tokenizer_config.json, for `gpt2` (byte-level
- * BPE) vocabularies; null for others (SentencePiece `llama`), which then need --tokenizer.
- * The pre-tokenizer is GPT-2's regex: models whose `tokenizer.ggml.pre` names another split the
- * same text at slightly different places.
+ * The tokenizer a GGUF carries, as tokenizer.json + tokenizer_config.json: `gpt2` (byte-level
+ * BPE) vocabularies, and `llama` (SentencePiece BPE with scores) ones laid out as llama2.c's are
+ * (<unk>, <s>, </s> first); null for others, which then need --tokenizer. The gpt2 pre-tokenizer
+ * is GPT-2's regex: models whose `tokenizer.ggml.pre` names another split text at slightly
+ * different places.
  */
 export function ggufTokenizerFiles(h: GGUFHeader): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } | null {
   const m = h.metadata;
-  if (m['tokenizer.ggml.model'] !== 'gpt2') return null;
   const tokens = m['tokenizer.ggml.tokens'];
+  if (m['tokenizer.ggml.model'] === 'llama' && Array.isArray(tokens) && Array.isArray(m['tokenizer.ggml.scores']) && tokens.slice(0, 3).join(' ') === '<unk> <s> </s>') {
+    const pieces = tokens.map((t) => String(t).replaceAll('\u2581', ' '));
+    const scores = (m['tokenizer.ggml.scores'] as GGUFValue[]).map(Number);
+    return {
+      tokenizer: llama2cToTokenizerJson({ type: 'llama2c-sp', version: 1, maxTokenLength: Math.max(...pieces.map((p) => p.length)), pieces, scores }),
+      config: { bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', ...(typeof m['tokenizer.chat_template'] === 'string' ? { chat_template: m['tokenizer.chat_template'] } : {}) },
+    };
+  }
+  if (m['tokenizer.ggml.model'] !== 'gpt2') return null;
   const merges = m['tokenizer.ggml.merges'];
   if (!Array.isArray(tokens) || !Array.isArray(merges)) throw new FormatError('GGUF: tokenizer.ggml.tokens or tokenizer.ggml.merges missing for a gpt2 tokenizer');
   const types = Array.isArray(m['tokenizer.ggml.token_type']) ? (m['tokenizer.ggml.token_type'] as number[]) : [];

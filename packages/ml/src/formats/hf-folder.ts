@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM, LlamaConfig, ModelConfig } from '../models/index.ts';
 import { HfTokenizer } from '../tokenizers/hf.ts';
+import { hfTokenizerFiles } from '../tokenizers/to-hf.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.ts';
 import { FormatError } from './errors.ts';
 import { architectureFor, architectureOf, ARCHITECTURES, expandRules, mapWeights, unmapWeights, type OurTensor, type SourceTensor } from './hf.ts';
@@ -77,69 +78,6 @@ export async function readHfFolder(dir: string, opts: { tokenizerPath?: string }
 
 // ── export ──────────────────────────────────────────────────────────────────────────────────────
 
-/** GPT-2's byte → printable character table, which byte-level BPE vocabularies are written in. */
-export function bytesToUnicode(): string[] {
-  const keep = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  const out: string[] = [];
-  let n = 0;
-  for (let b = 0; b < 256; b++) out[b] = String.fromCodePoint(keep(b) ? b : 256 + n++);
-  return out;
-}
-
-interface JielongBpeJSON {
-  type: 'jielong-bpe';
-  pattern: string;
-  merges: [number, number][];
-  specialTokens: Record<string, number>;
-}
-
-/**
- * Jielong's byte-level BPE as a tokenizer.json: its pre-tokenizer regex as a Split, then ByteLevel
- * without GPT-2's regex; the vocabulary in GPT-2's byte characters; its specials as added tokens.
- */
-export function bpeToTokenizerJson(bpe: JielongBpeJSON): Record<string, unknown> {
-  const b2u = bytesToUnicode();
-  const strings: string[] = [...b2u];
-  const vocab: Record<string, number> = {};
-  b2u.forEach((s, i) => (vocab[s] = i));
-  const merges = bpe.merges.map(([a, b], i) => {
-    strings[256 + i] = strings[a] + strings[b];
-    vocab[strings[256 + i]] = 256 + i;
-    return `${strings[a]} ${strings[b]}`;
-  });
-  const added = Object.entries(bpe.specialTokens).map(([content, id]) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
-  for (const a of added) vocab[a.content] = a.id;
-  return {
-    version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null,
-    pre_tokenizer: {
-      type: 'Sequence',
-      pretokenizers: [
-        // Oniguruma (the Rust crate's regex engine) spells scripts \p{Han}; JavaScript \p{Script=Han}.
-        { type: 'Split', pattern: { Regex: bpe.pattern.replaceAll('\\p{Script=Han}', '\\p{Han}') }, behavior: 'Isolated', invert: false },
-        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-      ],
-    },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
-  };
-}
-
-/** tokenizer.json and tokenizer_config.json for a tokenizer, or null when its kind has no HF form. */
-function tokenizerFiles(tokenizer: Tokenizer): { json: Record<string, unknown>; config: Record<string, unknown> } | null {
-  const j = tokenizer.toJSON() as { type: string } & Record<string, unknown>;
-  if (tokenizer instanceof HfTokenizer) {
-    const hf = tokenizer.toJSON();
-    return { json: hf.tokenizer, config: hf.config };
-  }
-  if (j.type !== 'jielong-bpe') return null;
-  const idToken = (id: number) => Object.entries((j as unknown as JielongBpeJSON).specialTokens).find(([, i]) => i === id)?.[0] ?? null;
-  return {
-    json: bpeToTokenizerJson(j as unknown as JielongBpeJSON),
-    config: { tokenizer_class: 'PreTrainedTokenizerFast', bos_token: idToken(tokenizer.bosId), eos_token: idToken(tokenizer.eotId), pad_token: idToken(tokenizer.eotId), clean_up_tokenization_spaces: false },
-  };
-}
-
 export type LoraExport = 'merge' | 'peft';
 
 export interface ExportOptions {
@@ -204,7 +142,7 @@ export async function writeHfFolder(dir: string, model: CausalLM, tokenizer: Tok
     await writeFile(join(dir, 'generation_config.json'), JSON.stringify(generation, null, 2));
     files.push('generation_config.json');
   }
-  const tok = tokenizer && tokenizerFiles(tokenizer);
+  const tok = tokenizer && hfTokenizerFiles(tokenizer);
   if (tok) {
     await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tok.json));
     await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(tok.config, null, 2));
@@ -223,6 +161,7 @@ async function writePeftAdapter(dir: string, baseDir: string, model: CausalLM, r
   const gpt = (model.config.family ?? 'gpt') === 'gpt';
   const tensors: NamedTensor[] = [];
   for (const r of rules) {
+    if (!r.ours.endsWith('.w')) continue;
     const a = r.ours.replace(/\.w$/, '.lora_a');
     if (!(a in model.params)) continue;
     const b = r.ours.replace(/\.w$/, '.lora_b');

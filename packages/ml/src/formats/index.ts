@@ -20,6 +20,8 @@ import { fileSource } from './source.ts';
 export * from './llama2c.ts';
 export { FormatError } from './errors.ts';
 export type { ExportOptions, ExportResult, LoraExport } from './hf-folder.ts';
+export { openSafetensors, readHeader as readSafetensorsHeader, readTensor as readSafetensorsTensor, writeSafetensors } from './safetensors.ts';
+export { readHeader as readGgufHeader, readTensor as readGgufTensor } from './gguf.ts';
 
 /** Where an imported model came from, stored in its checkpoint's config.json. */
 export interface Provenance {

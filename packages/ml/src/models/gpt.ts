@@ -71,7 +71,7 @@ export class GPT implements CausalLM {
   private nextInit = 0;
 
   constructor(config: GPTConfig, opts: { seed?: number } = {}) {
-    this.config = config;
+    this.config = { ...config, family: 'gpt' };
     this.seed = opts.seed ?? 1337;
     const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C } = config;
     const std = 0.02;

@@ -26,7 +26,8 @@ export interface CausalLM {
   readonly lora: LoraConfig | null;
   readonly hasHead: boolean;
   forward(idx: tf.Tensor2D, opts?: ForwardOptions): ForwardResult;
-  /** Value of lossFn and its gradients with respect to trainableNames(), keyed by name. */
+  /** Value of lossFn and its gradients with respect to trainableNames(), keyed by name (those the
+   * loss does not reach are left out). */
   gradients(lossFn: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> };
   /** Everything, or with LoRA on only the adapters; the head always. */
   trainableNames(): string[];
@@ -54,9 +55,4 @@ export function createModel(config: ModelConfig, opts: { seed?: number } = {}): 
   const make = FAMILIES[family];
   if (!make) throw new Error(`unknown model family "${family}" (expected ${Object.keys(FAMILIES).join(', ')})`);
   return make(config, opts);
-}
-
-/** The config with its family spelled out, as checkpoints store it. */
-export function withFamily(config: ModelConfig): ModelConfig {
-  return { ...config, family: config.family ?? 'gpt' } as ModelConfig;
 }

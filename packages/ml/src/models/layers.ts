@@ -104,10 +104,12 @@ export function causalMask(T: number, past: number): tf.Tensor2D {
 }
 
 
-/** Value of lossFn and its gradients with respect to the named variables, keyed by those names. */
+/** Value of lossFn and its gradients with respect to the named variables, keyed by those names.
+ * Variables the loss does not reach (an untied LM head under a head-only loss) get no entry, so
+ * the optimizer leaves them exactly as they are. */
 export function namedGradients(params: Record<string, tf.Variable>, names: string[], lossFn: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const { value, grads } = tf.variableGrads(lossFn, names.map((n) => params[n]));
   const byName: Record<string, tf.Tensor> = {};
-  for (const n of names) byName[n] = grads[params[n].name];
+  for (const n of names) if (grads[params[n].name]) byName[n] = grads[params[n].name];
   return { loss: value, grads: byName };
 }

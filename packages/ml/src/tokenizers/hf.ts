@@ -137,6 +137,7 @@ export class HfTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    if (ids.length === 0) return ''; // the library refuses an empty list
     return this.impl.decode(Array.from(ids), { skip_special_tokens: options.skipSpecial ?? false, clean_up_tokenization_spaces: false });
   }
 

@@ -11,6 +11,7 @@ import { Llama2cTokenizer, type Llama2cTokenizerJSON } from './llama2c.ts';
 export * from './bpe.ts';
 export * from './llama2c.ts';
 export * from './hf.ts';
+export * from './to-hf.ts';
 
 export interface EncodeOptions {
   /** Turn special-token strings in the text into their ids. Off by default so user text can
@@ -47,6 +48,9 @@ export interface Tokenizer {
   isSpecial(id: number): boolean;
   /** What tokenizer.json holds; `type` picks the loader in TOKENIZER_TYPES. */
   toJSON(): { type: string };
+  /** The model's own chat template rendered to text (imported tokenizers that carry one); absent
+   * or null means chat.ts's Jielong template applies. */
+  chatTemplate?(messages: readonly { role: string; content: string }[], options?: { addGenerationPrompt?: boolean }): string | null;
 }
 
 const TOKENIZER_TYPES: Record<string, (json: never) => Tokenizer> = {
