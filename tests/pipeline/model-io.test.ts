@@ -111,6 +111,9 @@ test('exported as a Hugging Face folder and imported back as a child, it answers
   const untar = spawnSync('tar', ['-xf', tarFile, '-C', folder], { encoding: 'utf8' });
   assert.equal(untar.status, 0, untar.stderr);
 
+  for (const name of ['config.json', 'model.safetensors', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+    assert.ok(readdirSync(folder).includes(name), `${name} missing from the export: ${readdirSync(folder).join(', ')}`);
+  }
   const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
   assert.equal(config.architectures[0], 'LlamaForCausalLM');
   assert.equal(config.num_hidden_layers, 5);

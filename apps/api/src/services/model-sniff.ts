@@ -1,7 +1,7 @@
 // Which pre-trained model an upload holds, decided from the files' names, sizes and first bytes only:
 // the API refuses what cannot be a model before queuing a job, and the worker (packages/ml) does the
 // real reading. Every refusal names the file or field at fault.
-import { JIELONG_TOKENIZER_FILE, SUPPORTED_ARCHITECTURES } from '@jielong/shared';
+import { SUPPORTED_ARCHITECTURES } from '@jielong/shared';
 import { ApiError, badRequest } from '../errors.ts';
 
 /** Bytes kept from the start of each file: a safetensors/GGUF/llama2.c header, or a whole config. */
@@ -99,7 +99,7 @@ function sniffHf(configFile: UploadedFile, files: UploadedFile[]): Sniffed {
     );
   }
   for (const name of shards) checkSafetensors(byName.get(name)!);
-  if (!byName.has('tokenizer.json') && !byName.has(JIELONG_TOKENIZER_FILE)) throw missing('tokenizer.json', 'tokenizer.json is missing (save the tokenizer with tokenizer.save_pretrained beside the model)');
+  if (!byName.has('tokenizer.json')) throw missing('tokenizer.json', 'tokenizer.json is missing (save the tokenizer with tokenizer.save_pretrained beside the model)');
   return { format: 'hf', architecture, tokenizer: null, summary: `Hugging Face folder: ${architecture}, ${shards.length} safetensors file(s), ${files.length} files` };
 }
 

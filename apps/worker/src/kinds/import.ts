@@ -7,7 +7,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { importPrefix } from '@jielong/db';
 import { FormatError, importModel, modelFromTensors, saveCheckpoint } from '@jielong/ml';
-import { ImportHyperparamsSchema, JIELONG_TOKENIZER_FILE } from '@jielong/shared';
+import { ImportHyperparamsSchema } from '@jielong/shared';
 import { JobInputError } from '../failures.ts';
 import type { JobRun } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -26,9 +26,8 @@ export async function runImport(run: JobRun): Promise<KindResult> {
   for (const f of hp.files) {
     if (!existsSync(join(upload, f.name))) throw new JobInputError('bad-data', `the uploaded file ${f.name} is gone from ${importPrefix(run.id)}`, 'upload the model again');
   }
-  const names = new Set(hp.files.map((f) => f.name));
-  // llama2.c's tokenizer file, or Jielong's own in a folder Jielong exported without a tokenizer.json
-  const tokenizer = hp.files.find((f) => f.tokenizer) ?? (hp.format === 'hf' && !names.has('tokenizer.json') ? hp.files.find((f) => f.name === JIELONG_TOKENIZER_FILE) : undefined);
+  // llama2.c keeps its tokenizer in a file of its own; HF folders and GGUF files carry theirs
+  const tokenizer = hp.files.find((f) => f.tokenizer);
   const weights = hp.files.find((f) => !f.tokenizer && (hp.format === 'gguf' ? /\.gguf$/i : /\.bin$/i).test(f.name));
   // a Hugging Face model is its folder; the others are one file (plus llama2.c's tokenizer)
   const from = hp.format === 'hf' || !weights ? upload : join(upload, weights.name);

@@ -9,13 +9,6 @@ import { EXPORT_FORMATS, IMPORT_FORMATS } from '../hyperparams.ts';
 /** Hugging Face `architectures[0]` values the importer maps onto a Jielong model family. */
 export const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', 'LlamaForCausalLM', 'Qwen2ForCausalLM'] as const;
 
-/**
- * Written into an exported Hugging Face folder when the model's tokenizer has no tokenizer.json
- * form (llama2.c's SentencePiece today): Jielong's own tokenizer file, which an import of that folder
- * reads in place of tokenizer.json. transformers ignores it.
- */
-export const JIELONG_TOKENIZER_FILE = 'jielong-tokenizer.json';
-
 export const ImportFormatSchema = z.enum(IMPORT_FORMATS);
 export const ExportFormatSchema = z.enum(EXPORT_FORMATS);
 export type ExportFormat = z.infer<typeof ExportFormatSchema>;
