@@ -25,6 +25,8 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 let researcher: Person;
 let projectId: string;
 let originalId: string;
+/** the exported Hugging Face folder, untarred */
+let folder: string;
 
 async function importFiles(parts: FormPart[]): Promise<Job> {
   const body = multipartBody(parts);
@@ -104,7 +106,7 @@ test('exported as a Hugging Face folder and imported back as a child, it answers
   assert.match(String(download.headers['content-disposition']), /filename="stories260K-hf\.tar"/);
   const tarFile = join(scratch, 'export.tar');
   writeFileSync(tarFile, download.rawPayload);
-  const folder = join(scratch, 'stories260K-hf');
+  folder = join(scratch, 'stories260K-hf');
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder);
   // the system's tar: the download must be a plain tar any tool reads
@@ -150,4 +152,28 @@ test('exported as a Hugging Face folder and imported back as a child, it answers
     assert.ok(original, 'the original answered');
     assert.equal(answers.get(`${roundTrip.model.id} ${prompt.id}`), original, `answers to "${prompt.text}" differ`);
   }
+});
+
+test('weights the API cannot judge but the reader refuses fail the job as bad data, naming the tensor; nothing is registered', async () => {
+  // a well-formed safetensors file holding one tensor the Llama table has no place for
+  const header = Buffer.from(JSON.stringify({ 'model.embed_tokens.weight': { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }));
+  const weights = Buffer.concat([Buffer.alloc(8), header, Buffer.alloc(4)]);
+  weights.writeBigUInt64LE(BigInt(header.length), 0);
+  const models = await p.prisma.model.count();
+  const body = multipartBody([
+    { field: 'files', filename: 'config.json', data: readFileSync(join(folder, 'config.json')) },
+    { field: 'files', filename: 'tokenizer.json', data: readFileSync(join(folder, 'tokenizer.json')) },
+    { field: 'files', filename: 'model.safetensors', data: weights },
+  ]);
+  const res = await p.app.inject({ method: 'POST', url: `/v1/projects/${projectId}/models/import`, payload: body.payload, headers: { ...researcher.auth, ...body.headers } });
+  assert.equal(res.statusCode, 201, res.body);
+  const job = await p.waitForJob(res.json().job.id);
+  assert.equal(job.status, 'failed');
+  const error = job.error as { code: string; message: string; suggestion?: string };
+  assert.equal(error.code, 'bad-data');
+  assert.match(error.message, /model\.embed_tokens\.weight|model\.layers\.0\./, error.message);
+  assert.ok(error.suggestion);
+  assert.equal(job.attempts, 1, 'bad data is not retried');
+  assert.equal(await p.prisma.model.count(), models);
+  assert.deepEqual(readdirSync(join(p.dataDir, 'imports')), [], 'the upload is deleted');
 });
