@@ -11,6 +11,7 @@ import { ApiError, registerErrorHandling } from './errors.ts';
 import type { AppConfig } from './types.ts';
 import { DEFAULT_LOGIN_LIMIT } from './services/login-limit.ts';
 import authPlugin from './plugins/auth.ts';
+import storableTextPlugin from './plugins/storable-text.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import cleanupPlugin from './plugins/cleanup.ts';
 import authRoutes from './routes/auth.ts';
@@ -90,6 +91,7 @@ export async function buildApp(opts: BuildAppOptions) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(cookie);
+  await app.register(storableTextPlugin);
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);
   await app.register(cleanupPlugin);
