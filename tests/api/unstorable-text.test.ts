@@ -66,3 +66,27 @@ test('an import line holding NUL fails the whole import with its line number, st
   assert.equal(fieldOf(pref), 'line 1.rejected');
   assert.equal(await h.prisma.comparison.count({ where: { projectId } }), 0);
 });
+
+test('one set of text limits on every route and import; a language must be a code', async () => {
+  const researcher = await h.person('Res3', ['researcher']);
+  const projectId = await h.project(researcher);
+  const longPrompt = 'p'.repeat(20_001);
+  const longAnswer = 'a'.repeat(50_001);
+  const prefs = await h.call(researcher, 'POST', `/v1/projects/${projectId}/preferences/import`, JSON.stringify({ prompt: longPrompt, chosen: 'a', rejected: 'b' }), NDJSON);
+  assert.equal(prefs.statusCode, 400);
+  assert.equal(fieldOf(prefs), 'line 1.prompt');
+  const answer = await h.call(researcher, 'POST', `/v1/projects/${projectId}/preferences/import`, ['{"prompt":"p","chosen":"a","rejected":"b"}', JSON.stringify({ prompt: 'p', chosen: 'a', rejected: longAnswer })].join('\n'), NDJSON);
+  assert.equal(answer.statusCode, 400);
+  assert.equal(fieldOf(answer), 'line 2.rejected');
+  const prompt = await h.call(researcher, 'POST', `/v1/projects/${projectId}/prompts/import`, JSON.stringify({ prompt: longPrompt }), NDJSON);
+  assert.equal(fieldOf(prompt), 'line 1.prompt');
+  const single = await h.call(researcher, 'POST', `/v1/projects/${projectId}/prompts`, { text: longPrompt });
+  assert.equal(fieldOf(single), 'text');
+  const comparison = await h.call(researcher, 'POST', `/v1/projects/${projectId}/comparisons`, { prompt: 'p', answers: [{ text: 'a' }, { text: longAnswer }] });
+  assert.equal(fieldOf(comparison), 'answers.1.text');
+  const language = await h.call(researcher, 'POST', `/v1/projects/${projectId}/prompts/import`, '{"prompt":"hello","language":5}', NDJSON);
+  assert.equal(language.statusCode, 400);
+  assert.equal(fieldOf(language), 'line 1.language');
+  assert.equal(await h.prisma.prompt.count({ where: { projectId } }), 0);
+  assert.equal(await h.prisma.comparison.count({ where: { projectId } }), 0);
+});
