@@ -60,7 +60,8 @@ test('a researcher pre-trains a tiny model from the form, follows its live curve
   await expect(field(page, /^Learning rate/)).toHaveValue('0.001');
   await expect(field(page, /^Model size/)).toHaveValue('mini');
 
-  await fillTinyPretrain(page, { steps: 150, lr: '3e-3' });
+  // enough steps to be seen running on a quiet machine (150 took 1 s)
+  await fillTinyPretrain(page, { steps: 800, lr: '3e-3' });
   await field(page, /^Name of the new model/).fill('Tiny bard');
   await shot(page, 'jobs-form-laptop');
   await startForm(page).getByRole('button', { name: 'Start Pre-train job' }).click();

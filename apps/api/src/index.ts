@@ -11,6 +11,7 @@ import { ApiError, registerErrorHandling } from './errors.ts';
 import type { AppConfig } from './types.ts';
 import { DEFAULT_LOGIN_LIMIT } from './services/login-limit.ts';
 import authPlugin from './plugins/auth.ts';
+import helmet from '@fastify/helmet';
 import storableTextPlugin from './plugins/storable-text.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import cleanupPlugin from './plugins/cleanup.ts';
@@ -90,6 +91,10 @@ export async function buildApp(opts: BuildAppOptions) {
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // nosniff, frame and referrer policies and the rest of helmet's defaults; the API answers JSON,
+  // so its content security policy is the web app's business (apps/web/next.config.ts), and
+  // /docs (Swagger UI) needs its inline scripts.
+  await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(cookie);
   await app.register(storableTextPlugin);
   await app.register(authPlugin);
