@@ -22,7 +22,8 @@ test('a cookie-authenticated write from another site is refused; the studio, scr
   const plain = (headers: Record<string, string>) =>
     h.app.inject({ method: 'POST', url: importUrl, payload: '{"prompt":"forged"}', headers: { cookie, 'content-type': 'text/plain', ...headers } });
 
-  for (const headers of [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site', origin: 'http://localhost:4000' }]) {
+  const forged: Record<string, string>[] = [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site', origin: 'http://localhost:4000' }];
+  for (const headers of forged) {
     const res = await plain(headers);
     assert.equal(res.statusCode, 403, JSON.stringify(headers));
     assert.equal(res.json().error.code, 'cross_site');
