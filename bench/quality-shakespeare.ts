@@ -20,14 +20,14 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import {
   PRESETS,
-  Tokenizer,
+  BpeTokenizer,
   TrainingError,
   backendInfo,
   generate,
   initBackend,
   loadCheckpoint,
   pretrain,
-  type GPT,
+  type CausalLM,
   type PretrainConfig,
   type PretrainProgress,
   type PretrainResult,
@@ -68,7 +68,7 @@ const valText = text.slice(cut);
 await initBackend();
 const backend = backendInfo();
 let t = performance.now();
-const tokenizer = Tokenizer.train(trainText, { vocabSize: Number(args.vocab) });
+const tokenizer = BpeTokenizer.train(trainText, { vocabSize: Number(args.vocab) });
 const tokenizerSeconds = (performance.now() - t) / 1000;
 const trainTokens = tokenizer.encode(trainText);
 const valTokens = tokenizer.encode(valText);
@@ -138,7 +138,7 @@ log(`calibration: ${stepSec.toFixed(2)} s/step, eval ${calibEvalSec.toFixed(1)} 
 const abort = new AbortController();
 const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - performance.now()));
 let result: PretrainResult | null = null;
-let model: GPT;
+let model: CausalLM;
 let stoppedAtDeadline = false;
 try {
   result = await pretrain({ corpus, tokenizer, outDir: runDir, resume: true, onProgress, signal: abort.signal, config: { ...config, steps, evalEvery, checkpointEvery: 0 } });

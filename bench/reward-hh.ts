@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import {
-  backendInfo, evaluateRewardModel, hasCheckpoint, holdOut, initBackend, loadCheckpoint, pretrain, saveCheckpoint, Tokenizer, trainRewardModel,
+  backendInfo, evaluateRewardModel, hasCheckpoint, holdOut, initBackend, loadCheckpoint, pretrain, saveCheckpoint, BpeTokenizer, trainRewardModel,
   type ChatTurn, type PreferencePair, type PresetName,
 } from '../packages/ml/src/index.ts';
 
@@ -93,7 +93,7 @@ console.log(`pairs: ${train.length} train, ${test.length} held out, ${skipped} s
 async function pretrainBase() {
   const shakespeare = readFileSync(join(DATA, 'corpus/tinyshakespeare.txt'), 'utf8');
   const corpus = [shakespeare, ...train.map((p) => p.text)];
-  const tokenizer = await timed('tokenizer', () => Tokenizer.train(corpus, { vocabSize: Number(args.vocab) }));
+  const tokenizer = await timed('tokenizer', () => BpeTokenizer.train(corpus, { vocabSize: Number(args.vocab) }));
   const pretrainConfig = { preset, model: { blockSize, dropout: 0 }, batchSize, lr: 1e-3, minLr: 1e-4, weightDecay: 0.1, threads, evalBatches: 8, patience: 1000 };
 
   // Calibration: a few steps give tokens/s, hence the step count that fits the budget.

@@ -2,7 +2,7 @@
 // zh-classics, repeated), measures compression on held-out text and encode/decode speed.
 // Run: npx tsx bench/tokenizer.ts [vocabSize ...]   (default 4096 8192; prints a markdown table)
 import { readFileSync } from 'node:fs';
-import { Tokenizer } from '../packages/ml/src/tokenizer.ts';
+import { BpeTokenizer } from '../packages/ml/src/tokenizers/index.ts';
 
 const TARGET_BYTES = 10 * 1024 * 1024;
 const HELD_OUT = 0.05; // the last 5% of each corpus is never seen in training
@@ -22,14 +22,14 @@ const seconds = (start: number) => (performance.now() - start) / 1000;
 const rows: string[] = [];
 for (const vocabSize of (process.argv.length > 2 ? process.argv.slice(2) : ['4096', '8192']).map(Number)) {
   let start = performance.now();
-  const trained = Tokenizer.train(corpus, { vocabSize });
+  const trained = BpeTokenizer.train(corpus, { vocabSize });
   const trainSeconds = seconds(start);
   const json = JSON.stringify(trained);
   const bytesPerToken = (text: string) => (Buffer.byteLength(text) / trained.encode(text).length).toFixed(2);
 
   // Speed over a whole corpus with a fresh tokenizer (its chunk cache starts empty).
   const speed = (text: string) => {
-    const tok = Tokenizer.fromJSON(json);
+    const tok = BpeTokenizer.fromJSON(json);
     start = performance.now();
     const ids = tok.encode(text);
     const encode = mb(text) / seconds(start);

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Tokenizer } from '../../packages/ml/src/tokenizer.ts';
+import { BpeTokenizer } from '../../packages/ml/src/tokenizers/index.ts';
 import { renderChat, renderPrompt, chatStopId, type ChatTurn } from '../../packages/ml/src/chat.ts';
 
 const corpus = (name: string) => readFileSync(new URL(`../../../shared/data/corpus/${name}`, import.meta.url), 'utf8');
-const tokenizer = Tokenizer.train(corpus('tinyshakespeare.txt').slice(0, 60_000) + corpus('zh-classics.txt').slice(0, 30_000), { vocabSize: 600 });
+const tokenizer = BpeTokenizer.train(corpus('tinyshakespeare.txt').slice(0, 60_000) + corpus('zh-classics.txt').slice(0, 30_000), { vocabSize: 600 });
 const id = (special: string) => tokenizer.specialId(special);
 
 const conversation: ChatTurn[] = [

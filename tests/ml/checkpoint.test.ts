@@ -5,14 +5,14 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, GPT, Tokenizer, initBackend, loadCheckpoint, saveCheckpoint } from '../../packages/ml/src/index.ts';
+import { AdamW, GPT, BpeTokenizer, type CausalLM, initBackend, loadCheckpoint, saveCheckpoint } from '../../packages/ml/src/index.ts';
 import { REPETITIVE } from './fixtures/corpus.ts';
 
 await initBackend('wasm');
 
 test('a checkpoint round-trips bit-exactly: weights, LoRA, head, optimizer, tokenizer, state', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ml-ckpt-'));
-  const tokenizer = Tokenizer.train(REPETITIVE, { vocabSize: 280 });
+  const tokenizer = BpeTokenizer.train(REPETITIVE, { vocabSize: 280 });
   const model = new GPT({ vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0.1 }, { seed: 8 });
   model.addLora({ rank: 2, alpha: 8 });
   model.attachHead();
@@ -41,7 +41,7 @@ test('a checkpoint round-trips bit-exactly: weights, LoRA, head, optimizer, toke
   }
   assert.deepEqual(back.state, { step: 2, note: 'hello' });
   assert.deepEqual(back.tokenizer!.encode('a stitch in time'), tokenizer.encode('a stitch in time'));
-  const out = (m: GPT) => tf.tidy(() => Array.from(m.forward(x).logits!.dataSync()));
+  const out = (m: CausalLM) => tf.tidy(() => Array.from(m.forward(x).logits!.dataSync()));
   assert.deepEqual(out(back.model), out(model));
 
   // A flipped byte in the weights is refused, not silently loaded.

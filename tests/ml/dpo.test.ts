@@ -2,11 +2,11 @@
 // grows on held-out pairs, and the policy's own answers mention the keyword more often.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chatStopId, generate, initBackend, renderPrompt, trainDpo, trainSft, TrainingError, type DpoProgress, type GPT, type Tokenizer } from '../../packages/ml/src/index.ts';
+import { chatStopId, generate, initBackend, renderPrompt, trainDpo, trainSft, TrainingError, type DpoProgress, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
 import { demonstrations, keywordPairs, keywordShare, PROMPTS, pretrainedBase, toyTokenizer } from './fixtures/rlhf.ts';
 
 let tok: Tokenizer;
-let sft: GPT;
+let sft: CausalLM;
 before(async () => {
   await initBackend('wasm');
   tok = toyTokenizer();
@@ -16,7 +16,7 @@ before(async () => {
 });
 
 /** Mean keyword share of 8 sampled answers to each prompt. */
-function keywordRate(model: GPT): number {
+function keywordRate(model: CausalLM): number {
   const shares = PROMPTS.flatMap((p, k) =>
     generate(model, renderPrompt(tok, [{ role: 'user', content: p }]), { n: 8, maxTokens: 8, stop: [chatStopId(tok)], seed: k }).map((a) => keywordShare(tok.decode(a.tokens))),
   );

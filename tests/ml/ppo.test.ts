@@ -2,11 +2,11 @@
 // the KL penalty holds it near the SFT model, and the KL bound stops or warns.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { cloneModel, initBackend, trainPpo, trainSft, type GPT, type PpoConfig, type PpoProgress, type Tokenizer } from '../../packages/ml/src/index.ts';
+import { cloneModel, initBackend, trainPpo, trainSft, type CausalLM, type PpoConfig, type PpoProgress, type Tokenizer } from '../../packages/ml/src/index.ts';
 import { demonstrations, keywordShare, PROMPTS, pretrainedBase, toyTokenizer } from './fixtures/rlhf.ts';
 
 let tok: Tokenizer;
-let sft: GPT;
+let sft: CausalLM;
 before(async () => {
   await initBackend('wasm');
   tok = toyTokenizer();

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, trainDpo, trainPpo, trainRewardModel, trainSft, TrainingError, type GPT, type Tokenizer } from '../../packages/ml/src/index.ts';
+import { initBackend, trainDpo, trainPpo, trainRewardModel, trainSft, TrainingError, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
 import { demonstrations, keywordPairs, keywordShare, PROMPTS, tinyModel, toyTokenizer } from './fixtures/rlhf.ts';
 
 let tok: Tokenizer;
-let base: GPT;
+let base: CausalLM;
 before(async () => {
   await initBackend('wasm');
   tok = toyTokenizer();
@@ -25,7 +25,7 @@ interface RunOptions {
 }
 
 /** A trained model and everything else the trainer's result says. */
-type Trained = { model: GPT; report: Record<string, unknown> };
+type Trained = { model: CausalLM; report: Record<string, unknown> };
 
 /**
  * Runs `train` uninterrupted; then stopped (aborted) after step `stopAt` with a checkpoint every

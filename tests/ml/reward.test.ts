@@ -4,12 +4,12 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   evaluateRewardModel, groupPairs, initBackend, packRankings, rewardModelFn, scoreReward, trainRewardModel, trainSft,
-  type GPT, type RewardProgress, type Tokenizer,
+  type CausalLM, type RewardProgress, type Tokenizer,
 } from '../../packages/ml/src/index.ts';
 import { demonstrations, keywordPairs, PROMPTS, pretrainedBase, toyTokenizer } from './fixtures/rlhf.ts';
 
 let tok: Tokenizer;
-let sft: GPT;
+let sft: CausalLM;
 before(async () => {
   await initBackend('wasm');
   tok = toyTokenizer();

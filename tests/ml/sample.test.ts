@@ -2,10 +2,10 @@
 // stop tokens, top-k/top-p and batches of K answers behave.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { generate, initBackend, pickToken, pretrain, mulberry32, type GPT, type Tokenizer } from '../../packages/ml/src/index.ts';
+import { generate, initBackend, pickToken, pretrain, mulberry32, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
 import { REPETITIVE } from './fixtures/corpus.ts';
 
-let model: GPT;
+let model: CausalLM;
 let tokenizer: Tokenizer;
 before(async () => {
   await initBackend('wasm');

@@ -3,11 +3,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { holdOut, initBackend, sftBatch, sftValLoss, sftLoss, trainSft, TrainingError, type GPT, type SftProgress, type Tokenizer } from '../../packages/ml/src/index.ts';
+import { holdOut, initBackend, sftBatch, sftValLoss, sftLoss, trainSft, TrainingError, type CausalLM, type SftProgress, type Tokenizer } from '../../packages/ml/src/index.ts';
 import { demonstrations, pretrainedBase, PROMPTS, tinyModel, toyTokenizer } from './fixtures/rlhf.ts';
 
 let tok: Tokenizer;
-let base: GPT;
+let base: CausalLM;
 before(async () => {
   await initBackend('wasm');
   tok = toyTokenizer();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Tokenizer, DEFAULT_SPECIAL_TOKENS, PRETOKENIZE_PATTERN } from '../../packages/ml/src/tokenizer.ts';
+import { BpeTokenizer, DEFAULT_SPECIAL_TOKENS, PRETOKENIZE_PATTERN } from '../../packages/ml/src/tokenizers/index.ts';
 
 const corpus = (name: string) => readFileSync(new URL(`../../../shared/data/corpus/${name}`, import.meta.url), 'utf8');
 const english = corpus('tinyshakespeare.txt');
@@ -11,7 +11,7 @@ const trainingText = english.slice(0, 200_000) + '\n' + chinese.slice(0, 100_000
 const heldOutEnglish = english.slice(900_000, 905_000);
 const heldOutChinese = chinese.slice(800_000, 802_000);
 const VOCAB = 1024;
-const tokenizer = Tokenizer.train(trainingText, { vocabSize: VOCAB });
+const tokenizer = BpeTokenizer.train(trainingText, { vocabSize: VOCAB });
 
 /** Deterministic pseudo-random code points from all planes, surrogates excluded. */
 function randomText(seed: number, length: number): string {
@@ -70,7 +70,7 @@ test('decoding a cut multi-byte character does not throw; the stream decoder rea
 test('the vocabulary has exactly the requested size', () => {
   for (const vocabSize of [VOCAB, 300]) {
     const progress: number[] = [];
-    const tok = vocabSize === VOCAB ? tokenizer : Tokenizer.train(english.slice(0, 20_000), { vocabSize, onProgress: (done) => progress.push(done) });
+    const tok = vocabSize === VOCAB ? tokenizer : BpeTokenizer.train(english.slice(0, 20_000), { vocabSize, onProgress: (done) => progress.push(done) });
     if (tok !== tokenizer) assert.equal(progress.at(-1), tok.merges.length);
     assert.equal(tok.vocabSize, vocabSize);
     assert.equal(tok.merges.length, vocabSize - 256 - DEFAULT_SPECIAL_TOKENS.length);
@@ -78,12 +78,12 @@ test('the vocabulary has exactly the requested size', () => {
     assert.ok(tok.tokenBytes(vocabSize - 1).length > 0);
     assert.throws(() => tok.tokenBytes(vocabSize), RangeError);
   }
-  assert.throws(() => Tokenizer.train('tiny corpus', { vocabSize: 4096 }), /corpus too small/);
-  assert.throws(() => Tokenizer.train(english, { vocabSize: 200 }), /vocabSize must be an integer of at least 261/);
+  assert.throws(() => BpeTokenizer.train('tiny corpus', { vocabSize: 4096 }), /corpus too small/);
+  assert.throws(() => BpeTokenizer.train(english, { vocabSize: 200 }), /vocabSize must be an integer of at least 261/);
 });
 
 test('saving to JSON and loading gives identical encodings', () => {
-  const loaded = Tokenizer.fromJSON(JSON.stringify(tokenizer));
+  const loaded = BpeTokenizer.fromJSON(JSON.stringify(tokenizer));
   assert.equal(loaded.vocabSize, tokenizer.vocabSize);
   assert.equal(loaded.eotId, tokenizer.eotId);
   assert.deepEqual(loaded.toJSON(), tokenizer.toJSON());
@@ -93,7 +93,7 @@ test('saving to JSON and loading gives identical encodings', () => {
   }
   const broken = tokenizer.toJSON();
   broken.merges[0] = [300, 1];
-  assert.throws(() => Tokenizer.fromJSON(broken), /merge 0 refers to a token that does not exist yet/);
+  assert.throws(() => BpeTokenizer.fromJSON(broken), /merge 0 refers to a token that does not exist yet/);
 });
 
 test('special tokens come only from allowSpecial, never from text or merges', () => {
@@ -109,14 +109,14 @@ test('special tokens come only from allowSpecial, never from text or merges', ()
   assert.equal(tokenizer.decode(allowed, { skipSpecial: true }), 'hiI will obey');
 
   // Even a corpus full of the literal marker cannot teach a merge that yields a special id.
-  const tok = Tokenizer.train('story <|endoftext|> '.repeat(500), { vocabSize: 270 });
+  const tok = BpeTokenizer.train('story <|endoftext|> '.repeat(500), { vocabSize: 270 });
   assert.ok(tok.encode('story <|endoftext|>').every((id) => !tok.isSpecial(id)));
 });
 
 test('training is deterministic', () => {
   const text = english.slice(300_000, 330_000) + chinese.slice(300_000, 310_000);
-  const first = Tokenizer.train(text, { vocabSize: 600 });
-  const second = Tokenizer.train(text, { vocabSize: 600 });
+  const first = BpeTokenizer.train(text, { vocabSize: 600 });
+  const second = BpeTokenizer.train(text, { vocabSize: 600 });
   assert.deepEqual(second.toJSON(), first.toJSON());
 });
 
@@ -151,7 +151,7 @@ function applyMerge(ids: number[], a: number, b: number, z: number): number[] {
 test('training and encoding agree with textbook BPE', () => {
   const text = english.slice(500_000, 508_000) + chinese.slice(500_000, 503_000) + ' aaaaaaa abababab 哈哈哈哈哈';
   const merges = 150;
-  const tok = Tokenizer.train(text, { vocabSize: 256 + merges + DEFAULT_SPECIAL_TOKENS.length });
+  const tok = BpeTokenizer.train(text, { vocabSize: 256 + merges + DEFAULT_SPECIAL_TOKENS.length });
   assert.deepEqual(tok.merges, referenceMerges(text, merges));
   // Encoding one pre-tokenizer chunk = applying every merge in rank order.
   const sample = heldOutEnglish.slice(0, 1000) + heldOutChinese.slice(0, 300) + ' aaaaaaaaa';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { jobPrefix, modelPrefix, sha256Hex, type ArtifactStore, type Prisma, type PrismaClient } from '@jielong/db';
-import { loadCheckpoint, type GPT, type Tokenizer } from '@jielong/ml';
+import { loadCheckpoint, type CausalLM, type Tokenizer } from '@jielong/ml';
 import type { DatasetSnapshot } from '@jielong/shared';
 import { JobInputError } from './failures.ts';
 
@@ -17,7 +17,7 @@ const CANCEL_POLL_MS = 1000;
 
 export interface LoadedModel {
   row: Prisma.ModelModel;
-  model: GPT;
+  model: CausalLM;
   tokenizer: Tokenizer;
 }
 

@@ -6,7 +6,7 @@
 //
 // Contents are encoded with specials disabled, so a user who types "<|assistant|>" gets the
 // ordinary tokens for those characters, never a forged turn.
-import type { Tokenizer } from './tokenizer.ts';
+import type { Tokenizer } from './tokenizers/index.ts';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 

@@ -1,6 +1,7 @@
 // A model on disk: one folder holding
-//   config.json     model config, LoRA/head flags, trainer state (step, best loss, …)
-//   tokenizer.json  the tokenizer (Tokenizer.toJSON())
+//   config.json     model config (with its family), LoRA/head flags, trainer state (step, best loss, …),
+//                   and for an imported model where it came from
+//   tokenizer.json  the tokenizer (its toJSON(); loadTokenizer tells the kinds apart by `type`)
 //   weights.bin     float32 little-endian tensors back to back
 //   optimizer.bin   AdamW moments, when saved for resuming
 //   extra.bin       other tensors a trainer resumes with (e.g. the best weights so far), when given
@@ -12,9 +13,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { GPT, type GPTConfig, type LoraConfig } from './gpt.ts';
+import { createModel, type CausalLM, type LoraConfig, type ModelConfig } from './models/index.ts';
 import { AdamW, type AdamWConfig } from './optim.ts';
-import { Tokenizer, type TokenizerJSON } from './tokenizer.ts';
+import type { Provenance } from './formats/index.ts';
+import { loadTokenizer, type Tokenizer } from './tokenizers/index.ts';
 
 export const CHECKPOINT_FORMAT = 'jielong-gpt';
 
@@ -34,32 +36,37 @@ export interface Manifest {
 export interface CheckpointConfig {
   format: typeof CHECKPOINT_FORMAT;
   version: 1;
-  model: GPTConfig;
+  /** `family` is absent in checkpoints older than the Llama family: those are GPTs. */
+  model: ModelConfig;
   lora: LoraConfig | null;
   head: boolean;
   optimizer?: { config: AdamWConfig; step: number };
   /** Whatever the trainer needs to resume (step, best validation loss, …). */
   state: Record<string, unknown>;
+  /** Source format, architecture and input file hashes of an imported model. */
+  provenance?: Provenance;
 }
 
 export interface SaveOptions {
-  model: GPT;
+  model: CausalLM;
   tokenizer?: { toJSON(): unknown };
   /** Saved too when given, so training can resume exactly. */
   optimizer?: AdamW;
   state?: Record<string, unknown>;
   /** Other named tensors a trainer needs to resume (e.g. its best weights so far). */
   extra?: Record<string, tf.Tensor>;
+  provenance?: Provenance;
 }
 
 export interface LoadedCheckpoint {
-  model: GPT;
+  model: CausalLM;
   tokenizer: Tokenizer | null;
   /** Restored moments and step, when the checkpoint has them. */
   optimizer: AdamW | null;
   state: Record<string, unknown>;
   /** The extra tensors saved with it ({} when none); the caller disposes them. */
   extra: Record<string, tf.Tensor>;
+  provenance?: Provenance;
 }
 
 function pack(tensors: [string, tf.Tensor][]): { bytes: Buffer; entries: TensorEntry[] } {
@@ -80,7 +87,7 @@ function pack(tensors: [string, tf.Tensor][]): { bytes: Buffer; entries: TensorE
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Writes a checkpoint folder atomically (temp folder, then rename). */
-export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer, state = {}, extra }: SaveOptions): Promise<void> {
+export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer, state = {}, extra, provenance }: SaveOptions): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -91,6 +98,7 @@ export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer,
   manifest.files['weights.bin'] = { sha256: sha256(weights.bytes), tensors: weights.entries };
 
   const config: CheckpointConfig = { format: CHECKPOINT_FORMAT, version: 1, model: model.config, lora: model.lora, head: model.hasHead, state };
+  if (provenance) config.provenance = provenance;
   if (optimizer) {
     const moments = Object.entries(optimizer.slots).flatMap(([n, s]): [string, tf.Tensor][] => [[`${n}.m`, s.m], [`${n}.v`, s.v]]);
     const opt = pack(moments);
@@ -141,7 +149,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as CheckpointConfig;
   if (manifest.format !== CHECKPOINT_FORMAT || config.format !== CHECKPOINT_FORMAT) throw new Error(`${dir} is not a ${CHECKPOINT_FORMAT} checkpoint`);
 
-  const model = new GPT(config.model, { seed: 0 });
+  const model = createModel(config.model, { seed: 0 });
   if (config.lora) model.addLora(config.lora);
   if (config.head) model.attachHead();
   const weights = await readTensors(dir, manifest, 'weights.bin');
@@ -167,6 +175,6 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   }
   const extra = manifest.files['extra.bin'] ? Object.fromEntries(await readTensors(dir, manifest, 'extra.bin')) : {};
   const tokPath = join(dir, 'tokenizer.json');
-  const tokenizer = existsSync(tokPath) ? Tokenizer.fromJSON(JSON.parse(await readFile(tokPath, 'utf8')) as TokenizerJSON) : null;
-  return { model, tokenizer, optimizer, state: config.state ?? {}, extra };
+  const tokenizer = existsSync(tokPath) ? loadTokenizer(JSON.parse(await readFile(tokPath, 'utf8'))) : null;
+  return { model, tokenizer, optimizer, state: config.state ?? {}, extra, provenance: config.provenance };
 }

@@ -1,21 +1,23 @@
-// jielong-ml: pre-train a model on text files and sample from it.
+// jielong-ml: pre-train a model on text files, import a pre-trained one, and sample from either.
 //   jielong-ml pretrain --corpus a.txt [--corpus b.txt] --preset small --out dir [--steps 2000] [--resume]
+//   jielong-ml import --from stories260K.bin --tokenizer tok512.bin --out dir
 //   jielong-ml sample --model dir --prompt "..." [--max-tokens 200] [--temperature 0.8] [--n 3]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendInfo, initBackend } from './backend.ts';
-import { loadCheckpoint } from './checkpoint.ts';
-import { PRESETS, type PresetName } from './gpt.ts';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { importModel, modelFromTensors } from './formats/index.ts';
+import { PRESETS, type PresetName } from './models/index.ts';
 import { pretrain, TrainingError, type PretrainConfig, type PretrainProgress } from './pretrain.ts';
 import { generate } from './sample.ts';
-import { ENDOFTEXT } from './tokenizer.ts';
 
 const USAGE = `usage:
   jielong-ml pretrain --corpus FILE [--corpus FILE …] --out DIR [--preset tiny|mini|small]
                       [--steps N] [--batch-size N] [--lr X] [--vocab-size N] [--block-size N]
                       [--eval-every N] [--seed N] [--threads N] [--micro-batch N] [--resume]
                       [--backend auto|tensorflow|wasm|cpu]
+  jielong-ml import --from FILE [--tokenizer FILE] --out DIR     (llama2.c .bin + tokenizer.bin)
   jielong-ml sample --model DIR --prompt TEXT [--max-tokens N] [--temperature X] [--top-k N]
                     [--top-p X] [--n N] [--seed N] [--no-cache] [--backend …]`;
 
@@ -141,8 +143,8 @@ async function runSample(argv: string[]): Promise<void> {
   await initBackend(values.backend);
   const { model, tokenizer } = await loadCheckpoint(dir);
   if (!tokenizer) fail(`${dir} has no tokenizer.json`);
-  const eot = tokenizer.encode(ENDOFTEXT, { allowSpecial: true });
-  const prompt = values.prompt ? tokenizer.encode(values.prompt) : eot;
+  // A prompt continues the text that begins a sequence; an empty one starts from it.
+  const prompt = tokenizer.encode(values.prompt ?? '', { bos: true });
   const samples = generate(model, prompt, {
     maxTokens: num(values['max-tokens'], 'max-tokens') ?? 200,
     temperature: num(values.temperature, 'temperature') ?? 0.8,
@@ -151,15 +153,41 @@ async function runSample(argv: string[]): Promise<void> {
     n: num(values.n, 'n') ?? 1,
     seed: num(values.seed, 'seed') ?? Date.now() % 2 ** 31,
     cache: !values['no-cache'],
-    stop: eot,
+    stop: [...tokenizer.stopIds],
   });
   samples.forEach((s, i) => {
     if (samples.length > 1) process.stdout.write(`--- ${i + 1} ---\n`);
-    process.stdout.write(values.prompt + tokenizer.decode(s.tokens, { skipSpecial: true }) + '\n');
+    // Decoded with the prompt: SentencePiece-style tokenizers drop the space that starts a sequence.
+    process.stdout.write(tokenizer.decode([...prompt, ...s.tokens], { skipSpecial: true }) + '\n');
   });
+}
+
+async function runImport(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { from: { type: 'string' }, tokenizer: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } } });
+  if (!values.from) fail('import needs --from FILE');
+  if (!values.out) fail('import needs --out DIR');
+  if (!existsSync(values.from)) fail(`model file not found: ${values.from}`);
+  if (values.tokenizer && !existsSync(values.tokenizer)) fail(`tokenizer file not found: ${values.tokenizer}`);
+  await initBackend(values.backend);
+  let imported;
+  try {
+    imported = await importModel({ from: values.from, tokenizer: values.tokenizer });
+  } catch (e) {
+    if (e instanceof Error && e.name === 'FormatError') {
+      process.stderr.write(`jielong-ml: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const model = modelFromTensors(imported.config, imported.tensors);
+  await saveCheckpoint(values.out, { model, tokenizer: imported.tokenizer, provenance: imported.provenance });
+  const { sourceFormat, architecture } = imported.provenance;
+  process.stdout.write(`model: ${values.out} (${architecture} from ${sourceFormat}, ${model.numParams().toLocaleString('en')} parameters, vocabulary ${imported.tokenizer.vocabSize})\n`);
+  model.dispose();
 }
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'pretrain') await runPretrain(rest);
+else if (command === 'import') await runImport(rest);
 else if (command === 'sample') await runSample(rest);
 else fail(command ? `unknown command "${command}"` : 'missing command');

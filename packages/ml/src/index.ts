@@ -1,12 +1,13 @@
-// @jielong/ml: tokenizer, GPT model, training and sampling on TensorFlow.js.
+// @jielong/ml: tokenizers, model families (GPT, Llama), imported formats, training and sampling on TensorFlow.js.
 export * from './backend.ts';
-export * from './gpt.ts';
+export * from './models/index.ts';
 export * from './optim.ts';
 export * from './checkpoint.ts';
 export * from './sample.ts';
 export * from './pretrain.ts';
 export * from './parallel.ts';
-export * from './tokenizer.ts';
+export * from './tokenizers/index.ts';
+export * from './formats/index.ts';
 export * from './chat.ts';
 export {
   cloneModel, holdOut, promptTurns, renderAnswer, shuffled, type Batch, type EpochConfig, type PreferencePair, type Prompt, type PromptAnswer, type Row,

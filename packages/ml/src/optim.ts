@@ -1,7 +1,7 @@
 // AdamW with decoupled weight decay, global-norm gradient clipping and the warm-up + cosine schedule.
 // Shared by every trainer (pretraining, SFT, reward model, PPO, DPO).
 import * as tf from '@tensorflow/tfjs';
-import type { GPT } from './gpt.ts';
+import type { CausalLM } from './models/index.ts';
 import { fusedAdamW, sumOfSquares } from './kernels/fused.ts';
 import { nativeActive } from './kernels/native.ts';
 
@@ -14,7 +14,7 @@ export interface AdamWConfig {
 
 export const ADAMW_DEFAULTS: AdamWConfig = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1 };
 
-/** Moments of one parameter, by the parameter's name in GPT.params. */
+/** Moments of one parameter, by the parameter's name in CausalLM.params. */
 export interface AdamWSlot {
   m: tf.Variable;
   v: tf.Variable;
@@ -111,7 +111,7 @@ export interface StepResult {
  * Clips gradients (keyed by parameter name) and applies one AdamW update, unless the loss or the
  * gradient norm is not finite. Does not dispose `grads`.
  */
-export function applyGradients(model: GPT, optimizer: AdamW, loss: number, grads: Record<string, tf.Tensor>, opts: { lr: number; gradClip: number }): StepResult {
+export function applyGradients(model: CausalLM, optimizer: AdamW, loss: number, grads: Record<string, tf.Tensor>, opts: { lr: number; gradClip: number }): StepResult {
   const gradNorm = globalNorm(grads);
   if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, applied: false };
   optimizer.apply(model.params, grads, opts.lr, clipScale(gradNorm, opts.gradClip));
@@ -119,7 +119,7 @@ export function applyGradients(model: GPT, optimizer: AdamW, loss: number, grads
 }
 
 /** One optimisation step on the model's trainable variables: gradients of lossFn, clipping, AdamW. */
-export function trainStep(model: GPT, optimizer: AdamW, lossFn: () => tf.Scalar, opts: { lr: number; gradClip: number }): StepResult {
+export function trainStep(model: CausalLM, optimizer: AdamW, lossFn: () => tf.Scalar, opts: { lr: number; gradClip: number }): StepResult {
   const { loss, grads } = model.gradients(lossFn);
   const result = applyGradients(model, optimizer, loss.dataSync()[0], grads, opts);
   tf.dispose([loss, ...Object.values(grads)]);

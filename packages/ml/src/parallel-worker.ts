@@ -3,14 +3,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from './backend.ts';
-import { GPT } from './gpt.ts';
+import { createModel } from './models/index.ts';
 import { lmLoss, loadWeights, type WorkerInit, type WorkerReply, type WorkerStep } from './parallel.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 try {
   await initBackend(init.backend);
-  const model = new GPT(init.config, { seed: 0 });
+  const model = createModel(init.config, { seed: 0 });
   if (init.lora) model.addLora(init.lora);
   if (init.head) model.attachHead();
   const weights = new Float32Array(init.weights);

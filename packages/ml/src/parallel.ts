@@ -4,7 +4,7 @@
 // Only the language-model loss (targets + optional mask) is computed on workers.
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import type { GPT, GPTConfig, LoraConfig } from './gpt.ts';
+import type { CausalLM, LoraConfig, ModelConfig } from './models/index.ts';
 
 export interface LmBatch {
   /** Token ids and next-token targets, [rows, T] row-major. */
@@ -27,7 +27,7 @@ interface Slot {
 }
 
 export interface WorkerInit {
-  config: GPTConfig;
+  config: ModelConfig;
   lora: LoraConfig | null;
   head: boolean;
   backend: string;
@@ -48,13 +48,13 @@ export interface WorkerReply {
 }
 
 /** Copies slots of the shared weights buffer into the model's variables. */
-export function loadWeights(model: GPT, weights: Float32Array, slots: Slot[]): void {
+export function loadWeights(model: CausalLM, weights: Float32Array, slots: Slot[]): void {
   tf.tidy(() => {
     for (const s of slots) model.params[s.name].assign(tf.tensor(weights.subarray(s.offset, s.offset + s.size), s.shape));
   });
 }
 
-function layout(model: GPT): { slots: Slot[]; weightsSize: number; gradsSize: number } {
+function layout(model: CausalLM): { slots: Slot[]; weightsSize: number; gradsSize: number } {
   const trainable = new Set(model.trainableNames());
   let offset = 0;
   let gradOffset = 0;
@@ -75,8 +75,8 @@ function rowsOf(b: LmBatch, from: number, to: number): LmBatch {
 /** Masked token count: the weight of a shard's mean loss in the batch mean. */
 const tokens = (b: LmBatch) => (b.mask ? b.mask.reduce((s, v) => s + v, 0) : b.rows * b.T);
 
-/** Mean language-model loss of a batch (as GPT.forward computes it). */
-export function lmLoss(model: GPT, b: LmBatch, training: boolean, seed: number): tf.Scalar {
+/** Mean language-model loss of a batch (as every CausalLM's forward computes it). */
+export function lmLoss(model: CausalLM, b: LmBatch, training: boolean, seed: number): tf.Scalar {
   const x = tf.tensor2d(b.x, [b.rows, b.T], 'int32');
   const y = tf.tensor2d(b.y, [b.rows, b.T], 'int32');
   const mask = b.mask ? tf.tensor2d(b.mask, [b.rows, b.T]) : undefined;
@@ -97,7 +97,7 @@ export class GradientWorkers {
   }
 
   /** Starts `threads − 1` workers holding copies of `model` (its current weights, LoRA and head). */
-  static async start(model: GPT, threads: number): Promise<GradientWorkers> {
+  static async start(model: CausalLM, threads: number): Promise<GradientWorkers> {
     const { slots, weightsSize, gradsSize } = layout(model);
     const weights = new Float32Array(new SharedArrayBuffer(weightsSize * 4));
     for (const s of slots) weights.set(model.params[s.name].dataSync() as Float32Array, s.offset);
@@ -134,7 +134,7 @@ export class GradientWorkers {
    * Loss and gradients of the trainable variables for `batch`, averaged over all its (masked-in)
    * tokens as a single-thread pass would, keyed by parameter name. The caller disposes the grads.
    */
-  async gradients(model: GPT, batch: LmBatch, opts: { training: boolean; seed: number }): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+  async gradients(model: CausalLM, batch: LmBatch, opts: { training: boolean; seed: number }): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
     const n = this.threads;
     const bounds = Array.from({ length: n + 1 }, (_, i) => Math.round((i * batch.rows) / n));
     const shards = bounds.slice(0, n).map((from, i) => rowsOf(batch, from, bounds[i + 1]));

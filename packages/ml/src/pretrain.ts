@@ -6,11 +6,11 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { GPT, gptConfig, type GPTConfig, type PresetName } from './gpt.ts';
+import { GPT, gptConfig, type CausalLM, type GPTConfig, type ModelConfig, type PresetName } from './models/index.ts';
 import { AdamW, applyGradients, learningRate } from './optim.ts';
 import { GradientWorkers, lmLoss, type LmBatch } from './parallel.ts';
 import { mulberry32 } from './sample.ts';
-import { ENDOFTEXT, Tokenizer } from './tokenizer.ts';
+import { BpeTokenizer, type Tokenizer } from './tokenizers/index.ts';
 
 export interface PretrainConfig {
   preset: PresetName;
@@ -108,6 +108,9 @@ export interface PretrainOptions {
   config?: Partial<PretrainConfig>;
   /** Use this tokenizer instead of training one on the corpus. */
   tokenizer?: Tokenizer;
+  /** Continue pre-training this model (any family, e.g. an imported Llama; give its tokenizer too)
+   * instead of a fresh GPT of `config.preset`; trained in place. */
+  model?: CausalLM;
   /**
    * Output folder: `model/` the final model (best validation loss), `best/` the best so far,
    * `checkpoint/` the latest resumable state (weights + optimizer + progress).
@@ -129,7 +132,7 @@ export interface EvalRecord {
 }
 
 export interface PretrainResult {
-  model: GPT;
+  model: CausalLM;
   /** The TensorFlow.js backend that trained it, e.g. "wasm (SIMD, single thread)". */
   backend: string;
   tokenizer: Tokenizer;
@@ -181,7 +184,7 @@ const ACTIVATION_BUDGET = 3e9;
  * vocabulary's width for the logits, and about as much again in transient gradients (calibrated on
  * the small preset: 119 MB per row measured, 116 MB estimated).
  */
-export function bytesPerRow(m: GPTConfig): number {
+export function bytesPerRow(m: ModelConfig): number {
   const T = m.blockSize;
   return 2 * 4 * T * (m.nLayer * (18 * m.nEmbd + m.nHead * T) + 3 * m.vocabSize);
 }
@@ -190,7 +193,7 @@ export function bytesPerRow(m: GPTConfig): number {
  * Rows per pass for a batch of `rows` on each of `threads` threads: the configured microBatch, or the
  * fewest equal passes that fit the heap. A microBatch that cannot fit is refused before training.
  */
-export function rowsPerPass(m: GPTConfig, rows: number, threads: number, microBatch: number): number {
+export function rowsPerPass(m: ModelConfig, rows: number, threads: number, microBatch: number): number {
   const perThread = Math.ceil(rows / threads);
   const fit = Math.max(1, Math.floor(ACTIVATION_BUDGET / bytesPerRow(m)));
   if (microBatch > 0) {
@@ -224,7 +227,7 @@ function batchAt(tokens: Int32Array, rows: number, T: number, rand: () => number
  * threads when there are any); with several passes the gradients accumulate weighted by rows, each
  * pass with its own dropout seed.
  */
-async function batchGradients(model: GPT, workers: GradientWorkers | null, batch: LmBatch, passRows: number, seed: number): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+async function batchGradients(model: CausalLM, workers: GradientWorkers | null, batch: LmBatch, passRows: number, seed: number): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
   const passGradients = (part: LmBatch, passSeed: number) =>
     workers
       ? workers.gradients(model, part, { training: true, seed: passSeed })
@@ -254,13 +257,17 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const c: PretrainConfig = { ...PRETRAIN_DEFAULTS, ...opts.config, model: { ...PRETRAIN_DEFAULTS.model, ...opts.config?.model } };
   validate(c);
+  if (opts.model && !opts.tokenizer) throw new TrainingError('invalid-config', 'pretrain: a given model needs its tokenizer', 'pass the tokenizer the model was trained with');
+  if (opts.model && opts.tokenizer && opts.model.config.vocabSize < opts.tokenizer.vocabSize) {
+    throw new TrainingError('invalid-config', `pretrain: the tokenizer has ${opts.tokenizer.vocabSize} tokens, the model only ${opts.model.config.vocabSize}`, 'pass the tokenizer the model was trained with');
+  }
   const checkpointDir = opts.outDir ? `${opts.outDir}/checkpoint` : undefined;
   const resuming = !!(opts.resume && checkpointDir && hasCheckpoint(checkpointDir));
 
   // Tokenizer and data.
   const docs = await readCorpus(opts.corpus);
   let tokenizer = opts.tokenizer;
-  let model: GPT;
+  let model: CausalLM;
   let optimizer: AdamW;
   let state: Record<string, unknown> = {};
   if (resuming) {
@@ -272,9 +279,9 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   }
   if (!tokenizer) {
     opts.onProgress?.({ phase: 'tokenizer', step: 0, steps: c.steps, lr: 0, trainLoss: NaN, tokensPerSecond: 0, etaSeconds: NaN });
-    tokenizer = Tokenizer.train(docs, { vocabSize: c.vocabSize });
+    tokenizer = BpeTokenizer.train(docs, { vocabSize: c.vocabSize });
   }
-  const eot = tokenizer.encode(ENDOFTEXT, { allowSpecial: true });
+  const eot = [tokenizer.eotId];
   // Concatenated without spreading: a document of ~100k+ tokens would overflow the call stack.
   const encoded = docs.flatMap((d) => [tokenizer.encode(d), eot]);
   const tokens = new Int32Array(encoded.reduce((n, ids) => n + ids.length, 0));
@@ -289,7 +296,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const valText = tokenizer.decode(Array.from(val));
   const bytesPerToken = Buffer.byteLength(valText, 'utf8') / Math.max(1, val.length);
 
-  model ??= new GPT(gptConfig(c.preset, { ...c.model, vocabSize: tokenizer.vocabSize }), { seed: c.seed });
+  model ??= opts.model ?? new GPT(gptConfig(c.preset, { ...c.model, vocabSize: tokenizer.vocabSize }), { seed: c.seed });
   optimizer ??= new AdamW({ beta1: c.beta1, beta2: c.beta2, weightDecay: c.weightDecay });
   const T = model.config.blockSize;
   if (train.length < T + 2 || val.length < T + 2) {

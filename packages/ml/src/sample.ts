@@ -1,7 +1,7 @@
 // Text generation: temperature, top-k, top-p (nucleus), max tokens, stop tokens, a seed, and a KV
 // cache so each new token costs one position. K answers to one prompt are sampled as one batch.
 import * as tf from '@tensorflow/tfjs';
-import type { GPT, KVCache } from './gpt.ts';
+import type { CausalLM, KVCache } from './models/index.ts';
 
 export interface SampleOptions {
   /** New tokens per answer (default 64). */
@@ -71,7 +71,7 @@ export function pickToken(logits: Float32Array, opts: { temperature: number; top
 }
 
 /** Logits of the last position of every row, as one Float32Array per row. */
-function lastLogits(model: GPT, rows: number[][], cache?: KVCache): Float32Array[] {
+function lastLogits(model: CausalLM, rows: number[][], cache?: KVCache): Float32Array[] {
   const V = model.config.vocabSize;
   const last = tf.tidy(() => {
     const T = rows[0].length;
@@ -85,7 +85,7 @@ function lastLogits(model: GPT, rows: number[][], cache?: KVCache): Float32Array
 }
 
 /** Samples `n` answers (token ids) continuing `prompt`. */
-export function generate(model: GPT, prompt: number[], opts: SampleOptions = {}): Sample[] {
+export function generate(model: CausalLM, prompt: number[], opts: SampleOptions = {}): Sample[] {
   const { blockSize } = model.config;
   const n = opts.n ?? 1;
   const maxTokens = opts.maxTokens ?? 64;

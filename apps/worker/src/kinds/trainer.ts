@@ -2,7 +2,7 @@
 // with a checkpoint folder in the job's scratch folder (a retried attempt resumes from it), report
 // progress as metrics, and save the trained model for registration.
 import { join } from 'node:path';
-import { saveCheckpoint, type GPT } from '@jielong/ml';
+import { saveCheckpoint, type CausalLM } from '@jielong/ml';
 import type { ModelKind } from '@jielong/shared';
 import type { JobFailure } from '../failures.ts';
 import type { JobRun, LoadedModel } from '../job-run.ts';
@@ -19,7 +19,7 @@ export interface TrainerJob<P> {
 
 /** A trained model and what to register with it. */
 export interface Trained {
-  model: GPT;
+  model: CausalLM;
   kind: ModelKind;
   /** Saved in the model folder's config.json (e.g. the step it is from). */
   state: Record<string, unknown>;

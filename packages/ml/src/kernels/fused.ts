@@ -1,7 +1,7 @@
 // Fused training ops on the native kernels (./native.ts): each registers a forward and a backward wasm
-// kernel and is differentiable through tf.customGrad. gpt.ts and optim.ts take these paths when
-// nativeActive(), and their composite tfjs versions (the same math, op by op) everywhere else; the
-// tests check the two against each other on forward values and gradients.
+// kernel and is differentiable through tf.customGrad. models/gpt.ts, models/llama.ts (attention) and
+// optim.ts take these paths when nativeActive(), and their composite tfjs versions (the same math, op
+// by op) everywhere else; the tests check the two against each other on forward values and gradients.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs';
 import { sizeOf, type WasmBackend } from './heap.ts';

@@ -4,11 +4,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { renderChat, type ChatTurn } from '../chat.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
-import { GPT, type LoraConfig } from '../gpt.ts';
+import { createModel, type CausalLM, type LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm, learningRate } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import { mulberry32 } from '../sample.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizers/index.ts';
 
 /** A user message, or the conversation so far (ending with a user turn). */
 export type Prompt = string | readonly ChatTurn[];
@@ -91,7 +91,7 @@ export function padSequences(seqs: readonly number[][], padId: number): { x: tf.
 }
 
 /** Sum of log p(answer token) over each row's masked positions: log π(answer | prompt), [B]. */
-export function answerLogProbs(model: GPT, batch: Batch, opts: { training?: boolean; seed?: number } = {}): tf.Tensor1D {
+export function answerLogProbs(model: CausalLM, batch: Batch, opts: { training?: boolean; seed?: number } = {}): tf.Tensor1D {
   const { logProbs } = model.forward(batch.x, { targets: batch.y, ...opts });
   return logProbs!.mul(batch.mask).sum(1) as tf.Tensor1D;
 }
@@ -104,8 +104,8 @@ export function lastHeadValues(head: tf.Tensor2D, last: readonly number[]): tf.T
 }
 
 /** An independent copy of a model (adapters merged into the weights when `merge`). */
-export function cloneModel(model: GPT, opts: { merge?: boolean; seed?: number } = {}): GPT {
-  const copy = new GPT(model.config, { seed: opts.seed ?? 0 });
+export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: number } = {}): CausalLM {
+  const copy = createModel(model.config, { seed: opts.seed ?? 0 });
   if (model.lora) copy.addLora(model.lora);
   if (model.hasHead) copy.attachHead();
   for (const [name, v] of Object.entries(model.params)) copy.params[name].assign(v);
@@ -114,7 +114,7 @@ export function cloneModel(model: GPT, opts: { merge?: boolean; seed?: number } 
 }
 
 /** Removes the scalar head (e.g. PPO's value head from the finished policy). */
-export function detachHead(model: GPT): void {
+export function detachHead(model: CausalLM): void {
   for (const name of ['head.w', 'head.b']) {
     model.params[name]?.dispose();
     delete model.params[name];
@@ -122,11 +122,11 @@ export function detachHead(model: GPT): void {
 }
 
 /** Copies of the trainable weights (to restore the best model later). */
-export function snapshot(model: GPT): Record<string, tf.Tensor> {
+export function snapshot(model: CausalLM): Record<string, tf.Tensor> {
   return Object.fromEntries(model.trainableNames().map((n) => [n, tf.keep(model.params[n].clone())]));
 }
 
-export function restore(model: GPT, saved: Record<string, tf.Tensor>): void {
+export function restore(model: CausalLM, saved: Record<string, tf.Tensor>): void {
   for (const [n, t] of Object.entries(saved)) model.params[n].assign(t);
 }
 
@@ -222,7 +222,7 @@ export interface TrainingState {
 }
 
 /** Loads `dir`'s checkpoint into `model` (which must have the same parameters); null when there is none. */
-export async function loadTrainingState(dir: string | undefined, model: GPT): Promise<TrainingState | null> {
+export async function loadTrainingState(dir: string | undefined, model: CausalLM): Promise<TrainingState | null> {
   if (!dir || !hasCheckpoint(dir)) return null;
   const ck = await loadCheckpoint(dir);
   try {
@@ -242,7 +242,7 @@ export async function loadTrainingState(dir: string | undefined, model: GPT): Pr
   return { state: ck.state as TrainingState['state'], optimizer: ck.optimizer, extra: ck.extra };
 }
 
-export function saveTrainingState(dir: string, model: GPT, optimizer: AdamW, state: TrainingState['state'], extra?: Record<string, tf.Tensor>): Promise<void> {
+export function saveTrainingState(dir: string, model: CausalLM, optimizer: AdamW, state: TrainingState['state'], extra?: Record<string, tf.Tensor>): Promise<void> {
   return saveCheckpoint(dir, { model, optimizer, state, extra });
 }
 
@@ -319,7 +319,7 @@ export type EvalRecords<E> = ({ step: number; trainLoss: number } & E)[];
 /** One epoch trainer, as the loop needs it. B: a batch, X: numbers read off a step, E: held-out metrics. */
 export interface EpochLoop<B, X, E, P> {
   /** The copy being trained, in place; disposed when training fails. */
-  model: GPT;
+  model: CausalLM;
   config: EpochConfig;
   options: Pick<TrainerOptions<unknown, P>, 'onProgress' | 'signal' | 'checkpointDir' | 'beforeCheckpoint'>;
   /** The objective's name in a divergence message, e.g. "SFT loss". */

@@ -4,8 +4,8 @@
 //   −log σ(β·(ρ(chosen) − ρ(rejected))).
 // Logged: the log-ratio margin ρ(chosen) − ρ(rejected) and the share of pairs where it is > 0.
 import * as tf from '@tensorflow/tfjs';
-import type { GPT } from '../gpt.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { CausalLM } from '../models/index.ts';
+import type { Tokenizer } from '../tokenizers/index.ts';
 import {
   answerLogProbs, checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, padBatch, renderAnswer, shuffled,
   trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type StepProgress, type TrainerOptions,
@@ -42,14 +42,14 @@ export interface DpoProgress extends StepProgress {
 
 export interface DpoOptions extends TrainerOptions<DpoConfig, DpoProgress> {
   /** The SFT model: the policy starts as its copy, and it stays frozen as the reference. */
-  policy: GPT;
+  policy: CausalLM;
   pairs: readonly PreferencePair[];
 }
 
 /** initial: the reference itself, margin 0. */
 export interface DpoResult extends PairTrainingResult<DpoEval> {
   /** The trained policy (with LoRA: adapters attached, not merged). */
-  policy: GPT;
+  policy: CausalLM;
 }
 
 /** Chosen answers then rejected answers as one batch of 2·n rows. Inside tf.tidy. */
@@ -59,14 +59,14 @@ function pairBatch(tok: Tokenizer, pairs: readonly PreferencePair[], blockSize: 
 }
 
 /** log π(chosen) and log π(rejected) of each pair, [n] each. */
-function pairLogProbs(model: GPT, tok: Tokenizer, pairs: readonly PreferencePair[]): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
+function pairLogProbs(model: CausalLM, tok: Tokenizer, pairs: readonly PreferencePair[]): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
   const lp = answerLogProbs(model, pairBatch(tok, pairs, model.config.blockSize));
   const n = pairs.length;
   return { chosen: lp.slice(0, n), rejected: lp.slice(n, n) };
 }
 
 /** The reference's log-probabilities of every pair, computed once. */
-function referenceLogProbs(reference: GPT, tok: Tokenizer, pairs: readonly PreferencePair[]): Map<PreferencePair, [number, number]> {
+function referenceLogProbs(reference: CausalLM, tok: Tokenizer, pairs: readonly PreferencePair[]): Map<PreferencePair, [number, number]> {
   const out = new Map<PreferencePair, [number, number]>();
   for (const part of chunks(pairs, 16)) {
     tf.tidy(() => {
@@ -79,14 +79,14 @@ function referenceLogProbs(reference: GPT, tok: Tokenizer, pairs: readonly Prefe
 }
 
 /** Per-pair log-ratio margins ρ(chosen) − ρ(rejected) and log-ratios, as tensors [n]. */
-function logRatios(model: GPT, tok: Tokenizer, pairs: readonly PreferencePair[], ref: Map<PreferencePair, [number, number]>) {
+function logRatios(model: CausalLM, tok: Tokenizer, pairs: readonly PreferencePair[], ref: Map<PreferencePair, [number, number]>) {
   const { chosen, rejected } = pairLogProbs(model, tok, pairs);
   const rc = chosen.sub(tf.tensor1d(pairs.map((p) => ref.get(p)![0])));
   const rr = rejected.sub(tf.tensor1d(pairs.map((p) => ref.get(p)![1])));
   return { rc, rr, margin: rc.sub(rr) };
 }
 
-function evaluate(model: GPT, tok: Tokenizer, pairs: readonly PreferencePair[], ref: Map<PreferencePair, [number, number]>, beta: number): DpoEval {
+function evaluate(model: CausalLM, tok: Tokenizer, pairs: readonly PreferencePair[], ref: Map<PreferencePair, [number, number]>, beta: number): DpoEval {
   const sums = { loss: 0, margin: 0, accuracy: 0, chosenLogRatio: 0, rejectedLogRatio: 0 };
   for (const part of chunks(pairs, 16)) {
     tf.tidy(() => {

@@ -9,11 +9,11 @@
 // reward is evaluated every few iterations, and a KL bound stops the run (or warns).
 import * as tf from '@tensorflow/tfjs';
 import { chatStopId, renderPrompt } from '../chat.ts';
-import { GPT, type LoraConfig } from '../gpt.ts';
+import type { CausalLM, LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import { generate } from '../sample.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { Tokenizer } from '../tokenizers/index.ts';
 import {
   checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, loadTrainingState, padBatch, promptTurns, requireData,
   restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Batch, type Prompt, type Row, type TrainerOptions,
@@ -132,11 +132,11 @@ export interface PpoProgress extends PpoStats {
 
 export interface PpoOptions extends TrainerOptions<PpoConfig, PpoProgress> {
   /** The SFT model: the policy starts as its copy, and it stays frozen as the KL reference. */
-  policy: GPT;
+  policy: CausalLM;
   /** Training prompts. */
   prompts: readonly Prompt[];
-  /** A reward model (GPT with its head, scored in batches) or a function. */
-  reward: GPT | RewardFn;
+  /** A reward model (a CausalLM with its head, scored in batches) or a function. */
+  reward: CausalLM | RewardFn;
   /** Held-out "gold" reward to watch over-optimisation (optional). */
   goldReward?: RewardFn;
   /** Prompts for the gold evaluation (default: up to 16 of the training prompts). */
@@ -145,7 +145,7 @@ export interface PpoOptions extends TrainerOptions<PpoConfig, PpoProgress> {
 
 export interface PpoResult {
   /** The trained policy (value head removed; with LoRA: adapters attached, not merged). */
-  policy: GPT;
+  policy: CausalLM;
   iterations: number;
   history: PpoStats[];
   evals: PpoEval[];
@@ -175,7 +175,7 @@ interface Rollout {
 }
 
 /** Samples answers to prompts; rows hold prompt + answer ids with the mask on the answer (its <|end|> included). */
-function sampleRollouts(policy: GPT, tok: Tokenizer, prompts: readonly Prompt[], n: number, maxTokens: number, seed: number): Omit<Rollout, 'score'>[] {
+function sampleRollouts(policy: CausalLM, tok: Tokenizer, prompts: readonly Prompt[], n: number, maxTokens: number, seed: number): Omit<Rollout, 'score'>[] {
   const stop = chatStopId(tok);
   const room = policy.config.blockSize + 1 - maxTokens;
   return prompts.flatMap((prompt, k) => {
@@ -191,8 +191,8 @@ function sampleRollouts(policy: GPT, tok: Tokenizer, prompts: readonly Prompt[],
   });
 }
 
-function score(reward: GPT | RewardFn, tok: Tokenizer, items: { prompt: Prompt; text: string }[]): number[] {
-  if (reward instanceof GPT) return scoreRewards(reward, tok, items.map((it) => ({ prompt: it.prompt, answer: it.text })));
+function score(reward: CausalLM | RewardFn, tok: Tokenizer, items: { prompt: Prompt; text: string }[]): number[] {
+  if (typeof reward !== 'function') return scoreRewards(reward, tok, items.map((it) => ({ prompt: it.prompt, answer: it.text })));
   return items.map((it) => {
     const r = reward(it.prompt, it.text);
     if (!Number.isFinite(r)) throw new TrainingError('invalid-config', `the reward function returned ${r} for answer "${it.text.slice(0, 80)}"`, 'make the reward function return a finite number');
@@ -201,7 +201,7 @@ function score(reward: GPT | RewardFn, tok: Tokenizer, items: { prompt: Prompt; 
 }
 
 /** [B·T] arrays of a batch: per-token log-probs under policy and reference, values, entropies. */
-function rolloutTensors(policy: GPT, reference: GPT, batch: Batch): { logp: Float32Array; refLogp: Float32Array; values: Float32Array; entropy: Float32Array } {
+function rolloutTensors(policy: CausalLM, reference: CausalLM, batch: Batch): { logp: Float32Array; refLogp: Float32Array; values: Float32Array; entropy: Float32Array } {
   return tf.tidy(() => {
     const out = policy.forward(batch.x, { targets: batch.y, head: true });
     const ref = reference.forward(batch.x, { targets: batch.y });

@@ -4,8 +4,8 @@
 // K(K−1)/2 correlated pairs; shuffled apart they overfit), and each distinct answer in a batch is
 // scored once. The reward of an answer is the head's output on its final <|end|> token.
 import * as tf from '@tensorflow/tfjs';
-import type { GPT } from '../gpt.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { CausalLM } from '../models/index.ts';
+import type { Tokenizer } from '../tokenizers/index.ts';
 import {
   checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, lastHeadValues, padSequences, renderAnswer, requireData, shuffled,
   trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type Prompt, type StepProgress, type TrainerOptions,
@@ -44,18 +44,18 @@ export interface RewardProgress extends StepProgress {
 
 export interface RewardOptions extends TrainerOptions<RewardConfig, RewardProgress> {
   /** The SFT model whose backbone the reward model starts from; it is copied, never changed. */
-  model: GPT;
+  model: CausalLM;
   pairs: readonly PreferencePair[];
 }
 
 /** initial: before training the head is at zero, so every pair ties. */
 export interface RewardResult extends PairTrainingResult<RewardEval> {
-  /** The reward model: a GPT with its scalar head attached (score answers with scoreReward). */
-  model: GPT;
+  /** The reward model: a CausalLM with its scalar head attached (score answers with scoreReward). */
+  model: CausalLM;
 }
 
 /** Rewards of answers (prompt + answer each), one forward per batch. */
-function answerRewards(model: GPT, tok: Tokenizer, items: readonly { prompt: Prompt; answer: string }[], opts: { training?: boolean; seed?: number } = {}): tf.Tensor1D {
+function answerRewards(model: CausalLM, tok: Tokenizer, items: readonly { prompt: Prompt; answer: string }[], opts: { training?: boolean; seed?: number } = {}): tf.Tensor1D {
   const seqs = items.map((it) => renderAnswer(tok, it.prompt, it.answer, model.config.blockSize, 'end').ids);
   const { x, last } = padSequences(seqs, tok.eotId);
   const { head } = model.forward(x, { head: true, logits: false, ...opts });
@@ -63,7 +63,7 @@ function answerRewards(model: GPT, tok: Tokenizer, items: readonly { prompt: Pro
 }
 
 /** Rewards of chosen and rejected answers; an answer that appears in several pairs is scored once. */
-function pairRewards(model: GPT, tok: Tokenizer, pairs: readonly PreferencePair[], opts: { training?: boolean; seed?: number } = {}): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
+function pairRewards(model: CausalLM, tok: Tokenizer, pairs: readonly PreferencePair[], opts: { training?: boolean; seed?: number } = {}): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
   const index = new Map<string, number>();
   const items: { prompt: Prompt; answer: string }[] = [];
   const idOf = (prompt: Prompt, answer: string) => {
@@ -81,22 +81,22 @@ function pairRewards(model: GPT, tok: Tokenizer, pairs: readonly PreferencePair[
 }
 
 /** The reward model's score of one answer. */
-export function scoreReward(model: GPT, tokenizer: Tokenizer, prompt: Prompt, answer: string): number {
+export function scoreReward(model: CausalLM, tokenizer: Tokenizer, prompt: Prompt, answer: string): number {
   return scoreRewards(model, tokenizer, [{ prompt, answer }])[0];
 }
 
 /** Scores of many answers, in batches. */
-export function scoreRewards(model: GPT, tokenizer: Tokenizer, items: readonly { prompt: Prompt; answer: string }[], batchSize = 16): number[] {
+export function scoreRewards(model: CausalLM, tokenizer: Tokenizer, items: readonly { prompt: Prompt; answer: string }[], batchSize = 16): number[] {
   return chunks(items, batchSize).flatMap((part) => Array.from(tf.tidy(() => answerRewards(model, tokenizer, part).dataSync())));
 }
 
 /** A reward function for PPO or evaluation, backed by a reward model. */
-export function rewardModelFn(model: GPT, tokenizer: Tokenizer): (prompt: Prompt, answer: string) => number {
+export function rewardModelFn(model: CausalLM, tokenizer: Tokenizer): (prompt: Prompt, answer: string) => number {
   return (prompt, answer) => scoreReward(model, tokenizer, prompt, answer);
 }
 
 /** Accuracy, margin and loss of a reward model on held-out pairs. */
-export function evaluateRewardModel(model: GPT, tokenizer: Tokenizer, pairs: readonly PreferencePair[], batchSize = 16): RewardEval {
+export function evaluateRewardModel(model: CausalLM, tokenizer: Tokenizer, pairs: readonly PreferencePair[], batchSize = 16): RewardEval {
   const chosen: number[] = [];
   const rejected: number[] = [];
   for (const part of chunks(pairs, batchSize)) {
@@ -153,7 +153,7 @@ export function packRankings(groups: readonly PreferencePair[][], batchSize: num
  * Bradley–Terry loss of a batch of rankings: each ranking weighs the same (the mean over its
  * pairs), plus the centring penalty. Returns the loss and the batch's pair accuracy.
  */
-function batchLoss(model: GPT, tok: Tokenizer, groups: readonly PreferencePair[][], c: RewardConfig, seed: number): { loss: tf.Scalar; accuracy: tf.Scalar } {
+function batchLoss(model: CausalLM, tok: Tokenizer, groups: readonly PreferencePair[][], c: RewardConfig, seed: number): { loss: tf.Scalar; accuracy: tf.Scalar } {
   const pairs = groups.flat();
   const weights = tf.tensor1d(groups.flatMap((g) => g.map(() => 1 / (g.length * groups.length))));
   const { chosen, rejected } = pairRewards(model, tok, pairs, { training: true, seed });

@@ -3,8 +3,8 @@
 // content and <|end|>), so the model learns to answer, not to imitate users. Full fine-tune or
 // LoRA (base weights frozen); validation split, early stopping on the best validation loss.
 import * as tf from '@tensorflow/tfjs';
-import type { GPT } from '../gpt.ts';
-import type { Tokenizer } from '../tokenizer.ts';
+import type { CausalLM } from '../models/index.ts';
+import type { Tokenizer } from '../tokenizers/index.ts';
 import {
   checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, padBatch, renderAnswer, requireData, shuffled, trainEpochs,
   type Batch, type EpochConfig, type EvalRecords, type PromptAnswer, type StepProgress, type TrainerOptions,
@@ -25,13 +25,13 @@ export interface SftProgress extends StepProgress {
 
 export interface SftOptions extends TrainerOptions<SftConfig, SftProgress> {
   /** The base model; it is copied, never changed. */
-  model: GPT;
+  model: CausalLM;
   data: readonly PromptAnswer[];
 }
 
 export interface SftResult {
   /** The fine-tuned copy at its best validation loss (with LoRA: adapters attached, not merged). */
-  model: GPT;
+  model: CausalLM;
   steps: number;
   bestStep: number;
   /** Validation loss of the base model before training, and of the returned model. */
@@ -47,12 +47,12 @@ export function sftBatch(tokenizer: Tokenizer, examples: readonly PromptAnswer[]
 }
 
 /** Mean negative log-likelihood of the masked (answer) targets. */
-export function sftLoss(model: GPT, batch: Batch, opts: { training?: boolean; seed?: number } = {}): tf.Scalar {
+export function sftLoss(model: CausalLM, batch: Batch, opts: { training?: boolean; seed?: number } = {}): tf.Scalar {
   return model.forward(batch.x, { targets: batch.y, mask: batch.mask, ...opts }).loss!;
 }
 
 /** Token-weighted validation loss over all examples. */
-export function sftValLoss(model: GPT, tokenizer: Tokenizer, examples: readonly PromptAnswer[], batchSize = 16): number {
+export function sftValLoss(model: CausalLM, tokenizer: Tokenizer, examples: readonly PromptAnswer[], batchSize = 16): number {
   let nll = 0;
   let tokens = 0;
   for (const part of chunks(examples, batchSize)) {

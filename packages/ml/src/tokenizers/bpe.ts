@@ -10,6 +10,8 @@
 // training, encoding and a JSON format we control, with no install step, identical in the worker
 // and in tests, and fast enough (10 MB trains in seconds; see docs/benchmarks.md).
 
+import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './index.ts';
+
 /**
  * Pre-tokenizer: text is cut into chunks and merges never cross a chunk boundary.
  * Like GPT-2 (contractions, letter runs, digits, punctuation, whitespace with the space kept in
@@ -38,24 +40,7 @@ export interface TrainOptions {
   onProgress?: (merges: number, totalMerges: number) => void;
 }
 
-export interface EncodeOptions {
-  /** Turn special-token strings in the text into their ids. Off by default so user text can
-   * never forge a chat turn or an end of text. */
-  allowSpecial?: boolean;
-}
-
-export interface DecodeOptions {
-  skipSpecial?: boolean;
-}
-
-/** Decodes a stream of ids (e.g. while sampling) and holds back incomplete UTF-8 sequences. */
-export interface StreamDecoder {
-  push(id: number): string;
-  /** Flushes what is held back (an unfinished character becomes U+FFFD). */
-  end(): string;
-}
-
-export interface TokenizerJSON {
+export interface BpeTokenizerJSON {
   type: 'jielong-bpe';
   version: 1;
   vocabSize: number;
@@ -67,14 +52,19 @@ export interface TokenizerJSON {
 }
 
 const BYTES = 256;
+/** The special that closes a chat turn (chat.ts's END_OF_TURN); it ends a generation too. */
+const END_OF_TURN = '<|end|>';
 /** Heap entries in ChunkMerger are rank * 2^32 + position: ordered by rank, then position. */
 const POS = 2 ** 32;
 const ENCODE_CACHE_LIMIT = 100_000;
 const utf8 = new TextEncoder();
 
-export class Tokenizer {
+export class BpeTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eotId: number;
+  /** GPT-2's convention: <|endoftext|> also opens a document. */
+  readonly bosId: number;
+  readonly stopIds: readonly number[];
   readonly merges: readonly (readonly [number, number])[];
   private readonly pattern: string;
   private readonly splitter: RegExp;
@@ -110,6 +100,9 @@ export class Tokenizer {
     this.specialIds = new Map(specialTokens.map((s, i) => [s, BYTES + merges.length + i]));
     for (const s of specialTokens) this.bytesOf.push(utf8.encode(s));
     this.eotId = this.specialIds.get(specialTokens[0])!;
+    this.bosId = this.eotId;
+    const end = this.specialIds.get(END_OF_TURN);
+    this.stopIds = end === undefined ? [this.eotId] : [this.eotId, end];
     // Longest first so a special that is a prefix of another cannot shadow it.
     const alternatives = [...specialTokens].sort((x, y) => y.length - x.length).map(escapeRegExp);
     this.specialSplitter = new RegExp(`(${alternatives.join('|')})`, 'u');
@@ -120,7 +113,7 @@ export class Tokenizer {
    * merges never span documents or pre-tokenizer chunks). Deterministic: ties between equally
    * frequent pairs go to the smaller (left, right) ids.
    */
-  static train(corpus: string | Iterable<string>, options: TrainOptions): Tokenizer {
+  static train(corpus: string | Iterable<string>, options: TrainOptions): BpeTokenizer {
     const specials = options.specialTokens ?? DEFAULT_SPECIAL_TOKENS;
     checkSpecialTokens(specials); // before the training work, not after it
     const totalMerges = options.vocabSize - BYTES - specials.length;
@@ -133,11 +126,11 @@ export class Tokenizer {
       for (const chunk of splitChunks(doc, splitter)) chunkCounts.set(chunk, (chunkCounts.get(chunk) ?? 0) + 1);
     }
     const merges = learnMerges(chunkCounts, totalMerges, options.vocabSize, options.onProgress);
-    return new Tokenizer(merges, specials, PRETOKENIZE_PATTERN);
+    return new BpeTokenizer(merges, specials, PRETOKENIZE_PATTERN);
   }
 
-  static fromJSON(json: TokenizerJSON | string): Tokenizer {
-    const data = (typeof json === 'string' ? JSON.parse(json) : json) as TokenizerJSON;
+  static fromJSON(json: BpeTokenizerJSON | string): BpeTokenizer {
+    const data = (typeof json === 'string' ? JSON.parse(json) : json) as BpeTokenizerJSON;
     if (data?.type !== 'jielong-bpe' || data.version !== 1) throw new Error('not a jielong-bpe version 1 tokenizer');
     if (!Array.isArray(data.merges) || !data.merges.every((m) => Array.isArray(m) && m.length === 2)) {
       throw new Error('tokenizer JSON: merges must be an array of [left, right] id pairs');
@@ -147,12 +140,12 @@ export class Tokenizer {
     specials.forEach(([s, id], i) => {
       if (id !== BYTES + data.merges.length + i) throw new Error(`tokenizer JSON: special token ${s} has id ${id}, expected ${BYTES + data.merges.length + i}`);
     });
-    const tokenizer = new Tokenizer(data.merges, specials.map(([s]) => s), data.pattern);
+    const tokenizer = new BpeTokenizer(data.merges, specials.map(([s]) => s), data.pattern);
     if (tokenizer.vocabSize !== data.vocabSize) throw new Error(`tokenizer JSON: vocabSize ${data.vocabSize} does not match ${tokenizer.vocabSize} tokens`);
     return tokenizer;
   }
 
-  toJSON(): TokenizerJSON {
+  toJSON(): BpeTokenizerJSON {
     return {
       type: 'jielong-bpe',
       version: 1,
@@ -179,7 +172,7 @@ export class Tokenizer {
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const ids: number[] = [];
+    const ids: number[] = options.bos ? [this.bosId] : [];
     if (!options.allowSpecial) {
       this.encodeOrdinary(text, ids);
       return ids;

@@ -24,10 +24,14 @@
  * Call forward inside tf.tidy (trainers do); the only tensors that outlive it are the cache's.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedAttention, fusedGelu, fusedLayerNorm, fusedLinear, fusedTokenLogProbs } from './kernels/fused.ts';
-import { nativeActive } from './kernels/native.ts';
+import { fusedAttention, fusedGelu, fusedLayerNorm, fusedLinear } from '../kernels/fused.ts';
+import { nativeActive } from '../kernels/native.ts';
+import type { CausalLM } from './index.ts';
+import { causalMask, KVCache, namedGradients, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
 
 export interface GPTConfig {
+  /** Absent in checkpoints saved before there were other families. */
+  family?: 'gpt';
   vocabSize: number;
   /** Context length: the longest sequence the model sees. */
   blockSize: number;
@@ -57,63 +61,9 @@ export function gptConfig(preset: PresetName, overrides: Partial<GPTConfig> & { 
   return config;
 }
 
-export interface LoraConfig {
-  rank: number;
-  alpha: number;
-}
-
-export interface ForwardOptions {
-  /** Next-token ids [B, T]; gives logProbs and loss. */
-  targets?: tf.Tensor2D;
-  /** 1 where a position counts in the loss (e.g. answer tokens in SFT), 0 elsewhere; [B, T]. */
-  mask?: tf.Tensor2D;
-  /** Turns dropout on. */
-  training?: boolean;
-  /** Dropout seed; trainers pass one per step so runs repeat exactly. */
-  seed?: number;
-  /** Continues from cached keys/values: idx holds only the new positions. */
-  cache?: KVCache;
-  /** Also return the scalar head's output (needs attachHead()). */
-  head?: boolean;
-  /** Skip the vocabulary projection when only hidden states or the head are needed. */
-  logits?: boolean;
-}
-
-export interface ForwardResult {
-  logits?: tf.Tensor3D;
-  logProbs?: tf.Tensor2D;
-  loss?: tf.Scalar;
-  hidden: tf.Tensor3D;
-  head?: tf.Tensor2D;
-}
-
-/** Keys and values of past positions, one pair per layer, each [B, nHead, length, headSize]. */
-export class KVCache {
-  layers: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
-  length = 0;
-
-  /** Stores a layer's new keys/values, keeping them past the caller's tf.tidy. */
-  set(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): void {
-    const old = this.layers[layer];
-    this.layers[layer] = { k: tf.keep(k), v: tf.keep(v) };
-    if (old) tf.dispose([old.k, old.v]);
-  }
-
-  /** Repeats every entry `times` along the batch, e.g. to sample K answers from one prompt. */
-  repeat(times: number): void {
-    this.layers.forEach(({ k, v }, i) => this.set(i, tf.tile(k, [times, 1, 1, 1]), tf.tile(v, [times, 1, 1, 1])));
-  }
-
-  dispose(): void {
-    for (const { k, v } of this.layers) tf.dispose([k, v]);
-    this.layers = [];
-    this.length = 0;
-  }
-}
-
 const LINEARS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 
-export class GPT {
+export class GPT implements CausalLM {
   readonly config: GPTConfig;
   readonly params: Record<string, tf.Variable> = {};
   lora: LoraConfig | null = null;
@@ -121,7 +71,7 @@ export class GPT {
   private nextInit = 0;
 
   constructor(config: GPTConfig, opts: { seed?: number } = {}) {
-    this.config = config;
+    this.config = { ...config, family: 'gpt' };
     this.seed = opts.seed ?? 1337;
     const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C } = config;
     const std = 0.02;
@@ -222,11 +172,7 @@ export class GPT {
 
   /** Value of lossFn and its gradients with respect to the trainable variables, keyed by parameter name. */
   gradients(lossFn: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
-    const names = this.trainableNames();
-    const { value, grads } = tf.variableGrads(lossFn, names.map((n) => this.params[n]));
-    const byName: Record<string, tf.Tensor> = {};
-    for (const n of names) byName[n] = grads[this.params[n].name];
-    return { loss: value, grads: byName };
+    return namedGradients(this.params, this.trainableNames(), lossFn);
   }
 
   numParams(): number {
@@ -309,7 +255,8 @@ export class GPT {
     // Training and scoring (no cache) on the native kernels: the whole block below in one fused op.
     if (!cache && nativeActive()) return this.linear(fusedAttention(qkv, B, T, H, drop.rate, drop.seed), `h.${layer}.attn.c_proj`);
     // [B·T, 3C] → q, k, v as [B, H, T, hs]
-    let [q, k, v] = tf.split(qkv, 3, 1).map((t) => t.reshape([B, T, H, hs]).transpose([0, 2, 1, 3])) as tf.Tensor4D[];
+    const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => t.reshape([B, T, H, hs]).transpose([0, 2, 1, 3])) as tf.Tensor4D[];
+    let [k, v] = [kNew, vNew];
     const past = cache?.length ?? 0;
     if (cache) {
       const prev = cache.layers[layer];
@@ -335,52 +282,10 @@ export class GPT {
   }
 }
 
-/**
- * log p(target) per row of logits [N, V]; differentiable. Written with softmax and a hand-made
- * gradient (softmax − one-hot, scaled): the composite logSumExp costs an exp pass and a max
- * gradient that are slow on wasm.
- */
-export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  if (nativeActive()) return fusedTokenLogProbs(logits, targets.toInt());
-  const [N, V] = logits.shape;
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [logits, targets, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-    const probs = tf.softmax(logits);
-    save([probs, targets]);
-    const flatIdx = tf.range(0, N * V, V, 'int32').add(targets);
-    // Floor at the smallest normal float32 so an underflowed probability gives a finite log.
-    const value = tf.log(tf.gather(probs.reshape([N * V]), flatIdx).maximum(1.2e-38));
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, [probs, targets]: tf.Tensor[]) => {
-        const g = dy.reshape([N, 1]);
-        return [tf.oneHot(targets, V).mul(g).sub(probs.mul(g)), tf.zerosLike(targets)];
-      },
-    };
-  });
-  return f(logits, targets.toInt()) as tf.Tensor1D;
-}
-
 /** Dropout on the attention probabilities: rate 0 turns it off. */
 interface AttentionDropout {
   rate: number;
   seed: number;
-}
-
-const masks = new Map<string, tf.Tensor2D>();
-
-/** [T, past+T] additive mask: 0 where query i may see key j (j ≤ past+i), −1e9 elsewhere. */
-function causalMask(T: number, past: number): tf.Tensor2D {
-  const key = `${tf.getBackend()}:${T}:${past}`;
-  let m = masks.get(key);
-  if (!m) {
-    const S = past + T;
-    const vals = new Float32Array(T * S);
-    for (let i = 0; i < T; i++) for (let j = past + i + 1; j < S; j++) vals[i * S + j] = -1e9;
-    m = tf.keep(tf.tensor2d(vals, [T, S]));
-    masks.set(key, m);
-  }
-  return m;
 }
 
 /** LayerNorm over the last axis of [N, C], with a hand-written gradient (keeps only x̂ and 1/σ). */

@@ -1,0 +1,58 @@
+/**
+ * The model interface every family implements, and the table that builds a model from its config.
+ * Trainers, sampling, checkpoints and the worker hold a `CausalLM` and never name a family, so a
+ * new architecture is one file here plus one row in FAMILIES.
+ *
+ *   const model = createModel({ family: 'llama', ...sizes });   // config.family absent = 'gpt'
+ *   model.forward(idx, { targets, mask, training, seed, cache, head, logits })
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { GPT, type GPTConfig } from './gpt.ts';
+import type { ForwardOptions, ForwardResult, KVCache, LoraConfig } from './layers.ts';
+import { Llama, type LlamaConfig } from './llama.ts';
+
+export * from './layers.ts';
+export * from './gpt.ts';
+export * from './llama.ts';
+
+export type ModelConfig = GPTConfig | LlamaConfig;
+export type Family = NonNullable<ModelConfig['family']>;
+
+/** A decoder-only language model with the optional LoRA adapters and scalar head the trainers use. */
+export interface CausalLM {
+  readonly config: ModelConfig;
+  /** Every variable by stable name: checkpoints and optimizer slots are keyed by these. */
+  readonly params: Record<string, tf.Variable>;
+  readonly lora: LoraConfig | null;
+  readonly hasHead: boolean;
+  forward(idx: tf.Tensor2D, opts?: ForwardOptions): ForwardResult;
+  /** Value of lossFn and its gradients with respect to trainableNames(), keyed by name (those the
+   * loss does not reach are left out). */
+  gradients(lossFn: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> };
+  /** Everything, or with LoRA on only the adapters; the head always. */
+  trainableNames(): string[];
+  trainable(): tf.Variable[];
+  addLora(lora: LoraConfig): void;
+  mergeLora(): void;
+  removeLora(): void;
+  /** Adds the zero-initialised scalar head (reward model, PPO value) as `head.w`, `head.b`. */
+  attachHead(): void;
+  newCache(): KVCache;
+  numParams(): number;
+  dispose(): void;
+}
+
+type ModelFactory = (config: ModelConfig, opts: { seed?: number }) => CausalLM;
+
+const FAMILIES: Record<Family, ModelFactory> = {
+  gpt: (c, o) => new GPT(c as GPTConfig, o),
+  llama: (c, o) => new Llama(c as LlamaConfig, o),
+};
+
+/** Builds a randomly initialised model of the config's family (weights are then assigned or trained). */
+export function createModel(config: ModelConfig, opts: { seed?: number } = {}): CausalLM {
+  const family = config.family ?? 'gpt';
+  const make = FAMILIES[family];
+  if (!make) throw new Error(`unknown model family "${family}" (expected ${Object.keys(FAMILIES).join(', ')})`);
+  return make(config, opts);
+}
