@@ -17,7 +17,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   const done = new Set(
     (await run.prisma.comparison.findMany({ where: { jobId: run.id }, select: { promptId: true } })).map((c) => c.promptId),
   );
-  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`);
+  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`, 'info', 'generate-continuing', { attempt: run.attempt, done: done.size, total: rows.length });
 
   const models: LoadedModel[] = [];
   try {
@@ -51,7 +51,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   } finally {
     for (const m of models) m.model.dispose();
   }
-  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`);
+  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`, 'info', 'generated', { prompts: rows.length, answers: K });
   return {};
 }
 

@@ -103,7 +103,15 @@ export const JobMetricSchema = z.object({
 });
 export type JobMetric = z.infer<typeof JobMetricSchema>;
 
-export const JobLogSchema = z.object({ id: z.string(), level: z.string(), message: z.string(), createdAt: TimestampSchema });
+/** A log line: `message` in English; `code` and `params` (when set) let a UI say it in its language. */
+export const JobLogSchema = z.object({
+  id: z.string(),
+  level: z.string(),
+  message: z.string(),
+  code: z.string().nullable(),
+  params: z.record(z.string(), z.unknown()).nullable(),
+  createdAt: TimestampSchema,
+});
 export type JobLog = z.infer<typeof JobLogSchema>;
 
 // GET /v1/jobs/:id (researcher): the job with its whole metrics history and log
