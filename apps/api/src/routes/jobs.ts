@@ -10,6 +10,7 @@ import {
   ModelPreferenceResponseSchema,
   ProjectParamsSchema,
   rankingToPairs,
+  ThroughputResponseSchema,
   type ModelKind,
   type ParsedCreateJobRequest,
 } from '@jielong/shared';
@@ -20,6 +21,7 @@ import { ApiError, conflict, notFound } from '../errors.ts';
 import { toJob, toJobLog, toJobMetric } from '../dto.ts';
 import { freezeDataset } from '../services/job-dataset.ts';
 import { streamJobEvents } from '../services/job-events.ts';
+import { measuredThroughput } from '../services/throughput.ts';
 
 // Training jobs: researchers start them (the dataset is frozen and the job queued in pg-boss),
 // follow them (detail with metrics history, or live over Server-Sent Events) and cancel them.
@@ -141,6 +143,15 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         app.prisma.trainingJob.count({ where }),
       ]);
       return { items: jobs.map(toJob), total };
+    },
+  );
+
+  app.get(
+    '/projects/:projectId/jobs/throughput',
+    { schema: { tags: ['jobs'], params: ProjectParamsSchema, response: { 200: ThroughputResponseSchema } } },
+    async (req) => {
+      await requireProject(req, req.params.projectId, ['researcher']);
+      return { items: await measuredThroughput(app.prisma) };
     },
   );
 

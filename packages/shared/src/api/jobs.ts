@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdSchema, TimestampSchema } from './common.ts';
-import { JobSchema, ModelSchema } from './training.ts';
+import { JobKindSchema, JobSchema, ModelSchema } from './training.ts';
 import {
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
@@ -102,6 +102,13 @@ export const JobMetricSchema = z.object({
   createdAt: TimestampSchema,
 });
 export type JobMetric = z.infer<typeof JobMetricSchema>;
+
+// GET /v1/projects/:projectId/jobs/throughput (researcher): training speed measured on this
+// installation, from the latest finished jobs of each kind and model preset (empty until one ran)
+export const ThroughputSchema = z.object({ kind: JobKindSchema, preset: z.string(), tokensPerSecond: z.number(), jobs: z.number().int() });
+export type Throughput = z.infer<typeof ThroughputSchema>;
+export const ThroughputResponseSchema = z.object({ items: z.array(ThroughputSchema) });
+export type ThroughputResponse = z.infer<typeof ThroughputResponseSchema>;
 
 /** A log line: `message` in English; `code` and `params` (when set) let a UI say it in its language. */
 export const JobLogSchema = z.object({
