@@ -4,7 +4,7 @@
 // sampling settings for researchers, never shown to raters. The database is the checkpoint: a
 // retried job skips prompts that already have this job's comparison.
 import { createComparison } from '@jielong/db';
-import { chatStopId, generate, renderPrompt, shuffled, TrainingError } from '@jielong/ml';
+import { answerText, generate, renderPrompt, shuffled, specialStopIds, TrainingError } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -17,11 +17,12 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   const done = new Set(
     (await run.prisma.comparison.findMany({ where: { jobId: run.id }, select: { promptId: true } })).map((c) => c.promptId),
   );
-  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`);
+  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`, 'info', 'generate-continuing', { attempt: run.attempt, done: done.size, total: rows.length });
 
   const models: LoadedModel[] = [];
   try {
     for (const id of run.job.inputModelIds) models.push(await run.loadModel(id));
+    const stops = models.map((m) => specialStopIds(m.tokenizer));
     for (const [i, row] of rows.entries()) {
       if (done.has(row.promptId)) continue;
       if (run.signal.aborted) throw new TrainingError('aborted', `generation aborted after ${i} prompts`);
@@ -33,9 +34,9 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
         const samples = generate(m.model, renderPrompt(m.tokenizer, [{ role: 'user', content: row.prompt }]), {
           ...sampling,
           n,
-          stop: [chatStopId(m.tokenizer)],
+          stop: stops[mi],
         });
-        for (const s of samples) answers.push({ text: cleanAnswer(m.tokenizer.decode(s.tokens)), modelId: m.row.id, sampling });
+        for (const s of samples) answers.push({ text: cleanAnswer(answerText(m.tokenizer, s.tokens)), modelId: m.row.id, sampling });
       });
       await createComparison(run.prisma, {
         projectId: run.job.projectId,
@@ -50,7 +51,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   } finally {
     for (const m of models) m.model.dispose();
   }
-  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`);
+  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`, 'info', 'generated', { prompts: rows.length, answers: K });
   return {};
 }
 
