@@ -87,7 +87,7 @@ const en = {
 
   'home.title': 'Your projects',
   'home.empty': 'You are not a member of any project yet. Ask an admin to add you.',
-  'home.emptyCreate': 'There is no project yet. Create the first one below; you can then add members and guidelines in its settings.',
+  'home.emptyCreate': 'You have no project yet. Create the first one below, then add members and guidelines in its settings.',
   'home.create': 'New project',
   'home.createFirst': 'Create the first project',
   'home.createName': 'Project name',
@@ -327,7 +327,7 @@ const zh: Messages = {
 
   'home.title': '我的项目',
   'home.empty': '你还不是任何项目的成员，请联系管理员添加。',
-  'home.emptyCreate': '还没有任何项目。请在下面创建第一个项目，之后可在项目设置中添加成员和标注指南。',
+  'home.emptyCreate': '你还没有项目。请在下面创建第一个项目，之后可在项目设置中添加成员和标注指南。',
   'home.create': '新建项目',
   'home.createFirst': '创建第一个项目',
   'home.createName': '项目名称',
