@@ -181,7 +181,7 @@ test('a rank card names its place and its answer in words, and Skip asks for a r
   await page.keyboard.press('ArrowDown');
   const moved = page.locator('.rank-card[data-label="1"]');
   await expect(moved.locator('.rank-pos')).toHaveText('Rank 2');
-  await expect(moved.locator('.answer-label')).toHaveText(/^Answer 1\s*1$/);
+  await expect(moved.locator('.answer-label')).toHaveText(/^Answer 1\s*1\b/);
   await expect(page.locator('.rank-card').first().locator('.rank-pos')).toHaveText('Rank 1');
 
   // Skip: reasons to pick, and a confirm button that is not a second "Skip this task".
