@@ -1,7 +1,7 @@
 // The one place that words API errors for people: the API's {"error":{"code","message","field"}}
 // becomes a sentence in the UI's language, chosen by code. The API's own message (English, for
 // developers) is kept only as the detail of errors whose code alone does not say enough.
-import type { MessageKey } from '@/i18n/messages';
+import type { MessageKey } from '../i18n/messages';
 import { ApiError } from './api';
 
 type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
