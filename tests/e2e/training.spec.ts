@@ -130,11 +130,14 @@ test('a researcher pre-trains a tiny model from the form, follows its live curve
   await expect(startForm(page).getByRole('checkbox', { name: /Tiny bard SFT/ })).toBeChecked();
   await startForm(page).getByRole('checkbox', { name: /^Tiny bard base/ }).check();
   await expect(field(page, /^Answers per prompt \(K\)/)).toHaveValue('2');
+  // a generate job makes no model, so the form asks for no model name
+  await expect(field(page, /^Name of the new model/)).toHaveCount(0);
   await field(page, /^Prompts/).fill('2');
   await field(page, /^Answer length/).fill('12');
   await startForm(page).getByRole('button', { name: 'Start Generate job' }).click();
   await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 60_000 });
   await expect(page.getByText('0 rankings, 0 cross-model answer pairs')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Rank its answers →' })).toHaveAttribute('href', `/projects/${project.id}/rank`);
   const rater = await Api.login(users.rater);
   for (let i = 0; i < 2; i++) {
     const { task } = await rater.call<{ task: { comparisonId: string } }>('POST', `/v1/projects/${project.id}/rating-task`);

@@ -183,6 +183,15 @@ function JobStats({ job, metrics }: { job: Job; metrics: JobMetric[] }) {
           </Link>
         </li>
       )}
+      {job.kind === 'generate' && job.status === 'succeeded' && (
+        // a generate job's output is comparisons, not a model: they wait on the Rank page
+        <li className="card stat">
+          <span className="stat-label">{t('jobs.output')}</span>
+          <Link href={`/projects/${project.id}/rank`} className="output-link">
+            {t('generate.rankLink')}
+          </Link>
+        </li>
+      )}
     </ul>
   );
 }

@@ -67,7 +67,7 @@ export function StartJobForm() {
       return;
     }
     const body: Record<string, unknown> = { kind, hyperparams };
-    if (name.trim()) body.name = name.trim();
+    if (name.trim() && kind !== 'generate') body.name = name.trim();
     for (const input of MODEL_INPUTS[kind]) body[input.field] = input.multiple ? inputs[input.field] : inputs[input.field][0];
     void run(async () => {
       if (kind === 'pretrain' && corpus) body.corpus = await corpus.text();
@@ -129,9 +129,12 @@ export function StartJobForm() {
           </Field>
         )}
         {HP_FIELDS[kind].main.map(hpField)}
-        <Field label={t('jobs.form.name')} hint={t('jobs.form.nameHelp')} error={fieldError('name')}>
-          {(control) => <input {...control} value={name} onChange={(e) => setName(e.target.value)} maxLength={200} />}
-        </Field>
+        {kind !== 'generate' && (
+          // a generate job makes comparisons, no model: there is nothing to name
+          <Field label={t('jobs.form.name')} hint={t('jobs.form.nameHelp')} error={fieldError('name')}>
+            {(control) => <input {...control} value={name} onChange={(e) => setName(e.target.value)} maxLength={200} />}
+          </Field>
+        )}
       </div>
 
       {estimate && (

@@ -40,7 +40,7 @@ export type CreateDemonstrationRequest = z.infer<typeof CreateDemonstrationReque
 export const DemonstrationResponseSchema = z.object({ demonstration: DemonstrationSchema });
 export type DemonstrationResponse = z.infer<typeof DemonstrationResponseSchema>;
 
-// PATCH /v1/demonstrations/:id (its author, while status = submitted)
+// PATCH /v1/demonstrations/:id (its author, until accepted): a rejected one, revised, goes back to review (status = submitted)
 export const UpdateDemonstrationRequestSchema = z.object({ answer: AnswerTextSchema });
 export type UpdateDemonstrationRequest = z.infer<typeof UpdateDemonstrationRequestSchema>;
 
