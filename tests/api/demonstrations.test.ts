@@ -124,6 +124,41 @@ test('my contributions; edit own until reviewed; review accepts, rejects with a 
   assert.equal(queue.remaining, 2);
 });
 
+test('a rejected demonstration, revised by its author, goes back to review; an accepted one stays locked', async () => {
+  const { researcher, annotator, projectId, prompts } = await team();
+  const other = await h.person('Other', ['annotator']);
+  await h.prisma.projectMember.create({ data: { projectId, userId: other.id, roles: ['annotator'] } });
+  const d = (await write(annotator, projectId, { promptId: prompts[0], answer: 'Too short.' })).json().demonstration;
+  await h.call(researcher, 'POST', `/v1/demonstrations/${d.id}/review`, { decision: 'reject', note: 'Explain why.' });
+
+  assert.equal((await h.call(other, 'PATCH', `/v1/demonstrations/${d.id}`, { answer: 'Hijack' })).statusCode, 403);
+  const revised = await h.call(annotator, 'PATCH', `/v1/demonstrations/${d.id}`, { answer: 'Longer, with the reason.' });
+  assert.equal(revised.statusCode, 200, revised.body);
+  assert.deepEqual(
+    (({ status, answer, reviewNote, reviewerId, reviewedAt }) => ({ status, answer, reviewNote, reviewerId, reviewedAt }))(revised.json().demonstration),
+    { status: 'submitted', answer: 'Longer, with the reason.', reviewNote: 'Explain why.', reviewerId: null, reviewedAt: null },
+  );
+  const queue = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/demonstrations?status=submitted`)).json();
+  assert.deepEqual(queue.items.map((x: { id: string }) => x.id), [d.id]);
+  // the prompt is answered again, so it leaves its author's writing queue
+  assert.equal((await h.call(annotator, 'GET', `/v1/projects/${projectId}/writing-task`)).json().remaining, 2);
+
+  const accepted = await h.call(researcher, 'POST', `/v1/demonstrations/${d.id}/review`, { decision: 'accept' });
+  assert.equal(accepted.json().demonstration.reviewNote, null);
+  const late = await h.call(annotator, 'PATCH', `/v1/demonstrations/${d.id}`, { answer: 'After acceptance' });
+  assert.equal(late.statusCode, 409);
+  assert.equal(late.json().error.code, 'already_reviewed');
+
+  // rejected, then answered afresh from the queue: reviving the old one would make two answers to review
+  const e = (await write(annotator, projectId, { promptId: prompts[1], answer: 'First try' })).json().demonstration;
+  await h.call(researcher, 'POST', `/v1/demonstrations/${e.id}/review`, { decision: 'reject', note: 'Off topic.' });
+  assert.equal((await write(annotator, projectId, { promptId: prompts[1], answer: 'Second try' })).statusCode, 201);
+  const twice = await h.call(annotator, 'PATCH', `/v1/demonstrations/${e.id}`, { answer: 'First try, revised' });
+  assert.equal(twice.statusCode, 409);
+  assert.equal(twice.json().error.code, 'already_submitted');
+  assert.equal((await h.call(annotator, 'GET', `/v1/demonstrations/${e.id}`)).json().demonstration.status, 'rejected');
+});
+
 test('SFT export streams accepted demonstrations only, as prompt/completion or messages', async () => {
   const { researcher, annotator, rater, projectId, prompts } = await team();
   const a = (await write(annotator, projectId, { promptId: prompts[0], answer: 'Kept' })).json().demonstration;
@@ -135,10 +170,11 @@ test('SFT export streams accepted demonstrations only, as prompt/completion or m
   const plain = await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/sft`);
   assert.equal(plain.statusCode, 200);
   assert.match(plain.headers['content-type'] as string, /application\/x-ndjson/);
-  assert.equal(plain.headers['content-disposition'], 'attachment; filename="p-sft.jsonl"');
+  assert.equal(plain.headers['content-disposition'], 'attachment; filename="p-sft-prompt-completion.jsonl"');
   assert.deepEqual(plain.body.trim().split('\n').map((l) => JSON.parse(l)), [{ prompt: 'First prompt', completion: 'Kept' }]);
 
   const chat = await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/sft?format=messages`);
+  assert.equal(chat.headers['content-disposition'], 'attachment; filename="p-sft-messages.jsonl"');
   assert.deepEqual(JSON.parse(chat.body.trim()), { messages: [{ role: 'user', content: 'First prompt' }, { role: 'assistant', content: 'Kept' }] });
 
   assert.equal(fieldOf(await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/sft?format=csv`)), 'format');

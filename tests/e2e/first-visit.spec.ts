@@ -74,3 +74,11 @@ test('logging out and in as someone else in the same tab shows the new user thei
   await expect(page.locator('.project-card', { hasText: second.project.name })).toBeVisible();
   await expect(page.locator('.project-card', { hasText: first.project.name })).toHaveCount(0);
 });
+
+test('pages carry a content security policy and refuse to be framed', async ({ page }) => {
+  const res = await page.goto('/login');
+  const csp = res?.headers()['content-security-policy'] ?? '';
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).toContain("object-src 'none'");
+  expect(res?.headers()['x-content-type-options']).toBe('nosniff');
+});

@@ -1,11 +1,11 @@
 import type { Role } from '@jielong/shared';
 import { ADMIN } from './state.ts';
-import { BASE_URL, expect, LAPTOP, login, PHONE, seedProject, shot, test } from './helpers.ts';
+import { Api, BASE_URL, expect, LAPTOP, login, PHONE, seedProject, shot, test } from './helpers.ts';
 
 const TABS: Record<string, string[]> = {
   annotator: ['Write', 'My contributions'],
   rater: ['Rank'],
-  researcher: ['Review', 'Dashboard', 'Jobs', 'Models', 'Settings'],
+  researcher: ['Review', 'Dashboard', 'Import', 'Jobs', 'Models', 'Settings'],
 };
 
 test('the navigation offers each role only its own pages, and a forbidden page says so', async ({ page }) => {
@@ -43,6 +43,27 @@ test('an admin creates a user and gives them a role in a project; they see it on
   await expect(page.locator(`.member[data-email="${email}"]`)).toBeVisible();
   await shot(page, 'users-laptop');
 
+  // The same email again: the error stands at the Email field, worded for people, and the last
+  // success note is gone.
+  await form.getByLabel('Email').fill(email);
+  await expect(page.getByRole('status')).toHaveCount(0);
+  await form.getByLabel('Display name').fill('Twin');
+  await form.getByLabel('Password').fill('twin-password');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await expect(form.getByLabel('Email')).toHaveAttribute('aria-invalid', 'true');
+  await expect(form.getByLabel('Email')).toHaveAccessibleDescription('A user with this email already exists.');
+  await expect(page.locator('.banner-error')).toHaveCount(0);
+  await shot(page, 'users-field-error');
+  await page.context().addCookies([{ name: 'jielong_locale', value: 'zh', url: BASE_URL }]);
+  await page.reload();
+  const zhForm = page.locator('form', { hasText: '新建用户' });
+  await zhForm.getByLabel('邮箱').fill(email);
+  await zhForm.getByLabel('显示名称').fill('Twin');
+  await zhForm.getByLabel('密码').fill('twin-password');
+  await zhForm.getByRole('button', { name: '创建用户' }).click();
+  await expect(zhForm.getByLabel('邮箱')).toHaveAccessibleDescription('已有用户使用这个邮箱。');
+  await page.context().addCookies([{ name: 'jielong_locale', value: 'en', url: BASE_URL }]);
+
   await page.goto(`/projects/${project.id}/settings`);
   const add = page.locator('form.add-member');
   await add.getByLabel('Email of an existing user').fill(email);
@@ -51,6 +72,9 @@ test('an admin creates a user and gives them a role in a project; they see it on
   await add.getByRole('button', { name: 'Add' }).click();
   await expect(page.locator(`.member[data-email="${email}"]`)).toBeVisible();
   await expect(page.locator(`.member[data-email="${email}"]`).getByLabel('Rater')).toBeChecked();
+  await add.getByLabel('Email of an existing user').fill('nobody@e2e.test');
+  await add.getByRole('button', { name: 'Add' }).click();
+  await expect(add.getByLabel('Email of an existing user')).toHaveAccessibleDescription('No user has this email. An admin creates accounts under Users.');
 
   const other = await browser.newPage({ baseURL: BASE_URL });
   await login(other, { email, password: 'newcomer-pass' });
@@ -100,7 +124,7 @@ test('every page reads well on a laptop and on a phone, in English and Chinese (
   await admin.addPrompt(project.id, 'Write a haiku about autumn leaves.');
   await admin.addComparison(project.id, 'Which reply is kinder?', ['Thanks, that helps a lot!', 'Fine.', 'Could you explain **why** it failed?\n\n```\nerror: 42\n```']);
   await login(page, ADMIN);
-  const pages = ['write', 'contributions', 'rank', 'review', 'dashboard', 'jobs', 'models', 'settings'];
+  const pages = ['write', 'contributions', 'rank', 'review', 'dashboard', 'import', 'jobs', 'models', 'settings'];
   for (const locale of ['en', 'zh']) {
     await page.context().addCookies([{ name: 'jielong_locale', value: locale, url: BASE_URL }]);
     for (const [size, viewport] of [['laptop', LAPTOP], ['phone', PHONE]] as const) {
@@ -117,4 +141,39 @@ test('every page reads well on a laptop and on a phone, in English and Chinese (
       }
     }
   }
+});
+
+test('someone without a project is told what to do next: create one, or ask an admin', async ({ page }) => {
+  const admin = await Api.admin();
+  const researcher = await admin.createUser('researcher', ['researcher']);
+  const annotator = await admin.createUser('annotator');
+  await login(page, annotator);
+  await page.goto('/');
+  await expect(page.getByText('You are not a member of any project yet. Ask an admin to add you.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Create project' })).toHaveCount(0);
+
+  await login(page, researcher);
+  await page.goto('/');
+  await expect(page.getByText('You have no project yet. Create the first one below')).toBeVisible();
+  await expect(page.getByText('Ask an admin')).toHaveCount(0);
+  const form = page.getByRole('form', { name: 'Create the first project' });
+  await expect(form.getByLabel('Project name')).toBeFocused();
+  await shot(page, 'home-no-project');
+  await form.getByLabel('Project name').fill(`First of ${researcher.displayName}`);
+  await form.getByRole('button', { name: 'Create project' }).click();
+  await expect(page).toHaveURL(/\/projects\/[0-9a-f-]{36}\/settings$/);
+  // the settings' empty guidelines preview speaks of guidelines, not of an answer
+  await page.getByLabel('Guidelines (Markdown)').fill('');
+  await expect(page.locator('.md-editor-preview')).toHaveText('The preview of the guidelines appears here, as annotators and raters will see them.');
+  await admin.dispose();
+});
+
+test('the icon is served to everyone, logged in or not', async ({ page }) => {
+  for (const [path, type] of [['/favicon.ico', /^image\/(x-icon|vnd\.microsoft\.icon)/], ['/icon.svg', /^image\/svg\+xml/]] as const) {
+    const res = await page.request.get(path, { maxRedirects: 0 });
+    expect(res.status(), path).toBe(200);
+    expect(res.headers()['content-type'], path).toMatch(type);
+  }
+  await page.goto('/login');
+  await expect(page.locator('head link[rel="icon"]').first()).toHaveAttribute('href', /icon|favicon/);
 });

@@ -167,3 +167,45 @@ test('answers render Markdown safely: raw HTML shows as text and never runs; lon
   await expect(longCard.getByRole('button', { name: 'Show less' })).toBeVisible();
   await shot(page, 'rank-safety-laptop');
 });
+
+test('a rank card names its place and its answer in words, and Skip asks for a reason to pick', async ({ page }) => {
+  const { admin, project, users } = await seedProject(['rater'], { answersPerComparison: 3 });
+  const first = await admin.addComparison(project.id, 'Name a colour.', ['Red.', 'Blue.', 'Green.']);
+  const second = await admin.addComparison(project.id, 'Name a fruit.', ['Apple.', 'Pear.']);
+
+  await login(page, users.rater);
+  await page.goto(`/projects/${project.id}/rank`);
+  await expect(page.locator('.prompt-card')).toContainText('colour');
+  // Answer 1 moved down one: its card says "Rank 2" and "Answer 1", not a bare 2 beside a 1.
+  await page.keyboard.press('1');
+  await page.keyboard.press('ArrowDown');
+  const moved = page.locator('.rank-card[data-label="1"]');
+  await expect(moved.locator('.rank-pos')).toHaveText('Rank 2');
+  await expect(moved.locator('.answer-label')).toHaveText(/^Answer 1\s*1\b/);
+  await expect(page.locator('.rank-card').first().locator('.rank-pos')).toHaveText('Rank 1');
+
+  // Skip: reasons to pick, and a confirm button that is not a second "Skip this task".
+  await page.getByRole('button', { name: 'Skip this task' }).click();
+  const skip = page.getByRole('group', { name: 'Why skip this task?' });
+  await expect(skip.getByRole('radio')).toHaveCount(5);
+  await expect(page.getByRole('button', { name: 'Skip this task' })).toHaveCount(1);
+  const confirm = skip.getByRole('button', { name: 'Skip with this reason' });
+  await expect(confirm).toBeDisabled();
+  await skip.getByRole('radio', { name: 'The answers are too alike to order' }).check();
+  await shot(page, 'rank-skip-laptop');
+  await confirm.click();
+  await expect(page.locator('.prompt-card')).toContainText('fruit');
+
+  // "Other" takes a reason of one's own.
+  await page.getByRole('button', { name: 'Skip this task' }).click();
+  await page.getByRole('radio', { name: 'Other' }).check();
+  await expect(page.getByRole('button', { name: 'Skip with this reason' })).toBeDisabled();
+  await page.getByRole('textbox', { name: 'Reason' }).fill('Not my language.');
+  await page.getByRole('button', { name: 'Skip with this reason' }).click();
+  await expect(page.getByText('No ranking task is waiting for you')).toBeVisible();
+
+  for (const [cmp, reason] of [[first, 'The answers are too alike to order'], [second, 'Not my language.']] as const) {
+    const { rankings } = await admin.comparison(cmp.id);
+    expect(rankings.map((r) => [r.skipped, r.skipReason])).toEqual([[true, reason]]);
+  }
+});

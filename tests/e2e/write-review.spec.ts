@@ -128,5 +128,24 @@ test('a reviewer rejects with a note and edits before accepting; the author sees
   await login(page, users.annotator);
   await page.goto(`/projects/${project.id}/contributions`);
   await expect(page.locator('.contribution', { hasText: 'Name a prime number.' })).toContainText('9 = 3 × 3 is not prime.');
-  await expect(page.locator('.contribution', { hasText: 'Name a prime number.' })).toContainText('Rejected');
+  const rejected = page.locator('.contribution', { hasText: 'Name a prime number.' });
+  await expect(rejected).toContainText('Rejected');
+  // The author revises it after the note and sends it back; the accepted one stays locked.
+  await expect(page.locator('.contribution', { hasText: 'capital of Japan' })).toContainText('Accepted — no longer editable.');
+  await expect(page.locator('.contribution', { hasText: 'capital of Japan' }).getByRole('button')).toHaveCount(0);
+  await rejected.getByRole('button', { name: 'Revise' }).click();
+  await rejected.getByLabel('Your answer').fill('Seven.');
+  await rejected.getByRole('button', { name: 'Send back for review' }).click();
+  await expect(rejected).toContainText('Waiting for review');
+  await expect(rejected.getByRole('button', { name: 'Edit' })).toBeVisible();
+  await shot(page, 'contributions-revised');
+
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/review`);
+  const again = page.locator('.review-item', { hasText: 'Name a prime number.' });
+  await expect(again).toContainText('Seven.');
+  await expect(again).toContainText('Revised after your note: 9 = 3 × 3 is not prime.');
+  await again.getByRole('button', { name: 'Accept', exact: true }).click();
+  await expect(page.getByText('Nothing is waiting for review.')).toBeVisible();
+  expect((await admin.demonstrations(project.id)).find((d) => d.promptText === 'Name a prime number.')).toMatchObject({ status: 'accepted', answer: 'Seven.' });
 });

@@ -1,9 +1,10 @@
 // buildApp: the whole HTTP API as a Fastify instance (not listening), for main.ts and tests.
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { FolderStore, type ArtifactStore, type JobQueue } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
@@ -11,6 +12,8 @@ import { ApiError, registerErrorHandling } from './errors.ts';
 import type { AppConfig } from './types.ts';
 import { DEFAULT_LOGIN_LIMIT } from './services/login-limit.ts';
 import authPlugin from './plugins/auth.ts';
+import helmet from '@fastify/helmet';
+import storableTextPlugin from './plugins/storable-text.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import cleanupPlugin from './plugins/cleanup.ts';
 import authRoutes from './routes/auth.ts';
@@ -66,14 +69,19 @@ export async function buildApp(opts: BuildAppOptions) {
   app.decorate('jobQueue', opts.jobQueue ?? null);
   registerErrorHandling(app);
 
-  // JSONL uploads (imports) arrive as text, optionally gzipped (the shared data files are .jsonl.gz)
-  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'text/plain'], { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+  // JSONL uploads (imports) arrive as text, optionally gzipped (the shared data files are .jsonl.gz).
+  // Fastify caps the compressed bytes (the route's bodyLimit); zlib's asynchronous gunzip works on
+  // libuv's thread pool and stops at maxOutputLength, so a decompression bomb neither stalls the
+  // event loop for everyone else nor fills memory.
+  const gunzipAsync = promisify(gunzip);
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'text/plain'], { parseAs: 'buffer' }, async (req: FastifyRequest, body: Buffer) => {
+    if (req.headers['content-encoding'] !== 'gzip') return body.toString('utf8');
     try {
-      const encoding = req.headers['content-encoding'];
-      const raw = encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: 4 * config.importBodyLimit }) : body;
-      done(null, raw.toString('utf8'));
+      return (await gunzipAsync(body, { maxOutputLength: 4 * config.importBodyLimit })).toString('utf8');
     } catch (err) {
-      done(err instanceof RangeError ? new ApiError(413, 'body_too_large', 'decompressed body is too large', 'body') : new ApiError(400, 'invalid', 'body is not valid gzip', 'body'));
+      throw (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError
+        ? new ApiError(413, 'body_too_large', 'decompressed body is too large', 'body')
+        : new ApiError(400, 'invalid', 'body is not valid gzip', 'body');
     }
   });
 
@@ -91,7 +99,12 @@ export async function buildApp(opts: BuildAppOptions) {
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // nosniff, frame and referrer policies and the rest of helmet's defaults; the API answers JSON,
+  // so its content security policy is the web app's business (apps/web/next.config.ts), and
+  // /docs (Swagger UI) needs its inline scripts.
+  await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(cookie);
+  await app.register(storableTextPlugin);
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);
   await app.register(cleanupPlugin);

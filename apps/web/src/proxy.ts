@@ -15,8 +15,9 @@ export function proxy(request: NextRequest) {
 export const config = {
   matcher: [
     {
-      // pages only: not the proxied API and docs, Next's assets or the login page itself
-      source: '/((?!v1/|docs|_next/|login|favicon.ico).*)',
+      // pages only: not the proxied API and docs, Next's assets, the icons (app/favicon.ico,
+      // app/icon.svg: the login page shows them too) or the login page itself
+      source: '/((?!v1/|docs|_next/|login|favicon.ico|icon.svg).*)',
       missing: [{ type: 'cookie', key: 'jielong_session' }],
     },
     '/v1/auth/login',

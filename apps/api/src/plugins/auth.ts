@@ -1,4 +1,5 @@
 // Resolves the caller on every request: a bearer API token (scripts) or the session cookie (UI).
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { SESSION_COOKIE, type Role } from '@jielong/shared';
 import { sha256 } from '../secrets.ts';
@@ -6,6 +7,29 @@ import { ApiError } from '../errors.ts';
 import type { AuthUser } from '../types.ts';
 
 const TOKEN_TOUCH_MS = 60_000;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF: a cookie rides along on requests another site makes, so a state-changing request that
+ * authenticates by cookie must come from the studio's own pages. Browsers say where a request
+ * came from in Sec-Fetch-Site ('same-site' covers other ports and sibling subdomains, which
+ * SameSite=Lax lets through); older ones send Origin, compared with the host that was asked.
+ * A request with neither header is not a browser's cross-site request. Bearer tokens are not
+ * sent by browsers on their own, so they need no check.
+ */
+function crossSiteReason(req: FastifyRequest): string | null {
+  if (SAFE_METHODS.has(req.method)) return null;
+  const site = req.headers['sec-fetch-site'];
+  if (site) return site === 'same-origin' || site === 'none' ? null : `Sec-Fetch-Site: ${site}`;
+  const origin = req.headers.origin;
+  if (!origin) return null;
+  const host = req.headers['x-forwarded-host'] ?? req.headers.host;
+  try {
+    return new URL(origin).host === host ? null : `Origin: ${origin}`;
+  } catch {
+    return `Origin: ${origin}`;
+  }
+}
 
 function toAuthUser(u: { id: string; email: string; displayName: string; roles: Role[]; locale: string; createdAt: Date }): AuthUser {
   return { id: u.id, email: u.email, displayName: u.displayName, roles: u.roles, locale: u.locale, createdAt: u.createdAt };
@@ -13,6 +37,10 @@ function toAuthUser(u: { id: string; email: string; displayName: string; roles: 
 
 export default fp(async (app) => {
   app.decorateRequest('user', null);
+  // what one account may see is never for a shared cache, nor for the browser's back button after logout
+  app.addHook('onSend', async (req, reply) => {
+    if (req.user && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
   app.addHook('onRequest', async (req) => {
     const authorization = req.headers.authorization;
     if (authorization) {
@@ -28,6 +56,8 @@ export default fp(async (app) => {
     }
     const cookie = req.cookies[SESSION_COOKIE];
     if (!cookie) return;
+    const crossSite = crossSiteReason(req);
+    if (crossSite) throw new ApiError(403, 'cross_site', `a request that changes data must come from the studio's own pages (${crossSite})`, 'origin');
     const session = await app.prisma.session.findUnique({ where: { tokenHash: sha256(cookie) }, include: { user: true } });
     if (session && session.expiresAt > new Date()) req.user = toAuthUser(session.user);
   });

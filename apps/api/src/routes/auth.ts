@@ -33,7 +33,8 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
         path: '/',
         httpOnly: true,
         sameSite: 'lax',
-        secure: app.config.secureCookies,
+        // behind HTTPS (req.protocol honours X-Forwarded-Proto from a trusted proxy) or when told to
+        secure: app.config.secureCookies || req.protocol === 'https',
         expires: expiresAt,
       });
       return { user: toUser(user) };

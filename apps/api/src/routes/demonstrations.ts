@@ -14,6 +14,7 @@ import type { Prisma } from '../db.ts';
 import { requireProject } from '../access.ts';
 import { conflict, forbidden, notFound } from '../errors.ts';
 import { demonstrationInclude, toDemonstration, toPrompt } from '../dto.ts';
+import { editOwnDemonstration } from '../services/demonstrations.ts';
 import { upsertPrompt } from '../services/prompts.ts';
 
 const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -86,9 +87,7 @@ const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
       const existing = await load(req.params.id);
       const { user } = await requireProject(req, existing.projectId);
       if (existing.authorId !== user.id) throw forbidden('only its author edits a demonstration (reviewers edit through review)');
-      // the status condition in the update makes "edit until reviewed" hold even against a concurrent review
-      const { count } = await app.prisma.demonstration.updateMany({ where: { id: existing.id, status: 'submitted' }, data: { answer: req.body.answer } });
-      if (count === 0) throw conflict('already_reviewed', 'this demonstration has been reviewed and can no longer be edited');
+      await editOwnDemonstration(app.prisma, existing, req.body.answer);
       return { demonstration: toDemonstration(await load(existing.id)) };
     },
   );

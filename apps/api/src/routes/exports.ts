@@ -26,7 +26,8 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { project } = await requireProject(req, req.params.projectId, ['researcher']);
-      reply.type(NDJSON).header('content-disposition', attachment(project.name, 'sft'));
+      // named by format: both land in the same downloads folder and are not interchangeable
+      reply.type(NDJSON).header('content-disposition', attachment(project.name, `sft-${req.query.format}`));
       return reply.send(Readable.from(toJsonLines(sftRows(app.prisma, project.id, req.query.format))));
     },
   );

@@ -1,18 +1,21 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   ChangePasswordRequestSchema,
+  ChangePasswordResponseSchema,
   CreateTokenRequestSchema,
   CreateTokenResponseSchema,
   IdParamsSchema,
   MeResponseSchema,
   OkResponseSchema,
   TokenListResponseSchema,
+  SESSION_COOKIE,
   UpdateMeRequestSchema,
 } from '@jielong/shared';
 import { requireUser } from '../access.ts';
 import { ApiError, notFound } from '../errors.ts';
-import { hashPassword, newSecret, sha256, verifyPassword } from '../secrets.ts';
+import { newSecret, sha256, verifyPassword } from '../secrets.ts';
 import { toToken, toUser } from '../dto.ts';
+import { setPassword } from '../services/credentials.ts';
 
 const TOKEN_PREFIX = 'jl_';
 
@@ -36,14 +39,16 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
     return me(user.id);
   });
 
-  app.post('/me/password', { schema: { tags: ['me'], body: ChangePasswordRequestSchema, response: { 200: OkResponseSchema } } }, async (req) => {
+  app.post('/me/password', { schema: { tags: ['me'], body: ChangePasswordRequestSchema, response: { 200: ChangePasswordResponseSchema } } }, async (req) => {
     const user = requireUser(req);
     const row = await app.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
     if (!(await verifyPassword(req.body.currentPassword, row.passwordHash))) {
       throw new ApiError(400, 'invalid', 'current password is wrong', 'currentPassword');
     }
-    await app.prisma.user.update({ where: { id: user.id }, data: { passwordHash: await hashPassword(req.body.newPassword) } });
-    return { ok: true as const };
+    // this browser stays signed in; every other session and every API token of the account ends
+    const cookie = req.cookies[SESSION_COOKIE];
+    const counts = await setPassword(app.prisma, user.id, req.body.newPassword, cookie ? sha256(cookie) : undefined);
+    return { ok: true as const, ...counts };
   });
 
   app.get('/me/tokens', { schema: { tags: ['me'], response: { 200: TokenListResponseSchema } } }, async (req) => {

@@ -12,6 +12,7 @@ import {
   SkipPromptRequestSchema,
   promptsFromImportLine,
   LanguageSchema,
+  TEXT_LIMITS,
 } from '@jielong/shared';
 import { requireProject } from '../access.ts';
 import { badRequest, notFound } from '../errors.ts';
@@ -71,11 +72,13 @@ const promptRoutes: FastifyPluginAsyncZod = async (app) => {
       const lines = parseJsonLines(req.body);
       const prompts: NewPrompt[] = [];
       for (const { line, value } of lines) {
+        if (value.language !== undefined && !LanguageSchema.safeParse(value.language).success) {
+          throw badRequest(`line ${line}.language`, `line ${line}: "language" must be a language code such as "en" or "zh"`);
+        }
         const found = promptsFromImportLine(value);
         if (found.length === 0) throw badRequest(`line ${line}`, `line ${line} has no "prompt" or "instruction" text`);
         for (const p of found) {
-          if (p.language !== undefined && !LanguageSchema.safeParse(p.language).success) throw badRequest(`line ${line}.language`, `line ${line}: bad language`);
-          if (p.text.length > 20_000) throw badRequest(`line ${line}`, `line ${line}: prompt longer than 20000 characters`);
+          if (p.text.length > TEXT_LIMITS.prompt) throw badRequest(`line ${line}.prompt`, `line ${line}: the prompt is longer than ${TEXT_LIMITS.prompt} characters`);
           prompts.push(p);
         }
       }

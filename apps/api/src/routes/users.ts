@@ -5,11 +5,13 @@ import {
   UpdateUserRequestSchema,
   UserListQuerySchema,
   UserListResponseSchema,
+  UpdateUserResponseSchema,
   UserResponseSchema,
 } from '@jielong/shared';
 import { requireGlobalRole } from '../access.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
 import { hashPassword } from '../secrets.ts';
+import { setPassword } from '../services/credentials.ts';
 import { toUser } from '../dto.ts';
 
 // People are created by admins (there is no self sign-up); project admins then add them as members.
@@ -51,7 +53,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/users/:id',
-    { schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UserResponseSchema } } },
+    { schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UpdateUserResponseSchema } } },
     async (req) => {
       const admin = requireGlobalRole(req, ['admin']);
       const existing = await app.prisma.user.findUnique({ where: { id: req.params.id } });
@@ -65,12 +67,11 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
         data: {
           displayName,
           roles: roles ? [...new Set(roles)] : undefined,
-          passwordHash: password ? await hashPassword(password) : undefined,
         },
       });
-      // a password reset ends the user's sessions
-      if (password) await app.prisma.session.deleteMany({ where: { userId: user.id } });
-      return { user: toUser(user) };
+      if (!password) return { user: toUser(user) };
+      // a reset by an admin ends all the user's sessions and revokes their API tokens
+      return { user: toUser(user), ...(await setPassword(app.prisma, user.id, password)) };
     },
   );
 };

@@ -7,7 +7,7 @@
 // requiredRankings = 1 keeps these comparisons out of the rating queue, and with a single ranking
 // each they add nothing to (and take nothing from) the rater-agreement metric.
 import { randomUUID } from 'node:crypto';
-import { cleanText, splitHhDialogue, type PreferenceImportResponse } from '@jielong/shared';
+import { cleanText, splitHhDialogue, TEXT_LIMITS, type PreferenceImportResponse } from '@jielong/shared';
 import type { PrismaClient } from '../db.ts';
 import { badRequest } from '../errors.ts';
 import { promptTextHash, upsertPrompts } from './prompts.ts';
@@ -27,6 +27,13 @@ export async function importPreferences(prisma: PrismaClient, projectId: string,
   const lines = parseJsonLines(body);
   const pairs: Pair[] = [];
   const skipped: { line: number; reason: string }[] = [];
+  const checkLength = (p: Pair) => {
+    if (p.prompt.length > TEXT_LIMITS.prompt) throw badRequest(`line ${p.line}.prompt`, `line ${p.line}: the prompt is longer than ${TEXT_LIMITS.prompt} characters`);
+    for (const field of ['chosen', 'rejected'] as const) {
+      if (p[field].length > TEXT_LIMITS.answer) throw badRequest(`line ${p.line}.${field}`, `line ${p.line}: "${field}" is longer than ${TEXT_LIMITS.answer} characters`);
+    }
+    return p;
+  };
   for (const { line, value } of lines) {
     const { prompt, chosen, rejected } = value;
     if (typeof chosen !== 'string') throw badRequest(`line ${line}.chosen`, `line ${line}: "chosen" must be a string`);
@@ -36,11 +43,11 @@ export async function importPreferences(prisma: PrismaClient, projectId: string,
       const p = { line, prompt: cleanText(prompt), chosen: cleanText(chosen), rejected: cleanText(rejected) };
       if (!p.prompt || !p.chosen || !p.rejected) skipped.push({ line, reason: 'empty prompt or answer' });
       else if (p.chosen === p.rejected) skipped.push({ line, reason: 'chosen and rejected are the same text' });
-      else pairs.push(p);
+      else pairs.push(checkLength(p));
     } else {
       const split = splitHhDialogue(chosen, rejected);
       if ('error' in split) skipped.push({ line, reason: split.error });
-      else pairs.push({ line, ...split });
+      else pairs.push(checkLength({ line, ...split }));
     }
   }
 

@@ -5,6 +5,7 @@ import type { Demonstration, DemonstrationListResponse, DemonstrationResponse } 
 import { useI18n } from '@/i18n/I18nProvider';
 import { api } from '@/lib/api';
 import { useApiData } from '@/lib/useApiData';
+import { useFieldErrors } from '@/lib/useFieldErrors';
 import { useSubmit } from '@/lib/useSubmit';
 import { Collapsible } from './Collapsible';
 import { ErrorBanner } from './ErrorBanner';
@@ -13,7 +14,7 @@ import { MarkdownEditor } from './MarkdownEditor';
 import { useProject } from './ProjectContext';
 import { StatusBadge } from './StatusBadge';
 
-/** What the annotator wrote, newest first, with its review status; editable until reviewed. */
+/** What the annotator wrote, newest first, with its review status; editable until accepted (a rejected one, revised, goes back to review). */
 export function Contributions() {
   const { t } = useI18n();
   const { project } = useProject();
@@ -43,6 +44,8 @@ function ContributionItem({ demo, onSaved }: { demo: Demonstration; onSaved: (d:
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(demo.answer);
   const { busy, error, run, clearError } = useSubmit();
+  const errors = useFieldErrors(error, ['answer']);
+  const revising = demo.status === 'rejected';
 
   const save = () =>
     run(async () => {
@@ -66,11 +69,11 @@ function ContributionItem({ demo, onSaved }: { demo: Demonstration; onSaved: (d:
       {!editing && <h3 className="card-label">{t('write.answer')}</h3>}
       {editing ? (
         <>
-          <MarkdownEditor id={`edit-${demo.id}`} label={t('write.answer')} value={text} onChange={setText} onSubmitShortcut={() => void save()} disabled={busy} />
-          {error != null && <ErrorBanner error={error} onRetry={() => void save()} />}
+          <MarkdownEditor id={`edit-${demo.id}`} label={t('write.answer')} value={text} onChange={setText} onSubmitShortcut={() => void save()} disabled={busy} error={errors.at('answer')} />
+          {errors.rest != null && <ErrorBanner error={errors.rest} onRetry={() => void save()} />}
           <div className="button-row">
             <button type="button" className="btn btn-primary" onClick={() => void save()} disabled={busy || !text.trim()}>
-              {busy ? t('common.saving') : t('common.save')}
+              {busy ? t('common.saving') : revising ? t('contrib.resubmit') : t('common.save')}
             </button>
             <button type="button" className="btn btn-quiet" onClick={() => { setEditing(false); setText(demo.answer); clearError(); }} disabled={busy}>
               {t('common.cancel')}
@@ -89,12 +92,12 @@ function ContributionItem({ demo, onSaved }: { demo: Demonstration; onSaved: (d:
       )}
       {!editing && (
         <div className="button-row">
-          {demo.status === 'submitted' ? (
+          {demo.status !== 'accepted' ? (
             <>
               <button type="button" className="btn btn-small" onClick={() => setEditing(true)}>
-                {t('common.edit')}
+                {revising ? t('contrib.revise') : t('common.edit')}
               </button>
-              <span className="muted small">{t('contrib.editable')}</span>
+              <span className="muted small">{t(revising ? 'contrib.revisable' : 'contrib.editable')}</span>
             </>
           ) : (
             <span className="muted small">{t('contrib.locked')}</span>

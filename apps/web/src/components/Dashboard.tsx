@@ -1,10 +1,10 @@
 'use client';
 
+import Link from 'next/link';
 import type { DashboardResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
-import { ImportData } from './ImportData';
 import { LineChart } from './LineChart';
 import { useProject } from './ProjectContext';
 
@@ -60,7 +60,9 @@ export function Dashboard() {
                 series={series.map((s) => ({ label: t(s.key), color: s.color, points: s.values.map((y, x) => ({ x, y })) }))}
               />
             ) : (
-              <p className="empty">{t('dash.noData')}</p>
+              <p className="empty">
+                {t('dash.noData')} <Link href={`/projects/${project.id}/import`}>{t('dash.importLink')}</Link>
+              </p>
             )}
           </section>
         </>
@@ -71,7 +73,7 @@ export function Dashboard() {
           <div>
             <strong>{t('dash.exportSft')}</strong>
             <div className="button-row">
-              <a className="btn" href={`${base}/sft?format=prompt-completion`} download={`${fileStem}-sft.jsonl`}>
+              <a className="btn" href={`${base}/sft?format=prompt-completion`} download={`${fileStem}-sft-prompt-completion.jsonl`}>
                 ⤓ prompt / completion
               </a>
               <a className="btn" href={`${base}/sft?format=messages`} download={`${fileStem}-sft-messages.jsonl`}>
@@ -89,7 +91,6 @@ export function Dashboard() {
           </div>
         </div>
       </section>
-      <ImportData onImported={() => void reload()} />
     </div>
   );
 }

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useI18n } from '@/i18n/I18nProvider';
 import { ApiError } from '@/lib/api';
+import { errorText } from '@/lib/errors';
 
 /** A failed request, said plainly, with a retry when there is something to retry. */
 export function ErrorBanner({
@@ -18,12 +19,11 @@ export function ErrorBanner({
 }) {
   const { t } = useI18n();
   const status = error instanceof ApiError ? error.status : -1;
-  const message = error instanceof Error ? error.message : String(error);
   const text = template
-    ? t(template, { message: status === 0 ? t('common.unreachable') : message.replace(/[.。]\s*$/, '') })
+    ? t(template, { message: status === 0 ? t('common.unreachable') : errorText(error, t).replace(/[.。]\s*$/, '') })
     : status === 0
       ? t('common.networkError')
-      : message;
+      : errorText(error, t);
   return (
     <div className="banner banner-error" role="alert">
       <span>{text}</span>

@@ -13,6 +13,8 @@ export function MarkdownEditor({
   onSubmitShortcut,
   disabled,
   id,
+  previewEmpty,
+  error,
 }: {
   value: string;
   onChange: (v: string) => void;
@@ -21,6 +23,10 @@ export function MarkdownEditor({
   onSubmitShortcut?: () => void;
   disabled?: boolean;
   id: string;
+  /** what the empty preview says; by default it speaks of the annotator's answer */
+  previewEmpty?: string;
+  /** the API's complaint about this text, shown under it */
+  error?: string;
 }) {
   const { t } = useI18n();
   const [tab, setTab] = useState<'edit' | 'preview'>('edit');
@@ -47,12 +53,27 @@ export function MarkdownEditor({
       </div>
       <div className="md-editor-panes">
         <div className="md-editor-edit">
-          <textarea id={id} value={value} onChange={(e) => onChange(e.target.value)} onKeyDown={onKeyDown} placeholder={placeholder} disabled={disabled} spellCheck />
+          <textarea
+            id={id}
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+            onKeyDown={onKeyDown}
+            placeholder={placeholder}
+            disabled={disabled}
+            spellCheck
+            aria-invalid={!!error}
+            aria-describedby={error ? `${id}-error` : undefined}
+          />
         </div>
         <div className="md-editor-preview" aria-label={t('write.preview')}>
-          {value.trim() ? <Markdown text={value} /> : <p className="muted">{t('write.previewEmpty')}</p>}
+          {value.trim() ? <Markdown text={value} /> : <p className="muted">{previewEmpty ?? t('write.previewEmpty')}</p>}
         </div>
       </div>
+      {error && (
+        <small id={`${id}-error`} className="form-error field-error" role="alert">
+          {error}
+        </small>
+      )}
     </div>
   );
 }

@@ -7,7 +7,10 @@ import type { Project, ProjectResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { pagesFor } from '@/lib/access';
 import { api } from '@/lib/api';
+import { useFieldErrors } from '@/lib/useFieldErrors';
 import { useSubmit } from '@/lib/useSubmit';
+import { ErrorBanner } from './ErrorBanner';
+import { FormField } from './FormField';
 
 export function ProjectList({ projects, canCreate }: { projects: Project[]; canCreate: boolean }) {
   const { t, locale } = useI18n();
@@ -17,7 +20,8 @@ export function ProjectList({ projects, canCreate }: { projects: Project[]; canC
         <h1>{t('home.title')}</h1>
       </div>
       {projects.length === 0 ? (
-        <p className="empty">{t('home.empty')}</p>
+        // someone who may create projects is not waiting for anybody: the form below is their next step
+        <p className="empty">{t(canCreate ? 'home.emptyCreate' : 'home.empty')}</p>
       ) : (
         <ul className="project-grid">
           {projects.map((p) => (
@@ -35,16 +39,17 @@ export function ProjectList({ projects, canCreate }: { projects: Project[]; canC
           ))}
         </ul>
       )}
-      {canCreate && <CreateProject />}
+      {canCreate && <CreateProject first={projects.length === 0} />}
     </div>
   );
 }
 
-function CreateProject() {
+function CreateProject({ first }: { first: boolean }) {
   const { t } = useI18n();
   const router = useRouter();
   const [name, setName] = useState('');
   const { busy, error, run, attempt } = useSubmit({ staysBusy: true });
+  const errors = useFieldErrors(error, ['name']);
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -57,13 +62,12 @@ function CreateProject() {
   }
 
   return (
-    <form className="card inline-form" onSubmit={submit}>
-      <h2>{t('home.create')}</h2>
-      <label className="field">
-        <span>{t('home.createName')}</span>
-        <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
-      </label>
-      {error != null && <p className="form-error">{error instanceof Error ? error.message : String(error)}</p>}
+    <form className="card inline-form" onSubmit={submit} aria-labelledby="create-project-title">
+      <h2 id="create-project-title">{t(first ? 'home.createFirst' : 'home.create')}</h2>
+      <FormField label={t('home.createName')} error={errors.at('name')}>
+        {(control) => <input {...control} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} autoFocus={first} />}
+      </FormField>
+      {errors.rest != null && <ErrorBanner error={errors.rest} />}
       <button className="btn btn-primary" disabled={busy || !name.trim()}>
         {t('home.createSubmit')}
       </button>

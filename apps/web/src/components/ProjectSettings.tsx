@@ -3,10 +3,12 @@
 import { useState, type FormEvent } from 'react';
 import type { Member, MemberListResponse, MemberResponse, ProjectResponse, Role } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
-import { api, ApiError } from '@/lib/api';
+import { api } from '@/lib/api';
 import { useApiData } from '@/lib/useApiData';
+import { useFieldErrors } from '@/lib/useFieldErrors';
 import { useSubmit } from '@/lib/useSubmit';
 import { ErrorBanner } from './ErrorBanner';
+import { FormField } from './FormField';
 import { MarkdownEditor } from './MarkdownEditor';
 import { RolePicker } from './RolePicker';
 import { useProject } from './ProjectContext';
@@ -21,6 +23,8 @@ export function ProjectSettings() {
   );
 }
 
+const SETTINGS_FIELDS = ['name', 'guidelines', 'answersPerComparison', 'ratersPerComparison'] as const;
+
 function SettingsForm() {
   const { t } = useI18n();
   const { project, setProject } = useProject();
@@ -32,6 +36,13 @@ function SettingsForm() {
   });
   const [saved, setSaved] = useState(false);
   const { busy, error, run } = useSubmit();
+  const errors = useFieldErrors(error, SETTINGS_FIELDS);
+
+  // "Saved" speaks of the last save: an edit since makes it untrue
+  function edit(patch: Partial<typeof form>) {
+    setForm({ ...form, ...patch });
+    setSaved(false);
+  }
 
   function save(e?: FormEvent) {
     e?.preventDefault();
@@ -43,26 +54,31 @@ function SettingsForm() {
     });
   }
 
-  const badField = error instanceof ApiError ? error.field : undefined;
   return (
-    <form className="card" onSubmit={save}>
-      <h2>{t('settings.title')}</h2>
-      <label className="field">
-        <span>{t('settings.name')}</span>
-        <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} maxLength={200} required aria-invalid={badField === 'name'} />
-      </label>
+    <form className="card" onSubmit={save} aria-labelledby="settings-title">
+      <h2 id="settings-title">{t('settings.title')}</h2>
+      <FormField label={t('settings.name')} error={errors.at('name')}>
+        {(control) => <input {...control} value={form.name} onChange={(e) => edit({ name: e.target.value })} maxLength={200} required />}
+      </FormField>
       <div className="field-row">
-        <label className="field">
-          <span>{t('settings.k')}</span>
-          <input type="number" min={2} max={16} value={form.answersPerComparison} onChange={(e) => setForm({ ...form, answersPerComparison: Number(e.target.value) })} aria-invalid={badField === 'answersPerComparison'} />
-        </label>
-        <label className="field">
-          <span>{t('settings.raters')}</span>
-          <input type="number" min={1} max={50} value={form.ratersPerComparison} onChange={(e) => setForm({ ...form, ratersPerComparison: Number(e.target.value) })} aria-invalid={badField === 'ratersPerComparison'} />
-        </label>
+        <FormField label={t('settings.k')} error={errors.at('answersPerComparison')}>
+          {(control) => <input {...control} type="number" min={2} max={16} value={form.answersPerComparison} onChange={(e) => edit({ answersPerComparison: Number(e.target.value) })} />}
+        </FormField>
+        <FormField label={t('settings.raters')} error={errors.at('ratersPerComparison')}>
+          {(control) => <input {...control} type="number" min={1} max={50} value={form.ratersPerComparison} onChange={(e) => edit({ ratersPerComparison: Number(e.target.value) })} />}
+        </FormField>
       </div>
-      <MarkdownEditor id="guidelines" label={t('settings.guidelines')} value={form.guidelines} onChange={(guidelines) => setForm({ ...form, guidelines })} onSubmitShortcut={() => save()} disabled={busy} />
-      {error != null && <ErrorBanner error={error} onRetry={() => save()} />}
+      <MarkdownEditor
+        id="guidelines"
+        label={t('settings.guidelines')}
+        value={form.guidelines}
+        onChange={(guidelines) => edit({ guidelines })}
+        onSubmitShortcut={() => save()}
+        disabled={busy}
+        previewEmpty={t('settings.guidelinesPreviewEmpty')}
+        error={errors.at('guidelines')}
+      />
+      {errors.rest != null && <ErrorBanner error={errors.rest} onRetry={() => save()} />}
       <div className="button-row">
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {busy ? t('common.saving') : t('common.save')}
@@ -81,49 +97,37 @@ function Members({ isAdmin }: { isAdmin: boolean }) {
   const { t } = useI18n();
   const { project } = useProject();
   const { data, setData, error, loading, reload } = useApiData<MemberListResponse>(`/v1/projects/${project.id}/members`);
-  const [actionError, setActionError] = useState<unknown>(null);
-  const [email, setEmail] = useState('');
-  const [newRoles, setNewRoles] = useState<Role[]>(['annotator']);
+  // a failed change to a member is shown on that member's row
+  const [rowError, setRowError] = useState<{ userId: string; error: unknown } | null>(null);
 
-  async function run(action: () => Promise<void>) {
-    setActionError(null);
+  async function onRow(m: Member, action: () => Promise<void>) {
+    setRowError(null);
     try {
       await action();
     } catch (err) {
-      setActionError(err);
+      setRowError({ userId: m.userId, error: err });
     }
   }
 
   const setRoles = (m: Member, roles: Role[]) =>
-    run(async () => {
+    onRow(m, async () => {
       if (roles.length === 0 || !data) return;
       const { member } = await api<MemberResponse>(`/v1/projects/${project.id}/members/${m.userId}`, { method: 'PATCH', body: { roles } });
       setData({ ...data, items: data.items.map((x) => (x.userId === m.userId ? member : x)) });
     });
 
   const remove = (m: Member) =>
-    run(async () => {
+    onRow(m, async () => {
       if (!data) return;
       await api(`/v1/projects/${project.id}/members/${m.userId}`, { method: 'DELETE' });
       setData({ ...data, items: data.items.filter((x) => x.userId !== m.userId) });
     });
-
-  const add = (e: FormEvent) => {
-    e.preventDefault();
-    void run(async () => {
-      if (!data) return;
-      const { member } = await api<MemberResponse>(`/v1/projects/${project.id}/members`, { body: { email: email.trim(), roles: newRoles } });
-      setData({ ...data, items: [...data.items, member] });
-      setEmail('');
-    });
-  };
 
   return (
     <section className="card">
       <h2>{t('settings.members')}</h2>
       {!isAdmin && <p className="muted small">{t('settings.rolesAdminOnly')}</p>}
       {error != null && <ErrorBanner error={error} onRetry={reload} />}
-      {actionError != null && <ErrorBanner error={actionError} />}
       {loading && !data && <p className="muted">{t('common.loading')}</p>}
       {data && data.items.length === 0 && <p className="empty">{t('settings.noMembers')}</p>}
       <ul className="member-list">
@@ -138,22 +142,43 @@ function Members({ isAdmin }: { isAdmin: boolean }) {
                 {t('common.remove')}
               </button>
             )}
+            {rowError?.userId === m.userId && <ErrorBanner error={rowError.error} />}
           </li>
         ))}
       </ul>
-      {isAdmin && (
-        <form className="add-member" onSubmit={add}>
-          <h3>{t('settings.addMember')}</h3>
-          <label className="field">
-            <span>{t('settings.memberEmail')}</span>
-            <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
-          </label>
-          <RolePicker name="new" roles={newRoles} onChange={setNewRoles} />
-          <button type="submit" className="btn" disabled={!email.trim() || newRoles.length === 0}>
-            {t('common.add')}
-          </button>
-        </form>
-      )}
+      {isAdmin && data && <AddMember onAdded={(member) => setData({ ...data, items: [...data.items, member] })} />}
     </section>
+  );
+}
+
+function AddMember({ onAdded }: { onAdded: (m: Member) => void }) {
+  const { t } = useI18n();
+  const { project } = useProject();
+  const [email, setEmail] = useState('');
+  const [roles, setRoles] = useState<Role[]>(['annotator']);
+  const { busy, error, run } = useSubmit();
+  const errors = useFieldErrors(error, ['email']);
+
+  function add(e: FormEvent) {
+    e.preventDefault();
+    void run(async () => {
+      const { member } = await api<MemberResponse>(`/v1/projects/${project.id}/members`, { body: { email: email.trim(), roles } });
+      onAdded(member);
+      setEmail('');
+    });
+  }
+
+  return (
+    <form className="add-member" onSubmit={add}>
+      <h3>{t('settings.addMember')}</h3>
+      <FormField label={t('settings.memberEmail')} error={errors.at('email')}>
+        {(control) => <input {...control} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />}
+      </FormField>
+      <RolePicker name="new" roles={roles} onChange={setRoles} />
+      {errors.rest != null && <ErrorBanner error={errors.rest} />}
+      <button type="submit" className="btn" disabled={busy || !email.trim() || roles.length === 0}>
+        {t('common.add')}
+      </button>
+    </form>
   );
 }

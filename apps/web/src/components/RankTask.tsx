@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useEffectEvent, useState } from 'react';
 import type { RatingTask, RatingTaskResponse, SubmitRankingRequest, SubmitRankingResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
+import type { MessageKey } from '@/i18n/messages';
 import { api, ApiError } from '@/lib/api';
 import { initialGroups, type Groups } from '@/lib/ranking';
 import { useSubmit } from '@/lib/useSubmit';
@@ -11,6 +12,9 @@ import { Guidelines } from './Guidelines';
 import { Markdown } from './Markdown';
 import { useProject } from './ProjectContext';
 import { RankingBoard, type BoardAnswer, type Flags } from './RankingBoard';
+import { SkipForm } from './SkipForm';
+
+const SKIP_REASONS: MessageKey[] = ['rank.skipUnclear', 'rank.skipExpertise', 'rank.skipAlike', 'rank.skipHarmful'];
 
 interface Loaded {
   task: RatingTask;
@@ -30,9 +34,9 @@ export function RankTask() {
   const [allBad, setAllBad] = useState(false);
   const [comment, setComment] = useState('');
   const [skipping, setSkipping] = useState(false);
-  const [skipReason, setSkipReason] = useState('');
   const { busy, error: submitError, run, attempt, clearError } = useSubmit();
-  const [lastWasSkip, setLastWasSkip] = useState(false);
+  // the reason of a skip that failed, so that Retry skips again (null: the last attempt was a ranking)
+  const [lastSkipReason, setLastSkipReason] = useState<string | null>(null);
   const [done, setDone] = useState(0);
   const [remaining, setRemaining] = useState<number | null>(null);
 
@@ -54,7 +58,6 @@ export function RankTask() {
       setAllBad(false);
       setComment('');
       setSkipping(false);
-      setSkipReason('');
       setEmpty(false);
       window.scrollTo({ top: 0 });
     } catch (err) {
@@ -68,12 +71,13 @@ export function RankTask() {
   }, [loadNext]);
 
   const submit = useCallback(
-    async (skip: boolean) => {
+    async (skipReason: string | null) => {
       if (!loaded) return;
+      const skip = skipReason !== null;
       if (skip && !skipReason.trim()) return;
       const content: SubmitRankingRequest = skip ? { skipped: true, skipReason: skipReason.trim() } : { order: groups, flags, allBad, comment: comment.trim() || undefined };
       await run(async () => {
-        setLastWasSkip(skip);
+        setLastSkipReason(skipReason);
         // Same ranking of the same task as the failed attempt: the very same request (the time spent
         // included), so the API can replay it. A changed ranking is a new request with a new key.
         const path = `/v1/comparisons/${loaded.task.comparisonId}/rankings`;
@@ -83,13 +87,13 @@ export function RankTask() {
         await loadNext();
       });
     },
-    [loaded, skipReason, groups, flags, allBad, comment, loadNext, run, attempt],
+    [loaded, groups, flags, allBad, comment, loadNext, run, attempt],
   );
 
   const onKey = useEffectEvent((e: KeyboardEvent) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
-      void submit(false);
+      void submit(null);
     }
   });
   useEffect(() => {
@@ -134,10 +138,10 @@ export function RankTask() {
                   // ranked already (or the slot was taken back): nothing to retry, move on
                   <ErrorBanner error={submitError} onRetry={() => void loadNext()} retryLabel={t('rank.nextTask')} />
                 ) : (
-                  <ErrorBanner error={submitError} template="rank.submitFailed" onRetry={() => void submit(lastWasSkip)} />
+                  <ErrorBanner error={submitError} template="rank.submitFailed" onRetry={() => void submit(lastSkipReason)} />
                 ))}
               <div className="button-row">
-                <button type="button" className="btn btn-primary" onClick={() => void submit(false)} disabled={busy}>
+                <button type="button" className="btn btn-primary" onClick={() => void submit(null)} disabled={busy}>
                   {busy ? t('common.submitting') : t('rank.submit')}
                 </button>
                 <span className="muted small kbd-hint">{t('write.submitHint')}</span>
@@ -146,17 +150,7 @@ export function RankTask() {
                   {t('rank.skip')}
                 </button>
               </div>
-              {skipping && (
-                <div className="skip-form">
-                  <label className="field">
-                    <span>{t('rank.skipReason')}</span>
-                    <input value={skipReason} onChange={(e) => setSkipReason(e.target.value)} maxLength={1000} autoFocus />
-                  </label>
-                  <button type="button" className="btn" onClick={() => void submit(true)} disabled={busy || !skipReason.trim()}>
-                    {t('rank.skip')}
-                  </button>
-                </div>
-              )}
+              {skipping && <SkipForm legend={t('rank.skipReason')} reasons={SKIP_REASONS} confirmLabel={t('rank.skipConfirm')} busy={busy} onSkip={(reason) => void submit(reason)} />}
             </div>
           </div>
           <aside className="rank-side">

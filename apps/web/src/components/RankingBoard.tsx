@@ -176,12 +176,14 @@ function RankCard({ answer, rank, tied, canTie, selected, expanded, flags, disab
         <button type="button" ref={setActivatorNodeRef} className="drag-handle" aria-label={t('rank.dragHandle')} {...attributes} {...listeners}>
           <span aria-hidden>⠿</span>
         </button>
-        <span className="rank-pos" title={t('rank.position', { n: rank })}>
-          {tied ? '=' : ''}
-          {rank}
-        </span>
+        {/* Two numbers on one card: its place in the order, and the answer's own name (its key).
+            Each says in words which it is, so "2" beside "1" is never left to guess. */}
+        <span className="rank-pos">{t('rank.position', { n: rank })}</span>
         <span className="answer-label">
-          <kbd>{answer.label}</kbd> {t('rank.answer', { n: answer.label })}
+          {t('rank.answer', { n: answer.label })}{' '}
+          <kbd title={t('rank.keyHint', { n: answer.label })} aria-hidden>
+            {answer.label}
+          </kbd>
           {selected && <span className="sr-only"> ({t('rank.selected')})</span>}
         </span>
         {tied && <span className="tie-note">{t('rank.tiedWithAbove')}</span>}

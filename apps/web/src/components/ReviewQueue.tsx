@@ -69,6 +69,12 @@ function ReviewItem({ demo, onDone }: { demo: Demonstration; onDone: (d: 'accept
           <Markdown text={demo.answer} />
         </Collapsible>
       )}
+      {demo.reviewNote && (
+        // a revision after a rejection: what was asked for, to check it was done
+        <p className="review-note">
+          <strong>{t('review.earlierNote')}:</strong> {demo.reviewNote}
+        </p>
+      )}
       {mode === 'reject' && (
         <label className="field">
           <span>{t('review.note')}</span>

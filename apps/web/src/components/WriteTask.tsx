@@ -12,6 +12,7 @@ import { Guidelines } from './Guidelines';
 import { Markdown } from './Markdown';
 import { MarkdownEditor } from './MarkdownEditor';
 import { useProject } from './ProjectContext';
+import { SkipForm } from './SkipForm';
 
 const SKIP_REASONS: MessageKey[] = ['write.skipUnclear', 'write.skipExpertise', 'write.skipHarmful'];
 
@@ -30,8 +31,6 @@ export function WriteTask() {
   const { busy, error: submitError, run } = useSubmit();
   const [notice, setNotice] = useState<string | null>(null);
   const [skipOpen, setSkipOpen] = useState(false);
-  const [skipChoice, setSkipChoice] = useState<string>('');
-  const [skipOther, setSkipOther] = useState('');
 
   const fetchQueue = useCallback(async () => {
     setLoadError(null);
@@ -109,17 +108,14 @@ export function WriteTask() {
     });
   }
 
-  async function skip() {
-    if (!draft?.promptId) return;
-    const reason = skipChoice === 'other' ? skipOther.trim() : skipChoice ? t(skipChoice as MessageKey) : '';
-    if (!reason) return;
+  async function skip(reason: string) {
+    if (!draft?.promptId || !reason) return;
     const promptId = draft.promptId;
+    setNotice(null);
     await run(async () => {
       await api(`/v1/prompts/${promptId}/skip`, { body: { reason } });
       clearDraft(project.id);
       setSkipOpen(false);
-      setSkipChoice('');
-      setSkipOther('');
       const prompt = await fetchQueue();
       setDraft(freshDraft(prompt ?? null));
     });
@@ -185,21 +181,7 @@ export function WriteTask() {
                   </button>
                 )}
               </div>
-              {skipOpen && draft.mode === 'queue' && (
-                <fieldset className="card skip-form">
-                  <legend>{t('write.skipReason')}</legend>
-                  {[...SKIP_REASONS, 'other'].map((r) => (
-                    <label key={r} className="check">
-                      <input type="radio" name="skip-reason" value={r} checked={skipChoice === r} onChange={() => setSkipChoice(r)} />
-                      <span>{r === 'other' ? t('write.skipOther') : t(r as MessageKey)}</span>
-                    </label>
-                  ))}
-                  {skipChoice === 'other' && <input aria-label={t('write.skipOtherPlaceholder')} placeholder={t('write.skipOtherPlaceholder')} value={skipOther} onChange={(e) => setSkipOther(e.target.value)} maxLength={1000} />}
-                  <button type="button" className="btn" onClick={() => void skip()} disabled={busy || !skipChoice || (skipChoice === 'other' && !skipOther.trim())}>
-                    {t('write.skipConfirm')}
-                  </button>
-                </fieldset>
-              )}
+              {skipOpen && draft.mode === 'queue' && <SkipForm legend={t('write.skipReason')} reasons={SKIP_REASONS} confirmLabel={t('write.skipConfirm')} busy={busy} onSkip={(reason) => void skip(reason)} />}
             </>
           )}
         </div>

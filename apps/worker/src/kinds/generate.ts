@@ -4,7 +4,7 @@
 // sampling settings for researchers, never shown to raters. The database is the checkpoint: a
 // retried job skips prompts that already have this job's comparison.
 import { createComparison } from '@jielong/db';
-import { chatStopId, END_OF_TURN, generate, renderPrompt, shuffled, TrainingError, type Tokenizer } from '@jielong/ml';
+import { answerText, END_OF_TURN, generate, renderPrompt, shuffled, specialStopIds, TrainingError, type Tokenizer } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -17,11 +17,12 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   const done = new Set(
     (await run.prisma.comparison.findMany({ where: { jobId: run.id }, select: { promptId: true } })).map((c) => c.promptId),
   );
-  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`);
+  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`, 'info', 'generate-continuing', { attempt: run.attempt, done: done.size, total: rows.length });
 
   const models: LoadedModel[] = [];
   try {
     for (const id of run.job.inputModelIds) models.push(await run.loadModel(id));
+    const stops = models.map((m) => specialStopIds(m.tokenizer));
     for (const [i, row] of rows.entries()) {
       if (done.has(row.promptId)) continue;
       if (run.signal.aborted) throw new TrainingError('aborted', `generation aborted after ${i} prompts`);
@@ -30,9 +31,12 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
         const n = Array.from({ length: K }, (_, k) => (k + i) % models.length).filter((x) => x === mi).length;
         if (n === 0) return;
         const sampling = { temperature: hp.temperature, topK: hp.topK, topP: hp.topP, maxTokens: hp.maxTokens, seed: hp.seed + i * 1009 + mi };
-        const { ids, stop } = promptFor(m.tokenizer, row.prompt);
-        const samples = generate(m.model, ids, { ...sampling, n, stop });
-        for (const s of samples) answers.push({ text: cleanAnswer(m.tokenizer.decode(s.tokens)), modelId: m.row.id, sampling });
+        const samples = generate(m.model, promptIds(m.tokenizer, row.prompt), {
+          ...sampling,
+          n,
+          stop: stops[mi],
+        });
+        for (const s of samples) answers.push({ text: cleanAnswer(answerText(m.tokenizer, s.tokens)), modelId: m.row.id, sampling });
       });
       await createComparison(run.prisma, {
         projectId: run.job.projectId,
@@ -47,24 +51,21 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   } finally {
     for (const m of models) m.model.dispose();
   }
-  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`);
+  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`, 'info', 'generated', { prompts: rows.length, answers: K });
   return {};
 }
 
 /**
  * The chat template when the tokenizer has its tokens; otherwise (an imported base model such as a
- * llama2.c one, which never saw a chat turn) the prompt as plain text to continue, after BOS,
- * stopping at any of the tokenizer's end tokens.
+ * llama2.c one, which never saw a chat turn) the prompt as plain text to continue, after BOS.
  */
-function promptFor(tokenizer: Tokenizer, prompt: string): { ids: number[]; stop: number[] } {
-  let chat = true;
+function promptIds(tokenizer: Tokenizer, prompt: string): number[] {
   try {
     tokenizer.specialId(END_OF_TURN);
   } catch {
-    chat = false;
+    return tokenizer.encode(prompt, { bos: true });
   }
-  if (chat) return { ids: renderPrompt(tokenizer, [{ role: 'user', content: prompt }]), stop: [chatStopId(tokenizer)] };
-  return { ids: tokenizer.encode(prompt, { bos: true }), stop: [...tokenizer.stopIds] };
+  return renderPrompt(tokenizer, [{ role: 'user', content: prompt }]);
 }
 
 /** Sampled bytes may include control characters (Postgres text cannot hold NUL); raters need none of them. */

@@ -45,6 +45,9 @@ export const ChangePasswordRequestSchema = z.object({
   newPassword: z.string().min(8).max(1024),
 });
 export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequestSchema>;
+/** A new password ends every other session and revokes every API token of the account. */
+export const ChangePasswordResponseSchema = z.object({ ok: z.literal(true), endedSessions: z.number().int(), revokedTokens: z.number().int() });
+export type ChangePasswordResponse = z.infer<typeof ChangePasswordResponseSchema>;
 
 export const ApiTokenSchema = z.object({
   id: IdSchema,

@@ -8,6 +8,11 @@ export const LocaleSchema = z.enum(['en', 'zh']);
 export type Locale = z.infer<typeof LocaleSchema>;
 
 export const IdSchema = z.uuid();
+/** One set of text limits (characters) for every route and import that stores prompts or answers. */
+export const TEXT_LIMITS = { prompt: 20_000, answer: 50_000 } as const;
+export const PromptTextSchema = z.string().trim().min(1).max(TEXT_LIMITS.prompt);
+export const AnswerTextSchema = z.string().trim().min(1).max(TEXT_LIMITS.answer);
+
 /** Timestamps travel as ISO 8601 strings. */
 export const TimestampSchema = z.string();
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdSchema, TimestampSchema } from './common.ts';
+import { AnswerTextSchema, IdSchema, PromptTextSchema, TimestampSchema } from './common.ts';
 import { LanguageSchema } from './prompts.ts';
 
 export const ComparisonStatusSchema = z.enum(['open', 'complete']);
@@ -16,7 +16,7 @@ export const SamplingSchema = z.looseObject({
 export type Sampling = z.infer<typeof SamplingSchema>;
 
 export const NewAnswerSchema = z.object({
-  text: z.string().trim().min(1).max(50_000),
+  text: AnswerTextSchema,
   modelId: IdSchema.nullable().optional(),
   sampling: SamplingSchema.nullable().optional(),
 });
@@ -27,7 +27,7 @@ export type NewAnswer = z.infer<typeof NewAnswerSchema>;
 export const CreateComparisonRequestSchema = z
   .object({
     promptId: IdSchema.optional(),
-    prompt: z.string().trim().min(1).max(20_000).optional(),
+    prompt: PromptTextSchema.optional(),
     language: LanguageSchema.optional(),
     answers: z.array(NewAnswerSchema).min(2).max(16),
     /** defaults to the project's ratersPerComparison */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdSchema, QueryBooleanSchema, TimestampSchema } from './common.ts';
+import { AnswerTextSchema, IdSchema, PromptTextSchema, QueryBooleanSchema, TimestampSchema } from './common.ts';
 import { LanguageSchema, PromptSchema } from './prompts.ts';
 
 export const DemonstrationStatusSchema = z.enum(['submitted', 'accepted', 'rejected']);
@@ -22,14 +22,12 @@ export const DemonstrationSchema = z.object({
 });
 export type Demonstration = z.infer<typeof DemonstrationSchema>;
 
-const AnswerTextSchema = z.string().trim().min(1).max(50_000);
-
 // POST /v1/projects/:projectId/demonstrations (annotator)
 // Either answer a queue prompt (promptId) or write a new instruction of one's own (instruction).
 export const CreateDemonstrationRequestSchema = z
   .object({
     promptId: IdSchema.optional(),
-    instruction: z.string().trim().min(1).max(20_000).optional(),
+    instruction: PromptTextSchema.optional(),
     language: LanguageSchema.optional(),
     answer: AnswerTextSchema,
   })
@@ -42,7 +40,7 @@ export type CreateDemonstrationRequest = z.infer<typeof CreateDemonstrationReque
 export const DemonstrationResponseSchema = z.object({ demonstration: DemonstrationSchema });
 export type DemonstrationResponse = z.infer<typeof DemonstrationResponseSchema>;
 
-// PATCH /v1/demonstrations/:id (its author, while status = submitted)
+// PATCH /v1/demonstrations/:id (its author, until accepted): a rejected one, revised, goes back to review (status = submitted)
 export const UpdateDemonstrationRequestSchema = z.object({ answer: AnswerTextSchema });
 export type UpdateDemonstrationRequest = z.infer<typeof UpdateDemonstrationRequestSchema>;
 

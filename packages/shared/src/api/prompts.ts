@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdSchema, TimestampSchema } from './common.ts';
+import { IdSchema, PromptTextSchema, TimestampSchema } from './common.ts';
 
 export const PromptSourceSchema = z.enum(['written', 'imported', 'generated']);
 export type PromptSource = z.infer<typeof PromptSourceSchema>;
@@ -29,7 +29,7 @@ export type PromptListResponse = z.infer<typeof PromptListResponseSchema>;
 
 // POST /v1/projects/:projectId/prompts (researcher) — 201 when new, 200 with the stored prompt when the text exists
 export const CreatePromptRequestSchema = z.object({
-  text: z.string().trim().min(1).max(20_000),
+  text: PromptTextSchema,
   language: LanguageSchema.optional(),
 });
 export type CreatePromptRequest = z.infer<typeof CreatePromptRequestSchema>;

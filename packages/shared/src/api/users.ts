@@ -13,6 +13,9 @@ export const CreateUserRequestSchema = z.object({
 export type CreateUserRequest = z.input<typeof CreateUserRequestSchema>;
 export const UserResponseSchema = z.object({ user: UserSchema });
 export type UserResponse = z.infer<typeof UserResponseSchema>;
+/** PATCH's answer: with a new password, how many sessions were ended and API tokens revoked. */
+export const UpdateUserResponseSchema = UserResponseSchema.extend({ endedSessions: z.number().int().optional(), revokedTokens: z.number().int().optional() });
+export type UpdateUserResponse = z.infer<typeof UpdateUserResponseSchema>;
 
 // PATCH /v1/users/:id (admin)
 export const UpdateUserRequestSchema = z.object({
