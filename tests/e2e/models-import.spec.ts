@@ -24,6 +24,7 @@ test('a researcher imports stories260K, sees its provenance, exports it and down
 
   const node = page.locator('.model-node', { hasText: 'stories from the browser' });
   await expect(node).toBeVisible();
+  await expect(node.locator('.model-metrics')).toContainText('parameters');
   await node.getByText('Provenance and exports').click();
   const provenance = node.getByRole('region', { name: 'Provenance' });
   await expect(provenance).toContainText('llama2c');

@@ -44,30 +44,35 @@ function Provenance({ detail }: { detail: ModelDetailResponse }) {
   return (
     <section className="provenance" aria-label={t('models.provenance')}>
       <h4>{t('models.provenance')}</h4>
-      <dl>
-        <dt>{t('models.provenance.format')}</dt>
-        <dd>{p.sourceFormat}</dd>
-        <dt>{t('models.provenance.architecture')}</dt>
-        <dd>{p.architecture}</dd>
-        <dt>{t('models.provenance.files')}</dt>
-        <dd>
-          <ul className="plain">
-            {p.files.map((f) => (
-              <li key={f.name}>
+      {/* a table, not lists: the lineage tree styles every nested ul */}
+      <table className="provenance-table">
+        <tbody>
+          <tr>
+            <th scope="row">{t('models.provenance.format')}</th>
+            <td>{p.sourceFormat}</td>
+          </tr>
+          <tr>
+            <th scope="row">{t('models.provenance.architecture')}</th>
+            <td>{p.architecture}</td>
+          </tr>
+          {p.files.map((f, i) => (
+            <tr key={f.name}>
+              <th scope="row">{i === 0 ? t('models.provenance.files') : ''}</th>
+              <td>
                 {f.name} <code className="sha">{f.sha256}</code>
-              </li>
-            ))}
-          </ul>
-        </dd>
-        {p.licence && (
-          <>
-            <dt>{t('models.provenance.licence')}</dt>
-            <dd>
-              <pre className="licence">{p.licence}</pre>
-            </dd>
-          </>
-        )}
-      </dl>
+              </td>
+            </tr>
+          ))}
+          {p.licence && (
+            <tr>
+              <th scope="row">{t('models.provenance.licence')}</th>
+              <td>
+                <pre className="licence">{p.licence}</pre>
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
     </section>
   );
 }
@@ -105,9 +110,9 @@ function Exports({ model, detail, onChange }: { model: Model; detail: ModelDetai
         </button>
       </div>
       {error != null && <ErrorBanner error={error} />}
-      <ul className="plain">
+      <div className="export-list">
         {detail.exports.map((e) => (
-          <li key={e.jobId} data-format={e.format}>
+          <p key={e.jobId} data-format={e.format}>
             {label(e.format)}:{' '}
             {e.downloadUrl ? (
               <a href={e.downloadUrl} download>
@@ -118,9 +123,9 @@ function Exports({ model, detail, onChange }: { model: Model; detail: ModelDetai
             ) : (
               <JobProgress jobId={e.jobId} onFinished={onChange} />
             )}
-          </li>
+          </p>
         ))}
-      </ul>
+      </div>
     </section>
   );
 }

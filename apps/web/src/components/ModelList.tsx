@@ -26,6 +26,8 @@ function keyMetrics(m: Model, t: (k: MessageKey) => string): { label: string; va
   const initial = (x.initial ?? {}) as Record<string, unknown>;
   switch (m.kind) {
     case 'base': {
+      // an imported model: no training numbers, its size instead
+      if (num(x.parameters) !== undefined && x.steps === undefined) return [{ label: t('models.m.parameters'), value: num(x.parameters)!.toLocaleString('en') }];
       const best = evals.find((e) => e.step === x.bestStep) ?? evals.at(-1);
       return [
         { label: t('models.m.valLoss'), value: fixed(x.bestValLoss) },
