@@ -5,12 +5,14 @@
 // checkpoint) until its retries run out and the last attempt records the failure.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { jobPrefix, modelPrefix, putModelFolder, type ArtifactStore, type Prisma, type PrismaClient } from '@jielong/db';
+import { importPrefix, jobPrefix, modelPrefix, putModelFolder, type ArtifactStore, type Prisma, type PrismaClient } from '@jielong/db';
 import type { JobKind } from '@jielong/shared';
 import { describeFailure, internalFailure, type JobFailure } from './failures.ts';
 import { JobRun, type TrainingJobRow } from './job-run.ts';
 import { runDpo } from './kinds/dpo.ts';
+import { runExport } from './kinds/export.ts';
 import { runGenerate } from './kinds/generate.ts';
+import { runImport } from './kinds/import.ts';
 import { runPpo } from './kinds/ppo.ts';
 import { runPretrain } from './kinds/pretrain.ts';
 import { runReward } from './kinds/reward.ts';
@@ -24,6 +26,8 @@ const KINDS: Record<JobKind, KindRunner> = {
   ppo: runPpo,
   dpo: runDpo,
   generate: runGenerate,
+  import: runImport,
+  export: runExport,
 };
 
 const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
@@ -60,21 +64,22 @@ async function succeed(deps: RunDeps, job: TrainingJobRow, result: KindResult): 
     await deps.prisma.trainingJob.update({ where: { id: job.id }, data });
     return;
   }
-  const { kind, dir, parentId, metrics } = result.output;
+  const { kind, dir, parentId, metrics, name } = result.output;
   const modelId = randomUUID();
   const manifest = await putModelFolder(deps.store, modelId, dir);
-  const config = JSON.parse((await deps.store.get(`${modelPrefix(modelId)}/config.json`)).toString('utf8')) as { model: unknown; lora: unknown; head: boolean };
+  const config = JSON.parse((await deps.store.get(`${modelPrefix(modelId)}/config.json`)).toString('utf8')) as { model: unknown; lora: unknown; head: boolean; provenance?: unknown };
   await deps.prisma.$transaction([
     deps.prisma.model.create({
       data: {
         id: modelId,
         projectId: job.projectId,
-        name: defaultModelName(job, kind),
+        name: name ?? defaultModelName(job, kind),
         kind,
         parentId,
         jobId: job.id,
         artifactPath: modelPrefix(modelId),
-        config: asJson({ ...(config.model as object), lora: config.lora, head: config.head, files: manifest.files.length }),
+        // an imported model's provenance (source format, architecture, file hashes, licence) too
+        config: asJson({ ...(config.model as object), lora: config.lora, head: config.head, files: manifest.files.length, ...(config.provenance ? { provenance: config.provenance } : {}) }),
         metrics: asJson(metrics),
       },
     }),
@@ -133,6 +138,9 @@ export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: Queu
     await finish(prisma, jobId, 'failed', internalFailure(err, run.attempt));
   } finally {
     run.close();
+    // an import's upload is not needed once the job has finished, however it finished
+    const row = await prisma.trainingJob.findUnique({ where: { id: jobId }, select: { status: true } }).catch(() => null);
+    if (row && FINISHED.has(row.status)) await deps.store.remove(importPrefix(jobId)).catch(() => {});
   }
 }
 

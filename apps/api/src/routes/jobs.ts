@@ -10,13 +10,14 @@ import {
   ModelPreferenceResponseSchema,
   ProjectParamsSchema,
   rankingToPairs,
+  type JobKind,
   type ModelKind,
   type ParsedCreateJobRequest,
 } from '@jielong/shared';
-import { dequeueTrainingJob, enqueueTrainingJob, jobPrefix } from '@jielong/db';
+import { dequeueTrainingJob, enqueueTrainingJob, importPrefix, jobPrefix } from '@jielong/db';
 import { requireProject } from '../access.ts';
 import type { Db, Prisma } from '../db.ts';
-import { ApiError, conflict, notFound } from '../errors.ts';
+import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
 import { toJob, toJobLog, toJobMetric } from '../dto.ts';
 import { freezeDataset } from '../services/job-dataset.ts';
 import { streamJobEvents } from '../services/job-events.ts';
@@ -25,14 +26,23 @@ import { streamJobEvents } from '../services/job-events.ts';
 // follow them (detail with metrics history, or live over Server-Sent Events) and cancel them.
 // The worker (apps/worker) runs them.
 
+/** Kinds with their own routes (routes/model-io.ts): the generic route refuses them by name. */
+const OWN_ROUTES: Partial<Record<JobKind, string>> = {
+  import: 'POST /v1/projects/:projectId/models/import (multipart files)',
+  export: 'POST /v1/models/:id/exports',
+};
+
 /** Which input models each kind takes: request field → allowed model kinds. */
-const INPUTS: Record<ParsedCreateJobRequest['kind'], Record<string, ModelKind[]>> = {
+const INPUTS: Record<JobKind, Record<string, ModelKind[]>> = {
   pretrain: {},
   sft: { baseModelId: ['base', 'sft', 'policy'] },
   reward: { baseModelId: ['base', 'sft'] },
   ppo: { policyModelId: ['sft', 'policy', 'base'], rewardModelId: ['reward'] },
   dpo: { policyModelId: ['sft', 'policy', 'base'] },
   generate: { modelIds: ['base', 'sft', 'policy'] },
+  // checked by routes/model-io.ts
+  import: {},
+  export: {},
 };
 
 /** The input model ids in request order, each checked to exist in the project and be of a fitting kind. */
@@ -75,6 +85,12 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       bodyLimit: app.config.importBodyLimit,
       config: { idempotent: true },
       schema: { tags: ['jobs'], params: ProjectParamsSchema, body: CreateJobRequestSchema, response: { 201: JobResponseSchema } },
+      // before validation: the union's own message would only say the kind is not one of its kinds
+      preValidation: async (req) => {
+        const kind = (req.body as { kind?: unknown } | null)?.kind;
+        const own = typeof kind === 'string' ? OWN_ROUTES[kind as JobKind] : undefined;
+        if (own) throw badRequest('kind', `${kind} jobs are not started here: use ${own}`);
+      },
     },
     async (req, reply) => {
       const { user, project } = await requireProject(req, req.params.projectId, ['researcher']);
@@ -182,6 +198,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         data: { status: 'canceled', cancelRequested: true, finishedAt: new Date(), error },
       });
       if (dropped.count) {
+        await app.artifacts.remove(importPrefix(job.id)); // an import's upload, never to be read now
         // the worker skips a canceled job anyway; dropping it only saves it the trip
         if (app.jobQueue) await dequeueTrainingJob(app.jobQueue, job.id).catch((err) => req.log.warn({ err }, 'could not drop the job from the queue'));
       } else {

@@ -2,7 +2,7 @@
 
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { useRouter } from 'next/navigation';
-import type { Job, JobKind, Model, ModelListResponse } from '@jielong/shared';
+import type { Job, TrainingJobKind, Model, ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api, ApiError } from '@/lib/api';
@@ -15,7 +15,7 @@ import { useProject } from './ProjectContext';
 type Inputs = Record<string, string[]>;
 
 /** Each picker's first choice: the newest model of the usual kind (generate: the newest one). */
-function defaultInputs(kind: JobKind, models: Model[]): Inputs {
+function defaultInputs(kind: TrainingJobKind, models: Model[]): Inputs {
   return Object.fromEntries(MODEL_INPUTS[kind].map((input) => [input.field, modelsFor(input, models).slice(0, 1).map((m) => m.id)]));
 }
 
@@ -25,7 +25,7 @@ export function StartJobForm() {
   const { project } = useProject();
   const router = useRouter();
   const models = useApiData<ModelListResponse>(`/v1/projects/${project.id}/models`);
-  const [kind, setKind] = useState<JobKind>('pretrain');
+  const [kind, setKind] = useState<TrainingJobKind>('pretrain');
   const [values, setValues] = useState<HpValues>(() => defaultValues('pretrain', project));
   const [chosen, setChosen] = useState<Inputs | null>(null);
   const [name, setName] = useState('');
@@ -37,7 +37,7 @@ export function StartJobForm() {
   const modelList = models.data?.items ?? [];
   const inputs = chosen ?? defaultInputs(kind, modelList);
 
-  function pickKind(next: JobKind) {
+  function pickKind(next: TrainingJobKind) {
     setKind(next);
     setValues(defaultValues(next, project));
     setChosen(null);

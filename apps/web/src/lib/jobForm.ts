@@ -2,9 +2,9 @@
 // hyper-parameters are shown up front and which sit behind "advanced", and how the form's text
 // fields become the request body. Defaults come from the shared zod schemas, so the form shows
 // exactly what the API would fill in.
-import { HYPERPARAMS_SCHEMAS, type JobKind, type Model, type ModelKind } from '@jielong/shared';
+import { HYPERPARAMS_SCHEMAS, type TrainingJobKind, type Model, type ModelKind } from '@jielong/shared';
 
-export const JOB_KINDS: readonly JobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate'];
+export const JOB_KINDS: readonly TrainingJobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate'];
 
 export interface ModelInput {
   /** request field */
@@ -15,7 +15,7 @@ export interface ModelInput {
 }
 
 /** Same rules as the API's (apps/api/src/routes/jobs.ts), with the usual kind first. */
-export const MODEL_INPUTS: Record<JobKind, ModelInput[]> = {
+export const MODEL_INPUTS: Record<TrainingJobKind, ModelInput[]> = {
   pretrain: [],
   sft: [{ field: 'baseModelId', kinds: ['base', 'sft', 'policy'] }],
   reward: [{ field: 'baseModelId', kinds: ['sft', 'base'] }],
@@ -28,7 +28,7 @@ export const MODEL_INPUTS: Record<JobKind, ModelInput[]> = {
 };
 
 /** Hyper-parameters by dotted path: the main ones, then the advanced ones. */
-export const HP_FIELDS: Record<JobKind, { main: string[]; advanced: string[] }> = {
+export const HP_FIELDS: Record<TrainingJobKind, { main: string[]; advanced: string[] }> = {
   pretrain: {
     main: ['preset', 'steps', 'batchSize', 'lr', 'vocabSize'],
     advanced: [
@@ -82,7 +82,7 @@ function set(obj: Record<string, unknown>, path: string, value: unknown) {
 }
 
 /** The schema's defaults as form text; generate's K and raters default to the project's settings. */
-export function defaultValues(kind: JobKind, project: { answersPerComparison: number; ratersPerComparison: number }): HpValues {
+export function defaultValues(kind: TrainingJobKind, project: { answersPerComparison: number; ratersPerComparison: number }): HpValues {
   const defaults = HYPERPARAMS_SCHEMAS[kind].parse({}) as Record<string, unknown>;
   if (kind === 'generate') Object.assign(defaults, { answersPerPrompt: project.answersPerComparison, requiredRankings: project.ratersPerComparison });
   const values: HpValues = {};
@@ -103,7 +103,7 @@ export function defaultValues(kind: JobKind, project: { answersPerComparison: nu
  * The request's `hyperparams` from the form, or the paths whose text is not a number. Empty boxes
  * are left out (the API fills the default), except nullable ones, which become null.
  */
-export function hyperparamsFromForm(kind: JobKind, values: HpValues): { hyperparams: Record<string, unknown>; notNumbers: string[] } {
+export function hyperparamsFromForm(kind: TrainingJobKind, values: HpValues): { hyperparams: Record<string, unknown>; notNumbers: string[] } {
   const hyperparams: Record<string, unknown> = {};
   const notNumbers: string[] = [];
   const number = (path: string) => {

@@ -72,6 +72,8 @@ export const CURVES: Record<JobKind, CurveSpec[]> = {
     loss,
   ],
   generate: [],
+  import: [],
+  export: [],
 };
 
 /** The (step, value) points of one metric key, in step order. */

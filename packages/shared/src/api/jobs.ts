@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IdSchema, TimestampSchema } from './common.ts';
 import { JobSchema, ModelSchema } from './training.ts';
+import { ModelExportSchema, ModelProvenanceSchema } from './model-io.ts';
 import {
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
@@ -136,10 +137,13 @@ export const ModelPreferenceResponseSchema = z.object({
 });
 export type ModelPreferenceResponse = z.infer<typeof ModelPreferenceResponseSchema>;
 
-// GET /v1/models/:id (researcher): the model, its ancestors (parent first) and its files with sha256
+// GET /v1/models/:id (researcher): the model, its ancestors (parent first), its files with sha256,
+// where it came from (imported models) and its exports, newest first
 export const ModelDetailResponseSchema = z.object({
   model: ModelSchema,
   lineage: z.array(ModelSchema),
   files: z.array(z.object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })),
+  provenance: ModelProvenanceSchema.nullable(),
+  exports: z.array(ModelExportSchema),
 });
 export type ModelDetailResponse = z.infer<typeof ModelDetailResponseSchema>;

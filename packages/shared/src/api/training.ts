@@ -3,7 +3,11 @@ import { IdSchema, TimestampSchema } from './common.ts';
 
 export const ModelKindSchema = z.enum(['tokenizer', 'base', 'sft', 'reward', 'policy']);
 export type ModelKind = z.infer<typeof ModelKindSchema>;
-export const JobKindSchema = z.enum(['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate']);
+/** Kinds started through POST /v1/projects/:projectId/jobs. */
+export const TrainingJobKindSchema = z.enum(['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate']);
+export type TrainingJobKind = z.infer<typeof TrainingJobKindSchema>;
+/** Every kind a job row may have: import and export have their own routes (api/model-io.ts). */
+export const JobKindSchema = z.enum([...TrainingJobKindSchema.options, 'import', 'export']);
 export type JobKind = z.infer<typeof JobKindSchema>;
 export const JobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
