@@ -11,6 +11,9 @@ const seed = int(0, 2 ** 31 - 1);
 const checkpointEvery = int(1, 1_000_000);
 
 export const ModelPresetSchema = z.enum(['tiny', 'mini', 'small']);
+/** Each preset's context length, as packages/ml's PRESETS has it (tests/ml/gpt.test.ts keeps them
+ * equal): the start form's duration estimate counts tokens per step with it. */
+export const PRESET_BLOCK_SIZE: Record<z.infer<typeof ModelPresetSchema>, number> = { tiny: 32, mini: 128, small: 256 };
 
 /** Overrides of a preset's sizes (the vocabulary comes from the tokenizer). */
 export const ModelShapeSchema = z

@@ -11,6 +11,7 @@ import {
   ProjectParamsSchema,
   rankingToPairs,
   type JobKind,
+  ThroughputResponseSchema,
   type ModelKind,
   type ParsedCreateJobRequest,
 } from '@jielong/shared';
@@ -21,6 +22,7 @@ import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
 import { toJob, toJobLog, toJobMetric } from '../dto.ts';
 import { freezeDataset } from '../services/job-dataset.ts';
 import { streamJobEvents } from '../services/job-events.ts';
+import { measuredThroughput } from '../services/throughput.ts';
 
 // Training jobs: researchers start them (the dataset is frozen and the job queued in pg-boss),
 // follow them (detail with metrics history, or live over Server-Sent Events) and cancel them.
@@ -68,7 +70,7 @@ async function inputModelIds(db: Db, projectId: string, req: ParsedCreateJobRequ
 }
 
 const jobRoutes: FastifyPluginAsyncZod = async (app) => {
-  const withOutput = { output: { select: { id: true } } } as const;
+  const withOutput = { output: { select: { id: true, name: true } } } as const;
 
   /** The job, checking the caller may see it (researchers of its project). */
   async function loadJob(req: Parameters<typeof requireProject>[0], id: string) {
@@ -126,7 +128,12 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
             include: withOutput,
           });
           await tx.jobLog.create({
-            data: { jobId, message: `created by ${user.displayName}; dataset frozen: ${snapshot.counts.rows} rows (${snapshot.source}), sha256 ${snapshot.sha256.slice(0, 12)}…` },
+            data: {
+              jobId,
+              message: `created by ${user.displayName}; dataset frozen: ${snapshot.counts.rows} rows (${snapshot.source}), sha256 ${snapshot.sha256.slice(0, 12)}…`,
+              code: 'created',
+              params: { by: user.displayName, rows: snapshot.counts.rows, source: snapshot.source, sha256: snapshot.sha256.slice(0, 12) },
+            },
           });
           await enqueueTrainingJob(queue, tx, jobId);
           return job;
@@ -152,6 +159,15 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         app.prisma.trainingJob.count({ where }),
       ]);
       return { items: jobs.map(toJob), total };
+    },
+  );
+
+  app.get(
+    '/projects/:projectId/jobs/throughput',
+    { schema: { tags: ['jobs'], params: ProjectParamsSchema, response: { 200: ThroughputResponseSchema } } },
+    async (req) => {
+      await requireProject(req, req.params.projectId, ['researcher']);
+      return { items: await measuredThroughput(app.prisma) };
     },
   );
 
@@ -192,7 +208,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       const { job, user } = await loadJob(req, req.params.id);
       if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'canceled') throw conflict('job_finished', `the job already ${job.status}`);
       // Not started: canceled at once (and taken off the queue). Running: the worker stops at its next step.
-      const error = { code: 'canceled', message: `canceled by ${user.displayName} before it started` };
+      const error = { code: 'canceled', message: `canceled by ${user.displayName} before it started`, params: { by: user.displayName, queued: 1 } };
       const dropped = await app.prisma.trainingJob.updateMany({
         where: { id: job.id, status: 'queued' },
         data: { status: 'canceled', cancelRequested: true, finishedAt: new Date(), error },
@@ -204,7 +220,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       } else {
         await app.prisma.trainingJob.updateMany({ where: { id: job.id, status: 'running' }, data: { cancelRequested: true } });
       }
-      await app.prisma.jobLog.create({ data: { jobId: job.id, message: `cancel requested by ${user.displayName}` } });
+      await app.prisma.jobLog.create({ data: { jobId: job.id, message: `cancel requested by ${user.displayName}`, code: 'cancel-requested', params: { by: user.displayName } } });
       const updated = await app.prisma.trainingJob.findUniqueOrThrow({ where: { id: job.id }, include: withOutput });
       return { job: toJob(updated) };
     },

@@ -27,7 +27,7 @@ import { HEAD_BYTES, JSON_HEAD_BYTES, sniffModel, uploadName, type UploadedFile 
 // downloaded as a tar. The worker converts both ways (packages/ml's formats).
 
 const FIELDS = new Set(['name', 'parentId', 'format']);
-const withOutput = { output: { select: { id: true } } } as const;
+const withOutput = { output: { select: { id: true, name: true } } } as const;
 
 /** Passes a stream through, keeping its first `limit` bytes (sniffing needs no second read). */
 function keepHead(limit: number) {

@@ -2,6 +2,7 @@
 // reference (the second route to a policy, without a reward model).
 import { trainDpo, type DpoProgress } from '@jielong/ml';
 import { DpoHyperparamsSchema, PreferencePairRowSchema } from '@jielong/shared';
+import { smallDatasetWarning } from '../failures.ts';
 import type { JobRun } from '../job-run.ts';
 import { runTrainer } from './trainer.ts';
 import type { KindResult } from './types.ts';
@@ -9,6 +10,8 @@ import type { KindResult } from './types.ts';
 export async function runDpo(run: JobRun): Promise<KindResult> {
   const hp = run.hyperparams(DpoHyperparamsSchema);
   const pairs = await run.dataset(PreferencePairRowSchema);
+  const small = smallDatasetWarning('dpo', pairs.length);
+  if (small) await run.warn(small);
   return runTrainer(
     run,
     (p: DpoProgress) => ({

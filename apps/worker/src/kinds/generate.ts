@@ -4,7 +4,7 @@
 // sampling settings for researchers, never shown to raters. The database is the checkpoint: a
 // retried job skips prompts that already have this job's comparison.
 import { createComparison } from '@jielong/db';
-import { chatStopId, END_OF_TURN, generate, renderPrompt, shuffled, TrainingError, type Tokenizer } from '@jielong/ml';
+import { answerText, chatStopId, END_OF_TURN, generate, renderPrompt, shuffled, TrainingError, type Tokenizer } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -17,7 +17,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   const done = new Set(
     (await run.prisma.comparison.findMany({ where: { jobId: run.id }, select: { promptId: true } })).map((c) => c.promptId),
   );
-  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`);
+  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`, 'info', 'generate-continuing', { attempt: run.attempt, done: done.size, total: rows.length });
 
   const models: LoadedModel[] = [];
   try {
@@ -32,7 +32,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
         const sampling = { temperature: hp.temperature, topK: hp.topK, topP: hp.topP, maxTokens: hp.maxTokens, seed: hp.seed + i * 1009 + mi };
         const { ids, stop } = promptFor(m.tokenizer, row.prompt);
         const samples = generate(m.model, ids, { ...sampling, n, stop });
-        for (const s of samples) answers.push({ text: cleanAnswer(m.tokenizer.decode(s.tokens)), modelId: m.row.id, sampling });
+        for (const s of samples) answers.push({ text: cleanAnswer(answerText(m.tokenizer, s.tokens)), modelId: m.row.id, sampling });
       });
       await createComparison(run.prisma, {
         projectId: run.job.projectId,
@@ -47,7 +47,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   } finally {
     for (const m of models) m.model.dispose();
   }
-  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`);
+  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`, 'info', 'generated', { prompts: rows.length, answers: K });
   return {};
 }
 

@@ -2,6 +2,7 @@
 // backbone plus a scalar head). Pairs of one ranking share a group and stay in one batch.
 import { trainRewardModel, type RewardProgress } from '@jielong/ml';
 import { PreferencePairRowSchema, RewardHyperparamsSchema } from '@jielong/shared';
+import { smallDatasetWarning } from '../failures.ts';
 import type { JobRun } from '../job-run.ts';
 import { runTrainer } from './trainer.ts';
 import type { KindResult } from './types.ts';
@@ -9,6 +10,8 @@ import type { KindResult } from './types.ts';
 export async function runReward(run: JobRun): Promise<KindResult> {
   const hp = run.hyperparams(RewardHyperparamsSchema);
   const pairs = await run.dataset(PreferencePairRowSchema);
+  const small = smallDatasetWarning('reward', pairs.length);
+  if (small) await run.warn(small);
   return runTrainer(
     run,
     (p: RewardProgress) => ({

@@ -6,7 +6,7 @@ import { renderChat, type ChatTurn } from '../chat.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import { createModel, type CausalLM, type LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm, learningRate } from '../optim.ts';
-import { TrainingError } from '../pretrain.ts';
+import { divergedError, TrainingError, type ReasonParams } from '../pretrain.ts';
 import { mulberry32 } from '../sample.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 
@@ -160,11 +160,9 @@ export function checkAborted(signal: AbortSignal | undefined, step: number): voi
   if (signal?.aborted) throw new TrainingError('aborted', `training aborted at step ${step}`);
 }
 
-/** A NaN or infinite loss stops training with a hint to lower the learning rate. */
-export function checkFinite(value: number, what: string, step: number, lr: number): void {
-  if (!Number.isFinite(value)) {
-    throw new TrainingError('diverged', `${what} became ${value} at step ${step} with learning rate ${lr.toExponential(2)}`, `lower the learning rate, e.g. lr=${(lr / 3).toExponential(1)}`);
-  }
+/** A NaN or infinite loss stops training with a learning rate to try (a tenth, at most `defaultLr`). */
+export function checkFinite(value: number, what: string, step: number, lr: number, defaultLr = lr): void {
+  if (!Number.isFinite(value)) throw divergedError(what, value, step, lr, defaultLr);
 }
 
 export type Rule = 'positive' | 'positiveInt' | 'nonNegative' | 'nonNegativeInt' | 'fraction';
@@ -355,7 +353,7 @@ export interface EpochsResult<E> {
   /** The step the trained model is from (0: the starting model was never beaten). */
   bestStep: number;
   evals: EvalRecords<E>;
-  stopped: { code: 'early-stopped'; message: string } | null;
+  stopped: { code: 'early-stopped'; message: string; params: ReasonParams } | null;
 }
 
 interface EpochState<E> {
@@ -428,7 +426,12 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
             tf.dispose(Object.values(best!));
             best = snapshot(model);
           } else if (es && ++s.stale >= es.patience) {
-            stopped = { code: 'early-stopped', message: `validation loss did not improve for ${s.stale} evaluations; stopped at step ${s.step} and kept the best model (step ${s.bestStep}, validation loss ${es.score(s.best).toFixed(4)})` };
+            const bestValLoss = Number(es.score(s.best).toFixed(4));
+            stopped = {
+              code: 'early-stopped',
+              message: `validation loss did not improve for ${s.stale} evaluations; stopped at step ${s.step} and kept the best model (step ${s.bestStep}, validation loss ${bestValLoss})`,
+              params: { evals: s.stale, step: s.step, bestStep: s.bestStep, bestValLoss },
+            };
           }
         }
         const etaSeconds = (Math.max(0, steps - s.step) * emaMs) / 1000;

@@ -7,7 +7,7 @@ import type { CausalLM } from '../models/index.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
   checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, padBatch, renderAnswer, requireData, shuffled, trainEpochs,
-  type Batch, type EpochConfig, type EvalRecords, type PromptAnswer, type StepProgress, type TrainerOptions,
+  type Batch, type EpochConfig, type EpochsResult, type EvalRecords, type PromptAnswer, type StepProgress, type TrainerOptions,
 } from './common.ts';
 
 export interface SftConfig extends EpochConfig {
@@ -37,7 +37,7 @@ export interface SftResult {
   /** Validation loss of the base model before training, and of the returned model. */
   baseValLoss: number;
   bestValLoss: number;
-  stopped: { code: 'early-stopped'; message: string } | null;
+  stopped: EpochsResult<{ valLoss: number }>['stopped'];
   evals: EvalRecords<{ valLoss: number }>;
 }
 

@@ -30,7 +30,15 @@ export const ModelListQuerySchema = z.object({ kind: ModelKindSchema.optional() 
 export const ModelListResponseSchema = z.object({ items: z.array(ModelSchema) });
 export type ModelListResponse = z.infer<typeof ModelListResponseSchema>;
 
-export const JobErrorSchema = z.object({ code: z.string(), message: z.string(), suggestion: z.string().optional() });
+/** Why a job failed (or a succeeded job's notice): message and suggestion in English, and the numbers
+ * and names they are made of in `params`, for a UI to say them in its language (keyed by code). */
+export const JobErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  suggestion: z.string().optional(),
+  params: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+});
+export type JobError = z.infer<typeof JobErrorSchema>;
 
 export const JobSchema = z.object({
   id: IdSchema,
@@ -48,8 +56,9 @@ export const JobSchema = z.object({
   createdAt: TimestampSchema,
   startedAt: TimestampSchema.nullable(),
   finishedAt: TimestampSchema.nullable(),
-  /** the model it produced, once it has */
+  /** the model it produced, once it has, and that model's name */
   outputModelId: IdSchema.nullable(),
+  outputModelName: z.string().nullable(),
 });
 export type Job = z.infer<typeof JobSchema>;
 
