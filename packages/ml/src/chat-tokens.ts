@@ -21,10 +21,10 @@ export const TOKEN_PARAMS: Readonly<Record<string, 'rows' | 'columns'>> = { wte:
 /**
  * The model and tokenizer given when the tokenizer already has a chat format; otherwise a new
  * model (the given one is left as it is; dispose it yourself) and a tokenizer with CHAT_TOKENS at
- * the end. Each new row starts at the mean of the existing rows of real tokens, as transformers'
- * resize_token_embeddings(mean_resizing=True) does and as is common when adding chat tokens: the
- * new tokens start with ordinary logits (h·mean) instead of random ones, and the logits of every
- * old token stay exactly what they were. A model whose vocabulary was padded past the tokenizer's
+ * the end. Each new row starts at the mean of the existing rows of real tokens, a common practice
+ * when adding tokens (transformers' resize_token_embeddings centres its new rows on that mean too):
+ * the new tokens start with ordinary logits (h·mean) instead of random ones, and the logits of
+ * every old token stay exactly what they were. A model whose vocabulary was padded past the tokenizer's
  * puts the first new tokens into those spare rows (set to the mean as well) before growing.
  */
 export function withChatTokens(model: CausalLM, tokenizer: Tokenizer): ChatReady {
