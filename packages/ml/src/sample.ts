@@ -29,6 +29,8 @@ export interface Sample {
   tokens: number[];
   /** 'stop' when a stop token ended it, 'length' when maxTokens did. */
   finish: 'stop' | 'length';
+  /** The stop token that ended it (finish 'stop'). */
+  stopId?: number;
 }
 
 /**
@@ -134,6 +136,7 @@ export function generate(model: CausalLM, prompt: number[], opts: SampleOptions 
         if (stop.has(t)) {
           done[i] = true;
           out[i].finish = 'stop';
+          out[i].stopId = t;
           continue;
         }
         out[i].tokens.push(t);

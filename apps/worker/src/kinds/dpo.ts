@@ -18,9 +18,10 @@ export async function runDpo(run: JobRun): Promise<KindResult> {
       epoch: p.epoch, loss: p.trainLoss, margin: p.margin, accuracy: p.accuracy, valLoss: p.valLoss, valMargin: p.valMargin, valAccuracy: p.valAccuracy, pairsPerSecond: p.pairsPerSecond,
     }),
     async ([sft], job) => {
-      const { policy, ...result } = await trainDpo({ policy: sft.model, tokenizer: sft.tokenizer, pairs, config: hp, ...job });
+      const { policy, tokenizer, ...result } = await trainDpo({ policy: sft.model, tokenizer: sft.tokenizer, pairs, config: hp, ...job });
       return {
         model: policy,
+        tokenizer,
         kind: 'policy',
         state: { step: result.steps },
         metrics: { method: 'dpo', ...result },

@@ -4,7 +4,7 @@
 // sampling settings for researchers, never shown to raters. The database is the checkpoint: a
 // retried job skips prompts that already have this job's comparison.
 import { createComparison } from '@jielong/db';
-import { answerText, END_OF_TURN, generate, renderPrompt, shuffled, specialStopIds, TrainingError, type Tokenizer } from '@jielong/ml';
+import { answerText, chatStopIds, generate, renderPrompt, shuffled, TrainingError } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -22,7 +22,6 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   const models: LoadedModel[] = [];
   try {
     for (const id of run.job.inputModelIds) models.push(await run.loadModel(id));
-    const stops = models.map((m) => specialStopIds(m.tokenizer));
     for (const [i, row] of rows.entries()) {
       if (done.has(row.promptId)) continue;
       if (run.signal.aborted) throw new TrainingError('aborted', `generation aborted after ${i} prompts`);
@@ -31,11 +30,10 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
         const n = Array.from({ length: K }, (_, k) => (k + i) % models.length).filter((x) => x === mi).length;
         if (n === 0) return;
         const sampling = { temperature: hp.temperature, topK: hp.topK, topP: hp.topP, maxTokens: hp.maxTokens, seed: hp.seed + i * 1009 + mi };
-        const samples = generate(m.model, promptIds(m.tokenizer, row.prompt), {
-          ...sampling,
-          n,
-          stop: stops[mi],
-        });
+        // chat.ts renders the prompt in the model's chat format; a base that never saw a chat turn
+        // (an imported one nobody fine-tuned yet) continues the prompt as plain text instead.
+        const ids = renderPrompt(m.tokenizer, [{ role: 'user', content: row.prompt }]);
+        const samples = generate(m.model, ids, { ...sampling, n, stop: chatStopIds(m.tokenizer) });
         for (const s of samples) answers.push({ text: cleanAnswer(answerText(m.tokenizer, s.tokens)), modelId: m.row.id, sampling });
       });
       await createComparison(run.prisma, {
@@ -53,19 +51,6 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   }
   await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`, 'info', 'generated', { prompts: rows.length, answers: K });
   return {};
-}
-
-/**
- * The chat template when the tokenizer has its tokens; otherwise (an imported base model such as a
- * llama2.c one, which never saw a chat turn) the prompt as plain text to continue, after BOS.
- */
-function promptIds(tokenizer: Tokenizer, prompt: string): number[] {
-  try {
-    tokenizer.specialId(END_OF_TURN);
-  } catch {
-    return tokenizer.encode(prompt, { bos: true });
-  }
-  return renderPrompt(tokenizer, [{ role: 'user', content: prompt }]);
 }
 
 /** Sampled bytes may include control characters (Postgres text cannot hold NUL); raters need none of them. */

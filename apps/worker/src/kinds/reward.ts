@@ -18,9 +18,10 @@ export async function runReward(run: JobRun): Promise<KindResult> {
       epoch: p.epoch, loss: p.trainLoss, accuracy: p.trainAccuracy, valLoss: p.valLoss, valAccuracy: p.valAccuracy, valMargin: p.valMargin, pairsPerSecond: p.pairsPerSecond,
     }),
     async ([base], job) => {
-      const { model, ...result } = await trainRewardModel({ model: base.model, tokenizer: base.tokenizer, pairs, config: hp, ...job });
+      const { model, tokenizer, ...result } = await trainRewardModel({ model: base.model, tokenizer: base.tokenizer, pairs, config: hp, ...job });
       return {
         model,
+        tokenizer,
         kind: 'reward',
         state: { step: result.steps },
         metrics: result,

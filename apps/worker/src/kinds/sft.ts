@@ -18,6 +18,7 @@ export async function runSft(run: JobRun): Promise<KindResult> {
       const result = await trainSft({ model: base.model, tokenizer: base.tokenizer, data: rows.map((r) => ({ prompt: r.prompt, answer: r.completion })), config: hp, ...job });
       return {
         model: result.model,
+        tokenizer: result.tokenizer,
         kind: 'sft',
         state: { step: result.steps, bestStep: result.bestStep, bestValLoss: result.bestValLoss },
         metrics: { steps: result.steps, bestStep: result.bestStep, baseValLoss: result.baseValLoss, bestValLoss: result.bestValLoss, evals: result.evals },

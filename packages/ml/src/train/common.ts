@@ -3,6 +3,7 @@
 // config checks, resumable checkpoints, and the epoch loop of SFT, reward model and DPO.
 import * as tf from '@tensorflow/tfjs';
 import { renderChat, type ChatTurn } from '../chat.ts';
+import { TOKEN_PARAMS, withChatTokens, type ChatReady } from '../chat-tokens.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import { createModel, type CausalLM, type LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm, learningRate } from '../optim.ts';
@@ -31,7 +32,7 @@ export function promptTurns(prompt: Prompt): ChatTurn[] {
   return typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : [...prompt];
 }
 
-/** A rendered sequence: ids and the mask of the answer's tokens (its content and <|end|>). */
+/** A rendered sequence: ids and the mask of the answer's tokens (its content and end of turn). */
 export interface Row {
   ids: number[];
   mask: number[];
@@ -45,11 +46,10 @@ export interface Row {
  * token, with max = blockSize.
  */
 export function renderAnswer(tok: Tokenizer, prompt: Prompt, answer: string, max: number, keep: 'start' | 'end' = 'start'): Row {
-  const { ids, lossMask } = renderChat(tok, [...promptTurns(prompt), { role: 'assistant', content: answer }], { lastAssistantOnly: true });
+  const { ids, lossMask, answerAt } = renderChat(tok, [...promptTurns(prompt), { role: 'assistant', content: answer }], { lastAssistantOnly: true });
   if (ids.length <= max) return { ids, mask: lossMask };
   if (keep === 'end') return { ids: ids.slice(-max), mask: lossMask.slice(-max) };
-  const header = lossMask.indexOf(1) - 1; // the <|assistant|> token opening the answer
-  const start = Math.min(ids.length - max, Math.max(0, header));
+  const start = Math.min(ids.length - max, Math.max(0, answerAt)); // keep the assistant header
   return { ids: ids.slice(start, start + max), mask: lossMask.slice(start, start + max) };
 }
 
@@ -111,6 +111,21 @@ export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: numb
   for (const [name, v] of Object.entries(model.params)) copy.params[name].assign(v);
   if (opts.merge) copy.mergeLora();
   return copy;
+}
+
+/**
+ * The copy a fine-tune (SFT, reward, DPO) trains, and the tokenizer to train and save it with:
+ * adapters merged, and for a base without a chat format the chat tokens added (withChatTokens).
+ * New adapters (`lora`) are attached; with added tokens the embedding (and an untied LM head) train
+ * in full beside them, or the new rows would stay at their starting mean.
+ */
+export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lora?: LoraConfig | null; head?: boolean } = {}): ChatReady {
+  const ready = withChatTokens(model, tokenizer);
+  const copy = cloneModel(ready.model, { merge: true });
+  if (ready.model !== model) ready.model.dispose();
+  if (opts.head) copy.attachHead();
+  if (opts.lora) copy.addLora(ready.added ? { ...opts.lora, fullyTrained: Object.keys(TOKEN_PARAMS).filter((n) => n in copy.params) } : opts.lora);
+  return { ...ready, model: copy };
 }
 
 /** Removes the scalar head (e.g. PPO's value head from the finished policy). */
