@@ -25,7 +25,9 @@ const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
 const apiUrl = process.env.API_URL ?? `http://${urlHost(reachAt(apiHost))}:${apiPort}`;
 const webDir = join(root, 'apps/web');
 const webDist = join(webDir, process.env.JIELONG_WEB_DIST_DIR ?? '.next');
-const STOP_TIMEOUT_MS = 15_000;
+// A training worker hands its running job back before it exits: its SIGTERM handler runs when the
+// current training step ends (seconds), then pg-boss gives the job up to 10 s to stop.
+const STOP_TIMEOUT_MS = 30_000;
 
 function say(message: string) {
   console.log(`${'start'.padEnd(7)}| ${message}`);
