@@ -1,6 +1,7 @@
 // `npm start` run exactly as a user or a service manager runs it: with the embedded database, a
 // signal to npm's PID alone (SIGTERM, then SIGINT) must stop every process it started and free
-// every port, and the next start must find the data. Also checks that the servers listen on
+// every port, and the next start must find the data. A launcher killed outright (SIGKILL) must
+// not leave the API, worker or web app holding their ports. Also checks that the servers listen on
 // loopback only. The web build goes to its own folder and is reused while the API port is the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -146,7 +147,7 @@ async function login(webUrl: string): Promise<string> {
   return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 }
 
-test('npm start stops on SIGTERM and on SIGINT to its PID, leaving nothing running, and keeps the data', { timeout: 900_000 }, async () => {
+test('npm start stops on SIGTERM and on SIGINT to its PID, leaving nothing running, and keeps the data; its children outlive no SIGKILL of it', { timeout: 900_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'jielong-start-stop-'));
   chmodSync(dataDir, 0o755); // run as root, the postgres user must reach the data directory
   const pgData = join(dataDir, 'postgres');
@@ -186,6 +187,27 @@ test('npm start stops on SIGTERM and on SIGINT to its PID, leaving nothing runni
     const { items } = (await list.json()) as { items: { id: string; name: string }[] };
     assert.ok(items.some((p) => p.id === project.id && p.name === 'Kept across restarts'), 'the project survived the restart');
     await stopAndCheck(studio, 'SIGINT', pgData, ports);
+
+    // The launcher killed outright: the API, worker and web app stop by themselves; the database
+    // keeps running and the next start reuses it.
+    studio = await startStudio(env);
+    const launcher = descendants(processTable(), studio.npm.pid!).find((p) => p.cmd.includes('scripts/start.ts'))!;
+    const services = descendants(processTable(), launcher.pid);
+    watched.push(...services);
+    process.kill(launcher.pid, 'SIGKILL');
+    await studio.exited;
+    const killed = Date.now();
+    for (;;) {
+      const left = services.filter((p) => alive(p.pid));
+      const held = [];
+      for (const port of [apiPort, webPort]) if (!(await portFree(port))) held.push(port);
+      if (!left.length && !held.length) break;
+      if (Date.now() - killed > STOP_BOUND_MS) assert.fail(`launcher killed ${STOP_BOUND_MS} ms ago: still running ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}; ports held ${held.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    studio = await startStudio(env);
+    assert.match(studio.output(), /reusing the server already running/);
+    await stopAndCheck(studio, 'SIGTERM', pgData, ports);
     studio = undefined;
   } finally {
     if (studio && studio.npm.exitCode === null) {
