@@ -4,6 +4,8 @@
 // SIGINT (Ctrl+C), SIGTERM (service managers, docker stop) or SIGHUP stop the children first and
 // the embedded database last; a second signal kills the children at once. Should this process be
 // killed outright, each child notices (scripts/exit-with-launcher.mjs) and stops itself.
+// package.json's "start" execs node, so npm's PID (the one a service manager signals) forwards
+// SIGINT/SIGTERM straight here; a shell in between ignored SIGINT and died of SIGTERM alone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
