@@ -1,5 +1,5 @@
 # One image for every Jielong process; docker-compose.yml picks the command per service.
-# pg-boss 12 needs Node >= 22.12.
+# Node 22: every dependency declares it (pg-boss 12 and a few others declare >= 22; Node 20.19+ runs them too, see README).
 FROM node:22-bookworm-slim
 WORKDIR /app
 # gcc and OpenBLAS build the native training kernels at install (packages/ml/native).

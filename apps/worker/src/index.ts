@@ -1,6 +1,6 @@
 // @jielong/worker: consumes the training-job queue. startWorker is what main.ts runs, and what
 // tests start in-process; several workers (processes or machines) may share one database.
-import { FolderStore, startJobQueue, TRAINING_DEAD_LETTER_QUEUE, TRAINING_QUEUE, type ArtifactStore, type JobQueue, type PrismaClient, type TrainingQueueData } from '@jielong/db';
+import { FolderStore, startJobQueue, TRAINING_DEAD_LETTER_QUEUE, TRAINING_QUEUE, WORKER_QUEUE_POOL, type ArtifactStore, type JobQueue, type PrismaClient, type TrainingQueueData } from '@jielong/db';
 import { backendInfo, initBackend } from '@jielong/ml';
 import type { Job, JobWithMetadata } from 'pg-boss';
 import { failLostJob, runTrainingJob } from './run-job.ts';
@@ -31,6 +31,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const store = opts.artifacts ?? new FolderStore(opts.dataDir ?? './.jielong');
   const backend = await initBackend();
   const queue = await startJobQueue(opts.databaseUrl, {
+    ...WORKER_QUEUE_POOL, // training steps hold the event loop
     supervise: true,
     superviseIntervalSeconds: opts.superviseIntervalSeconds,
     heartbeatSeconds: opts.heartbeatSeconds,

@@ -26,7 +26,20 @@ export interface JobQueueOptions {
   superviseIntervalSeconds?: number;
   /** Connection pool size. */
   max?: number;
+  /** How long a query may wait for a pooled connection, in seconds (pg-boss default 10). */
+  connectionTimeoutSeconds?: number;
+  /** Keep idle connections open instead of closing them after 10 s (pg default). */
+  keepIdleConnections?: boolean;
 }
+
+/**
+ * The pool of a training worker. Its event loop turns only between training steps (seconds each on
+ * the 'small' preset), and a connection timer keeps counting meanwhile: a new connection's handshake
+ * needs several turns, and a query queued behind a step waits the step out. With pg's defaults a
+ * worker reported connection timeouts (and could miss a job heartbeat) while it trained. So: no
+ * reconnecting mid-training, and a wait bound of minutes that still names an unreachable database.
+ */
+export const WORKER_QUEUE_POOL = { connectionTimeoutSeconds: 300, keepIdleConnections: true } satisfies JobQueueOptions;
 
 export type JobQueue = PgBoss;
 
@@ -36,6 +49,9 @@ export async function startJobQueue(url: string, options: JobQueueOptions = {}):
   const boss = new PgBoss({
     connectionString: url,
     max: options.max ?? 4,
+    connectionTimeoutMillis: (options.connectionTimeoutSeconds ?? 10) * 1000,
+    // pg-boss hands its options to pg.Pool, which reads this one; 0 never closes an idle connection
+    ...(options.keepIdleConnections ? { idleTimeoutMillis: 0 } : {}),
     supervise: options.supervise ?? false,
     superviseIntervalSeconds: interval,
     monitorIntervalSeconds: interval,
