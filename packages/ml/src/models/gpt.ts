@@ -26,8 +26,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedAttention, fusedGelu, fusedLayerNorm, fusedLinear } from '../kernels/fused.ts';
 import { nativeActive } from '../kernels/native.ts';
+import { ModelBase } from './base.ts';
 import type { CausalLM } from './index.ts';
-import { causalMask, KVCache, namedGradients, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
+import { causalMask, KVCache, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
 
 export interface GPTConfig {
   /** Absent in checkpoints saved before there were other families. */
@@ -63,16 +64,12 @@ export function gptConfig(preset: PresetName, overrides: Partial<GPTConfig> & { 
 
 const LINEARS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 
-export class GPT implements CausalLM {
+export class GPT extends ModelBase implements CausalLM {
   readonly config: GPTConfig;
-  readonly params: Record<string, tf.Variable> = {};
-  lora: LoraConfig | null = null;
-  private seed: number;
-  private nextInit = 0;
 
   constructor(config: GPTConfig, opts: { seed?: number } = {}) {
+    super(opts.seed ?? 1337);
     this.config = { ...config, family: 'gpt' };
-    this.seed = opts.seed ?? 1337;
     const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C } = config;
     const std = 0.02;
     const projStd = 0.02 / Math.sqrt(2 * L); // GPT-2: residual projections scaled by depth
@@ -97,91 +94,10 @@ export class GPT implements CausalLM {
     this.constant('ln_f.b', [C], 0);
   }
 
-  private normal(name: string, shape: number[], std: number): void {
-    const seed = this.seed * 100003 + this.nextInit++;
-    this.params[name] = tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
-  }
-
-  private constant(name: string, shape: number[], value: number): void {
-    this.params[name] = tf.variable(tf.fill(shape, value), true);
-  }
-
-  get hasHead(): boolean {
-    return 'head.w' in this.params;
-  }
-
-  /** Adds a scalar head on the final hidden states (value model for PPO, reward model). */
-  attachHead(): void {
-    if (this.hasHead) return;
-    this.constant('head.w', [this.config.nEmbd, 1], 0);
-    this.constant('head.b', [1], 0);
-  }
-
-  /** Adds LoRA adapters (W + A·B·alpha/rank) to every attention and MLP weight; base weights freeze. */
-  addLora(lora: LoraConfig): void {
-    if (this.lora) throw new Error('LoRA adapters are already attached');
-    if (!(lora.rank >= 1) || !Number.isInteger(lora.rank)) throw new Error(`LoRA rank must be a positive integer, got ${lora.rank}`);
-    this.lora = { ...lora };
-    for (let i = 0; i < this.config.nLayer; i++) {
-      for (const lin of LINEARS) {
-        const w = this.params[`h.${i}.${lin}.w`];
-        const [fanIn, fanOut] = w.shape;
-        // B starts at zero, so the adapted model starts identical to the base one.
-        this.normal(`h.${i}.${lin}.lora_a`, [fanIn, lora.rank], 1 / Math.sqrt(fanIn));
-        this.constant(`h.${i}.${lin}.lora_b`, [lora.rank, fanOut], 0);
-      }
-    }
-  }
-
-  /** Folds the adapters into the base weights and removes them. */
-  mergeLora(): void {
-    if (!this.lora) return;
-    const scale = this.lora.alpha / this.lora.rank;
-    for (const name of this.loraWeights()) {
-      const w = this.params[name];
-      const a = this.params[name.replace(/\.w$/, '.lora_a')];
-      const b = this.params[name.replace(/\.w$/, '.lora_b')];
-      w.assign(tf.tidy(() => w.add(tf.matMul(a, b).mul(scale))));
-    }
-    this.removeLora();
-  }
-
-  /** Drops the adapters without merging (back to the base model). */
-  removeLora(): void {
-    for (const name of Object.keys(this.params)) {
-      if (name.includes('.lora_')) {
-        this.params[name].dispose();
-        delete this.params[name];
-      }
-    }
-    this.lora = null;
-  }
-
-  private loraWeights(): string[] {
-    return Object.keys(this.params).filter((n) => n.startsWith('h.') && n.endsWith('.w') && `${n.slice(0, -2)}.lora_a` in this.params);
-  }
-
-  /** Names of the variables to optimise: everything, or with LoRA only the adapters; the head always. */
-  trainableNames(): string[] {
-    const full = new Set(this.lora?.fullyTrained ?? []);
-    return Object.keys(this.params).filter((name) => !this.lora || name.includes('.lora_') || name.startsWith('head.') || full.has(name));
-  }
-
-  trainable(): tf.Variable[] {
-    return this.trainableNames().map((n) => this.params[n]);
-  }
-
-  /** Value of lossFn and its gradients with respect to the trainable variables, keyed by parameter name. */
-  gradients(lossFn: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
-    return namedGradients(this.params, this.trainableNames(), lossFn);
-  }
-
-  numParams(): number {
-    return Object.values(this.params).reduce((n, v) => n + v.size, 0);
-  }
-
-  newCache(): KVCache {
-    return new KVCache();
+  /** Every attention and MLP weight of every layer. */
+  protected loraTargets(lora: LoraConfig): { weights: string[]; config: LoraConfig } {
+    const weights = Array.from({ length: this.config.nLayer }, (_, i) => LINEARS.map((lin) => `h.${i}.${lin}`)).flat();
+    return { weights, config: { ...lora } };
   }
 
   forward(idx: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
@@ -278,8 +194,7 @@ export class GPT implements CausalLM {
   dispose(): void {
     this.wteT?.t.dispose();
     this.wteT = null;
-    for (const v of Object.values(this.params)) v.dispose();
-    for (const k of Object.keys(this.params)) delete this.params[k];
+    super.dispose();
   }
 }
 

@@ -25,8 +25,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedAttention } from '../kernels/fused.ts';
 import { nativeActive } from '../kernels/native.ts';
+import { ModelBase } from './base.ts';
 import type { CausalLM } from './index.ts';
-import { causalMask, KVCache, namedGradients, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
+import { causalMask, KVCache, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
 
 /** Context extension of the rotary frequencies, as HF's `rope_scaling`. */
 export type RopeScaling =
@@ -150,17 +151,13 @@ function repeatKv(x: tf.Tensor, outer: number, heads: number, rest: number, time
   return tf.concat(new Array<tf.Tensor>(times).fill(grouped), 1).reshape([outer, heads * times, rest]);
 }
 
-export class Llama implements CausalLM {
+export class Llama extends ModelBase implements CausalLM {
   readonly config: LlamaConfig;
-  readonly params: Record<string, tf.Variable> = {};
-  lora: LoraConfig | null = null;
   private readonly rotary: { cos: tf.Tensor2D; sin: tf.Tensor2D };
-  private seed: number;
-  private nextInit = 0;
 
   constructor(config: LlamaConfig, opts: { seed?: number } = {}) {
+    super(opts.seed ?? 1337);
     this.config = llamaConfig(config);
-    this.seed = opts.seed ?? 1337;
     const { vocabSize: V, nLayer: L, nEmbd: C, nHead: H, nKvHead: Hkv, hiddenSize: F } = this.config;
     const kv = (C / H) * Hkv;
     const std = 0.02;
@@ -188,82 +185,13 @@ export class Llama implements CausalLM {
     this.rotary = rotaryTables(this.config);
   }
 
-  private normal(name: string, shape: number[], std: number): void {
-    const seed = this.seed * 100003 + this.nextInit++;
-    this.params[name] = tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
-  }
-
-  private constant(name: string, shape: number[], value: number): void {
-    this.params[name] = tf.variable(tf.fill(shape, value), true);
-  }
-
-  get hasHead(): boolean {
-    return 'head.w' in this.params;
-  }
-
-  attachHead(): void {
-    if (this.hasHead) return;
-    this.constant('head.w', [this.config.nEmbd, 1], 0);
-    this.constant('head.b', [1], 0);
-  }
-
-  /** Adds adapters W + A·B·alpha/rank on `lora.targets` (default q and v); base weights freeze. */
-  addLora(lora: LoraConfig): void {
-    if (this.lora) throw new Error('LoRA adapters are already attached');
-    if (!(lora.rank >= 1) || !Number.isInteger(lora.rank)) throw new Error(`LoRA rank must be a positive integer, got ${lora.rank}`);
+  /** The projections named in `lora.targets` (default q and v), in every layer. */
+  protected loraTargets(lora: LoraConfig): { weights: string[]; config: LoraConfig } {
     const targets = lora.targets ?? DEFAULT_LORA_TARGETS;
     const unknown = targets.filter((t) => !(t in PROJECTIONS));
     if (unknown.length || targets.length === 0) throw new Error(`LoRA targets must be some of ${Object.keys(PROJECTIONS).join(', ')}, got ${targets.join(', ') || 'none'}`);
-    this.lora = { ...lora, targets: [...targets] };
-    for (let i = 0; i < this.config.nLayer; i++) {
-      for (const t of targets) {
-        const name = `h.${i}.${PROJECTIONS[t]}`;
-        const [fanIn, fanOut] = this.params[`${name}.w`].shape;
-        // B starts at zero, so the adapted model starts identical to the base one.
-        this.normal(`${name}.lora_a`, [fanIn, lora.rank], 1 / Math.sqrt(fanIn));
-        this.constant(`${name}.lora_b`, [lora.rank, fanOut], 0);
-      }
-    }
-  }
-
-  mergeLora(): void {
-    if (!this.lora) return;
-    const scale = this.lora.alpha / this.lora.rank;
-    for (const a of Object.keys(this.params).filter((n) => n.endsWith('.lora_a'))) {
-      const base = a.slice(0, -'.lora_a'.length);
-      const w = this.params[`${base}.w`];
-      w.assign(tf.tidy(() => w.add(tf.matMul(this.params[a], this.params[`${base}.lora_b`]).mul(scale))));
-    }
-    this.removeLora();
-  }
-
-  removeLora(): void {
-    for (const name of Object.keys(this.params).filter((n) => n.includes('.lora_'))) {
-      this.params[name].dispose();
-      delete this.params[name];
-    }
-    this.lora = null;
-  }
-
-  trainableNames(): string[] {
-    const full = new Set(this.lora?.fullyTrained ?? []);
-    return Object.keys(this.params).filter((name) => !this.lora || name.includes('.lora_') || name.startsWith('head.') || full.has(name));
-  }
-
-  trainable(): tf.Variable[] {
-    return this.trainableNames().map((n) => this.params[n]);
-  }
-
-  gradients(lossFn: () => tf.Scalar): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
-    return namedGradients(this.params, this.trainableNames(), lossFn);
-  }
-
-  numParams(): number {
-    return Object.values(this.params).reduce((n, v) => n + v.size, 0);
-  }
-
-  newCache(): KVCache {
-    return new KVCache();
+    const weights = Array.from({ length: this.config.nLayer }, (_, i) => targets.map((t) => `h.${i}.${PROJECTIONS[t]}`)).flat();
+    return { weights, config: { ...lora, targets: [...targets] } };
   }
 
   forward(idx: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
@@ -369,7 +297,6 @@ export class Llama implements CausalLM {
     this.wteT?.t.dispose();
     this.wteT = null;
     tf.dispose([this.rotary.cos, this.rotary.sin]);
-    for (const v of Object.values(this.params)) v.dispose();
-    for (const k of Object.keys(this.params)) delete this.params[k];
+    super.dispose();
   }
 }
