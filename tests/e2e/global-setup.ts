@@ -6,30 +6,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEmptyDatabase } from '../helpers/db.ts';
 import { ADMIN, STATE_FILE, type E2eState } from './state.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const webDir = join(root, 'apps/web');
 const distDir = '.next-e2e';
 const logDir = join(root, 'test-results');
-
-function freePort(preferred: number): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(port, '127.0.0.1', () => {
-        const { port: got } = srv.address() as { port: number };
-        srv.close(() => resolve(got));
-      });
-    });
-  return tryPort(preferred).catch(() => tryPort(0));
-}
 
 /** Every input of the web build: when none changed (and the API URL is the same) the last build is reused. */
 function buildStamp(apiUrl: string): string {

@@ -11,23 +11,11 @@ import { connect, createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import readline from 'node:readline';
+import { freePort } from '../helpers/ports.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const PASSWORD = 'start-stop test password';
 const STOP_BOUND_MS = 30_000;
-
-function freePort(preferred: number): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(port, '127.0.0.1', () => {
-        const { port: got } = srv.address() as { port: number };
-        srv.close(() => resolve(got));
-      });
-    });
-  return tryPort(preferred).catch(() => tryPort(0));
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
