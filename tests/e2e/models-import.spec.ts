@@ -66,3 +66,38 @@ test('in Chinese, a config.json with an unknown architecture is refused at the f
   await expect(form.getByLabel('模型文件')).toHaveAttribute('aria-invalid', 'true');
   await shot(page, 'models-import-refused-zh');
 });
+
+test("a rater ranks answers an imported model wrote: whole text, never a special token's text", async ({ page, browser }) => {
+  test.setTimeout(150_000);
+  const { admin, project, users } = await seedProject(['researcher', 'rater']);
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/models`);
+  const form = page.getByRole('region', { name: 'Import a pre-trained model' });
+  await form.getByLabel('Model files').setInputFiles([join(models, 'stories260K.bin'), join(models, 'tok512.bin')]);
+  await form.getByLabel('Name (optional)').fill('stories to rank');
+  await form.getByRole('button', { name: 'Upload and import' }).click();
+  await expect(form.locator('.job-progress [data-status="succeeded"]')).toBeVisible({ timeout: 60_000 });
+
+  for (const prompt of ['Once upon a time, a little cat', 'Lily went to the park and', 'Tom had a big red ball.']) await admin.addPrompt(project.id, prompt);
+  const { items } = await admin.call<{ items: { id: string; name: string }[] }>('GET', `/v1/projects/${project.id}/models`);
+  const model = items.find((m) => m.name === 'stories to rank')!;
+  // long answers at temperature 1: the model reaches end of text and samples byte tokens, the two
+  // ways special-token text and broken characters got into answers before
+  const { job } = await admin.call<{ job: { id: string } }>('POST', `/v1/projects/${project.id}/jobs`, {
+    kind: 'generate',
+    modelIds: [model.id],
+    hyperparams: { temperature: 1, maxTokens: 200, answersPerPrompt: 4, requiredRankings: 1 },
+  });
+  await expect.poll(async () => (await admin.call<{ job: { status: string } }>('GET', `/v1/jobs/${job.id}`)).job.status, { timeout: 90_000 }).toBe('succeeded');
+
+  const rater = await browser.newPage({ baseURL: BASE_URL });
+  await login(rater, users.rater);
+  await rater.goto(`/projects/${project.id}/rank`);
+  const cards = rater.locator('li[data-answer-id]');
+  await expect(cards).toHaveCount(4);
+  for (const text of await cards.allInnerTexts()) {
+    expect(text).not.toMatch(/<\|[a-z_]+\|>|<\/?s>|<unk>|\uFFFD/);
+  }
+  await shot(rater, 'rank-imported-model');
+  await rater.close();
+});
