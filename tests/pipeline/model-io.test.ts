@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { generate, initBackend, loadCheckpoint } from '@jielong/ml';
 import type { Job, ModelDetailResponse } from '@jielong/shared';
 import { multipartBody, type FormPart } from '../helpers/multipart.ts';
 import { usePipeline, type Person } from './harness.ts';
@@ -89,6 +90,19 @@ test('stories260K uploaded through the API becomes a base model with its provena
   const answers = await greedyAnswers([originalId]);
   assert.equal(answers.size, 2);
   for (const text of answers.values()) assert.ok(text.length > 0, 'an empty answer');
+
+  // the model the API registered decodes greedily from BOS exactly as llama2.c's reference does
+  // (the fixture comes from bench/llama2c_reference.py, which reads the file with numpy)
+  const reference = JSON.parse(readFileSync(join(root, 'tests/ml/fixtures/stories260K-greedy.json'), 'utf8')) as { ids: number[]; text: string };
+  await initBackend('wasm');
+  const { model, tokenizer } = await loadCheckpoint(join(p.dataDir, 'models', originalId));
+  try {
+    const [sample] = generate(model, [tokenizer!.bosId], { temperature: 0, maxTokens: reference.ids.length });
+    assert.deepEqual(sample.tokens, reference.ids);
+    assert.ok(tokenizer!.decode(sample.tokens).startsWith('Once upon a time, there was a little girl named Lily. She loved to play outside in the park.'));
+  } finally {
+    model.dispose();
+  }
 });
 
 test('exported as a Hugging Face folder and imported back as a child, it answers as the original does', async () => {
