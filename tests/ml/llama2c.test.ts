@@ -68,7 +68,7 @@ test("the tokenizer gives the reference's ids for the reference text, and round-
   // Stored in a checkpoint's tokenizer.json and rebuilt by type.
   const back = loadTokenizer(JSON.parse(JSON.stringify(tok.toJSON())));
   assert.deepEqual(back.encode(fixture.text, { bos: true }), fixture.textIds);
-  assert.throws(() => loadTokenizer({ type: 'nope' }), /unknown type "nope" \(expected jielong-bpe, llama2c-sp\)/);
+  assert.throws(() => loadTokenizer({ type: 'nope' }), /unknown type "nope" \(expected jielong-bpe, llama2c-sp, hf\)/);
 });
 
 function cli(...args: string[]) {

@@ -1,13 +1,15 @@
 // jielong-ml: pre-train a model on text files, import a pre-trained one, and sample from either.
 //   jielong-ml pretrain --corpus a.txt [--corpus b.txt] --preset small --out dir [--steps 2000] [--resume]
 //   jielong-ml import --from stories260K.bin --tokenizer tok512.bin --out dir
+//   jielong-ml import --from hf-folder/ | model.gguf [--tokenizer tokenizer.json] --out dir
+//   jielong-ml export --model dir --out hf-folder/ [--lora merge|peft]
 //   jielong-ml sample --model dir --prompt "..." [--max-tokens 200] [--temperature 0.8] [--n 3]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendInfo, initBackend } from './backend.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { importModel, modelFromTensors } from './formats/index.ts';
+import { exportModel, importModel, modelFromTensors } from './formats/index.ts';
 import { PRESETS, type PresetName } from './models/index.ts';
 import { pretrain, TrainingError, type PretrainConfig, type PretrainProgress } from './pretrain.ts';
 import { generate } from './sample.ts';
@@ -17,7 +19,9 @@ const USAGE = `usage:
                       [--steps N] [--batch-size N] [--lr X] [--vocab-size N] [--block-size N]
                       [--eval-every N] [--seed N] [--threads N] [--micro-batch N] [--resume]
                       [--backend auto|tensorflow|wasm|cpu]
-  jielong-ml import --from FILE [--tokenizer FILE] --out DIR     (llama2.c .bin + tokenizer.bin)
+  jielong-ml import --from PATH [--tokenizer FILE] --out DIR     (Hugging Face folder, .gguf,
+                                                                  llama2.c .bin + tokenizer.bin)
+  jielong-ml export --model DIR --out DIR [--lora merge|peft]    (as a Hugging Face folder)
   jielong-ml sample --model DIR --prompt TEXT [--max-tokens N] [--temperature X] [--top-k N]
                     [--top-p X] [--n N] [--seed N] [--no-cache] [--backend …]`;
 
@@ -164,9 +168,9 @@ async function runSample(argv: string[]): Promise<void> {
 
 async function runImport(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { from: { type: 'string' }, tokenizer: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } } });
-  if (!values.from) fail('import needs --from FILE');
+  if (!values.from) fail('import needs --from PATH');
   if (!values.out) fail('import needs --out DIR');
-  if (!existsSync(values.from)) fail(`model file not found: ${values.from}`);
+  if (!existsSync(values.from)) fail(`model not found: ${values.from}`);
   if (values.tokenizer && !existsSync(values.tokenizer)) fail(`tokenizer file not found: ${values.tokenizer}`);
   await initBackend(values.backend);
   let imported;
@@ -186,8 +190,23 @@ async function runImport(argv: string[]): Promise<void> {
   model.dispose();
 }
 
+async function runExport(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, out: { type: 'string' }, lora: { type: 'string', default: 'merge' }, backend: { type: 'string' } } });
+  if (!values.model) fail('export needs --model DIR');
+  if (!values.out) fail('export needs --out DIR');
+  if (values.lora !== 'merge' && values.lora !== 'peft') fail(`--lora must be merge or peft, got "${values.lora}"`);
+  const dir = existsSync(join(values.model, 'manifest.json')) ? values.model : join(values.model, 'model');
+  if (!existsSync(join(dir, 'manifest.json'))) fail(`no model in ${values.model}`);
+  await initBackend(values.backend);
+  const { model, tokenizer } = await loadCheckpoint(dir);
+  const res = await exportModel(values.out, model, tokenizer, { lora: values.lora });
+  process.stdout.write(`exported: ${values.out} (${res.architecture}; ${res.files.join(', ')}${res.adapterDir ? `; PEFT adapter in ${res.adapterDir}` : ''})\n`);
+  model.dispose();
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'pretrain') await runPretrain(rest);
 else if (command === 'import') await runImport(rest);
+else if (command === 'export') await runExport(rest);
 else if (command === 'sample') await runSample(rest);
 else fail(command ? `unknown command "${command}"` : 'missing command');

@@ -13,9 +13,9 @@
 import { llamaConfig, type LlamaConfig } from '../models/llama.ts';
 import { Llama2cTokenizer } from '../tokenizers/llama2c.ts';
 
-export class FormatError extends Error {
-  override name = 'FormatError';
-}
+import { FormatError } from './errors.ts';
+
+export { FormatError };
 
 const HEADER_BYTES = 28;
 /** llama2.c's version-1+ exports start with this int32 ("ak42") and a 256-byte header. */

@@ -5,10 +5,13 @@
  * template and the worker use only this interface.
  */
 import { BpeTokenizer, type BpeTokenizerJSON } from './bpe.ts';
+import { HfTokenizer, type HfTokenizerJSON } from './hf.ts';
 import { Llama2cTokenizer, type Llama2cTokenizerJSON } from './llama2c.ts';
 
 export * from './bpe.ts';
 export * from './llama2c.ts';
+export * from './hf.ts';
+export * from './to-hf.ts';
 
 export interface EncodeOptions {
   /** Turn special-token strings in the text into their ids. Off by default so user text can
@@ -45,11 +48,15 @@ export interface Tokenizer {
   isSpecial(id: number): boolean;
   /** What tokenizer.json holds; `type` picks the loader in TOKENIZER_TYPES. */
   toJSON(): { type: string };
+  /** The model's own chat template rendered to text (imported tokenizers that carry one); absent
+   * or null means chat.ts's Jielong template applies. */
+  chatTemplate?(messages: readonly { role: string; content: string }[], options?: { addGenerationPrompt?: boolean }): string | null;
 }
 
 const TOKENIZER_TYPES: Record<string, (json: never) => Tokenizer> = {
   'jielong-bpe': (json: BpeTokenizerJSON) => BpeTokenizer.fromJSON(json),
   'llama2c-sp': (json: Llama2cTokenizerJSON) => Llama2cTokenizer.fromJSON(json),
+  hf: (json: HfTokenizerJSON) => HfTokenizer.fromJSON(json),
 };
 
 /** Rebuilds a tokenizer from its toJSON() output, whichever kind it is. */
