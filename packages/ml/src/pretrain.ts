@@ -85,7 +85,7 @@ export interface PretrainProgress {
   etaSeconds: number;
 }
 
-export type TrainingErrorCode = 'diverged' | 'invalid-config' | 'aborted' | 'kl-exceeded';
+export type TrainingErrorCode = 'diverged' | 'invalid-config' | 'aborted' | 'kl-exceeded' | 'out-of-memory';
 
 /** Why training could not finish, with what to change. */
 export class TrainingError extends Error {

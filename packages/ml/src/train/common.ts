@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { renderChat, type ChatTurn } from '../chat.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
+import { checkMemory } from '../memory.ts';
 import { createModel, type CausalLM, type LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm, learningRate } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
@@ -101,6 +102,17 @@ export function lastHeadValues(head: tf.Tensor2D, last: readonly number[]): tf.T
   const T = head.shape[1];
   const flat = tf.tensor1d(last.map((t, b) => b * T + t), 'int32');
   return tf.gather(head.reshape([-1]), flat) as tf.Tensor1D;
+}
+
+/**
+ * Refuses, before the base model is copied, a fine-tune whose estimated heap exceeds the 4 GB
+ * WebAssembly limit (TrainingError 'out-of-memory'): `rows` sequences per pass, each as long as the
+ * longest of `lengths` (token counts of the rendered examples), cut to the context.
+ */
+export function checkTrainingMemory(model: CausalLM, lora: LoraConfig | null, rows: number, lengths: Iterable<number>): void {
+  let tokens = 1;
+  for (const n of lengths) tokens = Math.max(tokens, n);
+  checkMemory(model.config, lora ? 'lora' : 'full', { rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined });
 }
 
 /** An independent copy of a model (adapters merged into the weights when `merge`). */

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../models/index.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  answerLogProbs, checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, padBatch, renderAnswer, shuffled,
+  answerLogProbs, checkConfig, checkTrainingMemory, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, padBatch, renderAnswer, shuffled,
   trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type StepProgress, type TrainerOptions,
 } from './common.ts';
 import { holdOutRankings } from './reward.ts';
@@ -110,6 +110,9 @@ export async function trainDpo(opts: DpoOptions): Promise<DpoResult> {
   const [train, val] = [split.train.flat(), split.val];
 
   const reference = opts.policy;
+  const T = reference.config.blockSize;
+  const lengths = opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(tok, p.prompt, a, T + 1).ids.length - 1));
+  checkTrainingMemory(reference, c.lora, 2 * Math.min(c.batchSize, train.length), lengths);
   const ref = referenceLogProbs(reference, tok, opts.pairs);
   const policy = cloneModel(reference, { merge: true });
   if (c.lora) policy.addLora(c.lora);

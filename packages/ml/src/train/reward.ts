@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../models/index.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, lastHeadValues, padSequences, renderAnswer, requireData, shuffled,
+  checkConfig, checkTrainingMemory, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, lastHeadValues, padSequences, renderAnswer, requireData, shuffled,
   trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type Prompt, type StepProgress, type TrainerOptions,
 } from './common.ts';
 
@@ -176,6 +176,9 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
   checkConfig(c, { ...EPOCH_RULES, centerCoef: 'nonNegative' }, REWARD_DEFAULTS);
   const tok = opts.tokenizer;
   const { train, val } = holdOutRankings(opts.pairs, c.valFraction, c.seed);
+  const T = opts.model.config.blockSize;
+  const rows = 2 * Math.max(...packRankings(train, c.batchSize).map((b) => b.flat().length));
+  checkTrainingMemory(opts.model, c.lora, rows, opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(tok, p.prompt, a, T, 'end').ids.length)));
 
   const model = cloneModel(opts.model, { merge: true });
   model.attachHead();

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../models/index.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  checkConfig, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, padBatch, renderAnswer, requireData, shuffled, trainEpochs,
+  checkConfig, checkTrainingMemory, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, padBatch, renderAnswer, requireData, shuffled, trainEpochs,
   type Batch, type EpochConfig, type EvalRecords, type PromptAnswer, type StepProgress, type TrainerOptions,
 } from './common.ts';
 
@@ -72,6 +72,8 @@ export async function trainSft(opts: SftOptions): Promise<SftResult> {
   requireData(opts.data.length, 'SFT examples', 2);
   const tok = opts.tokenizer;
   const { train, val } = holdOut(opts.data, Math.max(c.valFraction, 1e-9), c.seed);
+  const blockSize = opts.model.config.blockSize;
+  checkTrainingMemory(opts.model, c.lora, Math.min(c.batchSize, train.length), opts.data.map((e) => renderAnswer(tok, e.prompt, e.answer, blockSize + 1).ids.length - 1));
 
   const model = cloneModel(opts.model, { merge: true });
   if (c.lora) model.addLora(c.lora);
