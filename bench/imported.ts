@@ -44,7 +44,7 @@ const threads = Number(a.threads);
 
 /** The models: Jielong's imported folder, how to import it, PyTorch's source, and the SFT batch. */
 const MODELS = {
-  gpt2: { dir: join(OUT, 'gpt2-small'), from: join(OUT, 'gpt2-small-hf'), tokenizer: undefined, torch: `gpt2:${join(OUT, 'gpt2-small-hf')}`, sft: { batch: 4, ctx: 256 } },
+  gpt2: { dir: join(OUT, 'gpt2-small'), from: join(OUT, 'gpt2-small-hf'), tokenizer: undefined, torch: `gpt2:${join(OUT, 'gpt2-small-hf')}`, sft: { batch: 2, ctx: 256 } },
   stories: {
     dir: join(OUT, 'stories260K'),
     from: join(SHARED, 'stories260K.bin'),
@@ -172,7 +172,7 @@ for (const name of names) {
     ...[1, 8].map((b): [string, string[], string[]] => [`${name} generation, batch ${b}`, ['gen', '--model', m.dir, '--batch', String(b), '--tokens', a.tokens!], ['--model', m.torch, '--measure', 'gen', '--batch', String(b), '--tokens', a.tokens!]]),
   ];
   for (const [label, jArgs, pArgs] of measures) {
-    let best = { j: null as Measured | null, p: null as Measured | null };
+    const best = { j: null as Measured | null, p: null as Measured | null };
     for (let r = 0; r < Number(a.rounds); r++) {
       const j = jielong(jArgs[0], jArgs.slice(1));
       const p = pytorch(pArgs);
