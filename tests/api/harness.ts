@@ -3,7 +3,7 @@
 import { after, before } from 'node:test';
 import type { Role } from '@jielong/shared';
 import { buildApp, type App, type BuildAppOptions } from '@jielong/api';
-import type { PrismaClient } from '@jielong/db';
+import { startJobQueue, type JobQueue, type PrismaClient } from '@jielong/db';
 import { createTestDatabase } from '../helpers/db.ts';
 import { hashPassword, newSecret, sha256 } from '../../apps/api/src/secrets.ts';
 
@@ -37,20 +37,26 @@ export function fieldOf(res: Response): string | undefined {
 
 let passwordHash: Promise<string> | undefined;
 
-/** Registers before/after hooks for the calling test file and returns the harness (ready inside tests). */
-export function useHarness(prefix: string, opts: Partial<BuildAppOptions> = {}): Harness {
+/**
+ * Registers before/after hooks for the calling test file and returns the harness (ready inside
+ * tests). With `queue`, the app gets a real pg-boss queue (jobs are created; no worker runs them).
+ */
+export function useHarness(prefix: string, opts: Partial<BuildAppOptions> = {}, { queue = false } = {}): Harness {
   const h = {} as Harness;
   let drop: () => Promise<void>;
+  let jobQueue: JobQueue | undefined;
   before(async () => {
     const db = await createTestDatabase(`api_${prefix}`);
     drop = db.drop;
     h.prisma = db.prisma;
     h.url = db.url;
-    h.app = await buildApp({ prisma: db.prisma, ...opts });
+    if (queue) jobQueue = await startJobQueue(db.url);
+    h.app = await buildApp({ prisma: db.prisma, jobQueue, ...opts });
     await h.app.ready();
   });
   after(async () => {
     await h.app?.close();
+    await jobQueue?.stop({ graceful: false });
     await drop?.();
   });
   h.person = async (name, roles = []) => {

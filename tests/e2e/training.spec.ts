@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { Api, BASE_URL, expect, LAPTOP, login, PHONE, seedProject, shot, test } from './helpers.ts';
+import { randomLetters } from '../ml/fixtures/corpus.ts';
 
 const shakespeare = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/data/corpus/tinyshakespeare.txt');
 
@@ -89,7 +90,8 @@ test('a researcher pre-trains a tiny model from the form, follows its live curve
   await expect(page.getByTestId('job-progress')).toHaveText('100%');
   await expect(page.locator('[data-curve="loss"] polyline')).toHaveCount(2); // training and validation
   await expect(page.locator('.live-dot')).toHaveCount(0);
-  await expect(page.locator('.job-log')).toContainText('registered base model');
+  await expect(page.locator('.job-log')).toContainText('Registered the base model “Tiny bard”.');
+  await expect(page.locator('.job-title-name')).toHaveText('Tiny bard');
   await shot(page, 'job-detail-laptop');
   await page.setViewportSize(PHONE);
   await shot(page, 'job-detail-phone');
@@ -113,6 +115,8 @@ test('a researcher pre-trains a tiny model from the form, follows its live curve
   await field(page, /^Name of the new model/).fill('Tiny bard SFT');
   await startForm(page).getByRole('button', { name: 'Start SFT job' }).click();
   await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 60_000 });
+  // six demonstrations are too few to learn from: said on the job, not silently trained on
+  await expect(page.locator('.job-problem[data-code="small-dataset"]')).toContainText('Only 6 demonstrations: too few to learn from');
   await expect(page.locator('[data-curve="loss"] polyline, [data-curve="loss"] circle').first()).toBeVisible();
 
   const sftModelId = await page
@@ -212,17 +216,93 @@ test('a job made to diverge (huge learning rate) fails with the reason and what 
   await page.goto(`/projects/${project.id}/jobs`);
   await fillTinyPretrain(page, { steps: 200, lr: '50' });
   await startForm(page).getByRole('button', { name: 'Start Pre-train job' }).click();
+  await expect(page).toHaveURL(/\/jobs\/[0-9a-f-]{36}$/);
+  const jobId = page.url().split('/').at(-1)!;
 
   await expect(page.getByTestId('job-status')).toHaveText('failed', { timeout: 60_000 });
   const problem = page.locator('.job-problem[data-code="diverged"]');
   await expect(problem).toContainText('Training diverged.');
-  await expect(problem).toContainText(/training loss (exploded|became) .* at step \d+/);
-  await expect(problem).toContainText('Try: lower the learning rate');
+  await expect(problem).toContainText(/The loss became \S+ at step \d+, with learning rate \S+\./);
+  // a tenth of where it blew up at most, and no more than the default
+  await expect(problem).toContainText('Try: Lower the learning rate, e.g. to 0.001.');
+  await expect(problem).not.toContainText('diverged:');
   await expect(page.getByRole('button', { name: 'Cancel job' })).toHaveCount(0);
   await shot(page, 'job-diverged-laptop');
 
   await page.goto(`/projects/${project.id}/jobs`);
   await expect(page.locator('tr[data-job-id]').getByText('failed')).toBeVisible();
+
+  // the same failure in Chinese: reason, suggestion and log line, with no raw code
+  await page.context().addCookies([{ name: 'jielong_locale', value: 'zh', url: BASE_URL }]);
+  await page.goto(`/projects/${project.id}/jobs/${jobId}`);
+  await expect(page.getByTestId('job-status')).toHaveText('失败');
+  const zh = page.locator('.job-problem[data-code="diverged"]');
+  await expect(zh).toContainText('训练发散了。');
+  await expect(zh).toContainText(/第 \d+ 步时损失变为 \S+（学习率 \S+）。/);
+  await expect(zh).toContainText('建议： 降低学习率，例如设为 0.001。');
+  await expect(zh).not.toContainText('diverged');
+  await expect(page.locator('.job-log')).toContainText('失败：第');
+  await expect(page.locator('h2')).toContainText('预训练');
+  await shot(page, 'job-diverged-laptop-zh');
+});
+
+test('an overfitting pre-training stops early with a warning on the job and on the model, in English and Chinese', async ({ page }) => {
+  test.setTimeout(120_000);
+  const { admin, project, users } = await seedProject(['researcher']);
+  // random letters: the training split can only be memorised, so validation loss turns up
+  const { job } = await admin.call<{ job: { id: string } }>('POST', `/v1/projects/${project.id}/jobs`, {
+    kind: 'pretrain',
+    name: 'Memoriser',
+    corpus: randomLetters(1400, 3),
+    hyperparams: { preset: 'tiny', model: { nEmbd: 64, nLayer: 2, nHead: 2 }, vocabSize: 262, steps: 600, batchSize: 16, lr: 1e-2, warmupSteps: 5, valFraction: 0.3, evalEvery: 10, evalBatches: 2, patience: 3, seed: 2 },
+  });
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/jobs/${job.id}`);
+  await expect(page.getByTestId('job-status')).toHaveText('succeeded', { timeout: 90_000 });
+  const notice = page.locator('.job-problem[data-code="overfit-stopped"]');
+  await expect(notice).toContainText('overfitting');
+  await expect(notice).toContainText(/Validation loss has not improved for \d+ evaluations .* memorising its training text/);
+  await expect(notice).toContainText(/the model kept is the best one, from step \d+/);
+  await expect(notice).toContainText('Try: Add more, and more varied, text; train fewer steps; raise dropout');
+  await expect(page.locator('.job-log .log-warn')).toContainText('Validation loss has not improved');
+  await shot(page, 'job-overfit-laptop');
+
+  await page.getByRole('link', { name: 'See it in the lineage →' }).click();
+  const model = page.locator('.model-node', { hasText: 'Memoriser' });
+  const warning = model.locator('.model-warnings [data-code="overfit-stopped"]');
+  await expect(warning).toContainText('Stopped early');
+  await expect(warning).toContainText('more varied');
+  await shot(page, 'model-overfit-laptop');
+
+  await page.context().addCookies([{ name: 'jielong_locale', value: 'zh', url: BASE_URL }]);
+  await page.reload();
+  await expect(page.locator('.model-node', { hasText: 'Memoriser' }).locator('.model-warnings')).toContainText('模型在死记训练文本');
+  await page.goto(`/projects/${project.id}/jobs/${job.id}`);
+  await expect(page.locator('.job-problem[data-code="overfit-stopped"]')).toContainText('加入更多、更多样的文本');
+  await shot(page, 'job-overfit-laptop-zh');
+});
+
+test('the start form warns about a far-off learning rate and estimates how long the run takes here', async ({ page }) => {
+  const { project, users } = await seedProject(['researcher']);
+  await login(page, users.researcher);
+  await page.goto(`/projects/${project.id}/jobs`);
+  const estimate = page.getByTestId('job-estimate');
+  await expect(estimate).toContainText(/^About .+ on this machine/);
+  const seconds = async () => Number(await estimate.getAttribute('data-seconds'));
+  await field(page, /^Steps/).fill('1000');
+  const at1000 = await seconds();
+  await field(page, /^Steps/).fill('4000');
+  await expect.poll(seconds).toBeGreaterThan(at1000);
+  expect(Math.abs((await seconds()) / at1000 - 4)).toBeLessThan(0.01);
+
+  await expect(field(page, /^Learning rate/)).toHaveAccessibleDescription('');
+  await field(page, /^Learning rate/).fill('50');
+  await expect(field(page, /^Learning rate/)).toHaveAccessibleDescription('Far above the usual range (the default is 0.001): training will probably diverge.');
+  // a warning, not a refusal: the field is not marked invalid
+  await expect(field(page, /^Learning rate/)).toHaveAttribute('aria-invalid', 'false');
+  // other kinds have no estimate yet
+  await startForm(page).getByRole('button', { name: 'SFT', exact: true }).click();
+  await expect(estimate).toHaveCount(0);
 });
 
 test('a running job is canceled from its page', async ({ page }) => {
@@ -235,6 +315,6 @@ test('a running job is canceled from its page', async ({ page }) => {
   await expect(page.getByTestId('job-status')).toHaveText('running', { timeout: 30_000 });
   await page.getByRole('button', { name: 'Cancel job' }).click();
   await expect(page.getByTestId('job-status')).toHaveText('canceled', { timeout: 30_000 });
-  await expect(page.locator('.job-problem[data-code="canceled"]')).toContainText(/canceled at step \d+/);
+  await expect(page.locator('.job-problem[data-code="canceled"]')).toContainText(/Canceled at step \d+\./);
   await expect(page.getByRole('button', { name: 'Cancel job' })).toHaveCount(0);
 });

@@ -2,7 +2,7 @@
 // grows on held-out pairs, and the policy's own answers mention the keyword more often.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chatStopId, generate, initBackend, renderPrompt, trainDpo, trainSft, TrainingError, type DpoProgress, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
+import { chatStopIds, generate, initBackend, renderPrompt, trainDpo, trainSft, TrainingError, type DpoProgress, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
 import { demonstrations, keywordPairs, keywordShare, PROMPTS, pretrainedBase, toyTokenizer } from './fixtures/rlhf.ts';
 
 let tok: Tokenizer;
@@ -18,7 +18,7 @@ before(async () => {
 /** Mean keyword share of 8 sampled answers to each prompt. */
 function keywordRate(model: CausalLM): number {
   const shares = PROMPTS.flatMap((p, k) =>
-    generate(model, renderPrompt(tok, [{ role: 'user', content: p }]), { n: 8, maxTokens: 8, stop: [chatStopId(tok)], seed: k }).map((a) => keywordShare(tok.decode(a.tokens))),
+    generate(model, renderPrompt(tok, [{ role: 'user', content: p }]), { n: 8, maxTokens: 8, stop: chatStopIds(tok), seed: k }).map((a) => keywordShare(tok.decode(a.tokens))),
   );
   return shares.reduce((s, v) => s + v, 0) / shares.length;
 }

@@ -2,7 +2,8 @@
 // stop tokens, top-k/top-p and batches of K answers behave.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { generate, initBackend, pickToken, pretrain, mulberry32, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
+import * as tf from '@tensorflow/tfjs';
+import { answerText, cloneModel, DEFAULT_SPECIAL_TOKENS, ENDOFTEXT, generate, initBackend, pickToken, pretrain, mulberry32, specialStopIds, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
 import { REPETITIVE } from './fixtures/corpus.ts';
 
 let model: CausalLM;
@@ -52,4 +53,38 @@ test('top-k 1 is greedy; top-p keeps only the nucleus', () => {
   const seen = new Set<number>();
   for (let i = 0; i < 200; i++) seen.add(pickToken(logits, { temperature: 1, topK: 0, topP: 0.8 }, rand));
   assert.deepEqual([...seen].sort(), [1, 2]);
+});
+
+test('every special token ends an answer: a model forced to say end-of-text stops there, with nothing written', () => {
+  const stops = specialStopIds(tokenizer);
+  assert.deepEqual(stops, DEFAULT_SPECIAL_TOKENS.map((s) => tokenizer.specialId(s)));
+  const eot = tokenizer.specialId(ENDOFTEXT);
+  // Zero the final norm's gain and point its bias at a huge end-of-text embedding: with tied
+  // embeddings every position's logits then favour end-of-text by hundreds of nats.
+  const forced = cloneModel(model);
+  const C = forced.config.nEmbd;
+  forced.params['ln_f.g'].assign(tf.zeros([C]));
+  forced.params['ln_f.b'].assign(tf.ones([C]));
+  const wte = forced.params.wte;
+  wte.assign(tf.tidy(() => wte.add(tf.oneHot([eot], forced.config.vocabSize).reshape([-1, 1]).mul(10))));
+  try {
+    const [first] = generate(forced, tokenizer.encode('the quick'), { temperature: 1, seed: 3, maxTokens: 10, stop: stops });
+    assert.equal(first.finish, 'stop');
+    assert.deepEqual(first.tokens, []);
+    // without the stop ids, its text would be the literal marker: answerText never writes it
+    const [unstopped] = generate(forced, tokenizer.encode('the quick'), { temperature: 1, seed: 3, maxTokens: 3 });
+    assert.deepEqual(unstopped.tokens, [eot, eot, eot]);
+    assert.equal(answerText(tokenizer, unstopped.tokens), '');
+  } finally {
+    forced.dispose();
+  }
+});
+
+test('an answer is decoded as a whole: a character split over tokens stays whole, stray bytes leave no U+FFFD', () => {
+  const bytes = [...new TextEncoder().encode('接龙')];
+  // one byte per token (ids 0-255 are the bytes), so each character spans three tokens
+  assert.equal(answerText(tokenizer, bytes), '接龙');
+  const cut = [...bytes.slice(0, 4), 0xff, ...new TextEncoder().encode(' ok')];
+  assert.equal(answerText(tokenizer, cut), '接 ok');
+  assert.equal(answerText(tokenizer, [...new TextEncoder().encode('a'), tokenizer.specialId('<|user|>'), ...new TextEncoder().encode('b')]), 'ab');
 });

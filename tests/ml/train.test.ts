@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { gptConfig, initBackend, loadCheckpoint, pretrain, rowsPerPass, TrainingError, type PretrainProgress } from '../../packages/ml/src/index.ts';
+import { gptConfig, initBackend, loadCheckpoint, overfitting, pretrain, rowsPerPass, suggestedLr, TrainingError, type PretrainProgress } from '../../packages/ml/src/index.ts';
 import { REPETITIVE, randomLetters } from './fixtures/corpus.ts';
 import { RESUME_CONFIG } from './fixtures/resume-config.ts';
 
@@ -39,19 +39,57 @@ test('a NaN learning rate is refused before training starts', async () => {
   );
 });
 
-test('an exploding loss stops with "diverged" and suggests a lower learning rate', async () => {
+test('an exploding loss stops with "diverged" and suggests a learning rate well below the one that blew up', async () => {
   const before = tf.memory().numTensors;
   await assert.rejects(
     pretrain({ corpus: REPETITIVE, config: { preset: 'tiny', vocabSize: 300, steps: 200, batchSize: 4, lr: 30, warmupSteps: 0, gradClip: 0, evalEvery: 50 } }),
     (e: unknown) => {
       assert.ok(e instanceof TrainingError, String(e));
       assert.equal(e.code, 'diverged');
-      assert.match(e.suggestion!, /lr=1\.0e\+1/);
-      assert.deepEqual(Object.keys(e.toJSON()), ['code', 'message', 'suggestion']);
+      assert.match(e.suggestion!, /lr=1e-3$/);
+      assert.deepEqual(Object.keys(e.toJSON()), ['code', 'message', 'suggestion', 'params']);
+      assert.ok((e.params.lr as number) <= 30, 'the rate of the step that blew up');
+      assert.equal(e.params.suggestedLr, 1e-3);
+      assert.equal(typeof e.params.step, 'number');
       return true;
     },
   );
   assert.ok(tf.memory().numTensors - before < 100, 'no large tensor leak on failure');
+});
+
+test('a run that blows up during warm-up is told a rate below where it blew up, not below the target', async () => {
+  // the seed: lr 50 diverged at 5.5 during warm-up and was told "lr=1.7e+1"
+  await assert.rejects(
+    pretrain({ corpus: REPETITIVE, config: { preset: 'tiny', vocabSize: 300, steps: 200, batchSize: 4, lr: 50, warmupSteps: 100, evalEvery: 50 } }),
+    (e: unknown) => {
+      assert.ok(e instanceof TrainingError && e.code === 'diverged', String(e));
+      const { lr, suggestedLr: advised } = e.params as { lr: number; suggestedLr: number };
+      assert.ok(lr < 50, `diverged during warm-up, at ${lr}`);
+      assert.ok(advised <= lr / 10 && advised <= 1e-3, `advised ${advised} for a blow-up at ${lr}`);
+      return true;
+    },
+  );
+  assert.equal(suggestedLr(5.5, 1e-3), 1e-3);
+  assert.equal(suggestedLr(5.5e-3, 1e-3), 5e-4);
+  assert.equal(suggestedLr(2e-4, 1e-3), 2e-5);
+});
+
+test('overfitting is told by validation against its best, not eval to eval: a noisy training loss does not hide it', () => {
+  // the seed's run: validation up at every evaluation, training down with one blip
+  const seed = [
+    { valLoss: 7.4, trainLoss: 3.1 },
+    { valLoss: 7.6, trainLoss: 2.5 },
+    { valLoss: 7.7, trainLoss: 2.6 },
+    { valLoss: 7.9, trainLoss: 2.1 },
+    { valLoss: 8.1, trainLoss: 1.8 },
+  ];
+  assert.equal(overfitting(seed.slice(0, 3), 3), 0, 'two evaluations after the best are not yet three');
+  assert.equal(overfitting(seed.slice(0, 4), 3), 3);
+  assert.equal(overfitting(seed, 3), 4);
+  // a plateau where training does not improve either is not overfitting
+  assert.equal(overfitting(seed.map((e) => ({ ...e, trainLoss: 3.2 })), 3), 0);
+  // a new best resets it
+  assert.equal(overfitting([...seed, { valLoss: 7.0, trainLoss: 1.7 }], 3), 0);
 });
 
 test('overfitting is detected and the best model is kept', async () => {
@@ -63,6 +101,8 @@ test('overfitting is detected and the best model is kept', async () => {
   });
   assert.ok(res.stopped, 'stopped early');
   assert.equal(res.stopped.code, 'overfit-stopped');
+  assert.match(res.stopped.suggestion, /more varied/);
+  assert.equal(res.stopped.params.bestStep, res.bestStep);
   assert.ok(res.steps < 600);
   const best = res.evals.find((e) => e.step === res.bestStep)!;
   assert.equal(best.valLoss, Math.min(...res.evals.map((e) => e.valLoss)));

@@ -154,6 +154,8 @@ test('a tiny pre-training job runs: progress over SSE, metrics history, a regist
   const losses = history.map((m) => m.data.loss as number);
   assert.ok(losses.at(-1)! < losses[0], `loss fell: ${losses[0]} → ${losses.at(-1)}`);
   assert.ok(logs.some((l) => /registered base model/.test(l.message)));
+  assert.deepEqual(logs.find((l) => l.code === 'registered')?.params, { kind: 'base', name: 'tiny base' });
+  assert.equal(job.outputModelName, 'tiny base');
 
   baseModelId = job.outputModelId!;
   const model = await p.call(researcher, 'GET', `/v1/models/${baseModelId}`);
@@ -169,6 +171,29 @@ test('a tiny pre-training job runs: progress over SSE, metrics history, a regist
   assert.ok(existsSync(join(p.dataDir, 'jobs', jobId, 'dataset.jsonl')), 'the dataset stays');
 });
 
+test('a generate job over the tiny model stores answers without any special token\'s text or U+FFFD', async () => {
+  const res = await p.call(researcher, 'POST', `/v1/projects/${projectId}/jobs`, {
+    kind: 'generate',
+    modelIds: [baseModelId],
+    // a pre-trained base says <|endoftext|> often: long answers at a high temperature give it the chance
+    hyperparams: { answersPerPrompt: 4, maxTokens: 48, temperature: 1.2, topP: 1 },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  const job = await p.waitForJob(res.json().job.id);
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const answers = await p.prisma.answer.findMany({ where: { comparison: { jobId: job.id } } });
+  assert.equal(answers.length, 3 * 4);
+  const tokenizer = JSON.parse(readFileSync(join(p.dataDir, 'models', baseModelId, 'tokenizer.json'), 'utf8')) as { specialTokens: Record<string, number> };
+  const specials = Object.keys(tokenizer.specialTokens);
+  assert.ok(specials.includes('<|endoftext|>') && specials.includes('<|end|>'));
+  for (const a of answers) {
+    for (const special of specials) assert.ok(!a.text.includes(special), `answer holds ${special}: ${JSON.stringify(a.text)}`);
+    assert.ok(!a.text.includes('\uFFFD'), `answer holds U+FFFD: ${JSON.stringify(a.text)}`);
+  }
+  const logs = await p.prisma.jobLog.findMany({ where: { jobId: job.id, code: 'generated' } });
+  assert.deepEqual(logs.map((l) => l.params), [{ prompts: 3, answers: 4 }]);
+});
+
 test('a learning rate that makes the loss explode fails the job with "diverged" and a suggestion', async () => {
   const res = await p.call(researcher, 'POST', `/v1/projects/${projectId}/jobs`, {
     kind: 'pretrain',
@@ -178,10 +203,15 @@ test('a learning rate that makes the loss explode fails the job with "diverged" 
   assert.equal(res.statusCode, 201, res.body);
   const job = await p.waitForJob(res.json().job.id);
   assert.equal(job.status, 'failed');
-  const error = job.error as { code: string; message: string; suggestion: string };
+  const error = job.error as { code: string; message: string; suggestion: string; params: { lr: number; step: number; suggestedLr: number } };
   assert.equal(error.code, 'diverged');
   assert.match(error.message, /step \d+/);
-  assert.match(error.suggestion, /lower the learning rate, e\.g\. lr=1\.0e\+1/);
+  // a tenth of the rate that blew up at most, and no more than pre-training's default
+  assert.match(error.suggestion, /lower the learning rate, e\.g\. lr=1e-3/);
+  assert.equal(error.params.suggestedLr, 1e-3);
+  assert.ok(error.params.lr > 1 && Number.isInteger(error.params.step), JSON.stringify(error.params));
+  const failed = await p.prisma.jobLog.findFirstOrThrow({ where: { jobId: job.id, code: 'failed' } });
+  assert.equal((failed.params as { reason: string }).reason, 'diverged');
   assert.equal(await p.prisma.model.count({ where: { jobId: job.id } }), 0);
 });
 
@@ -214,7 +244,7 @@ test('cancel: a queued job is canceled at once, a running one stops at its next 
 });
 
 test('the job list shows the project\'s jobs newest first, with their output model', async () => {
-  const res = await p.call(researcher, 'GET', `/v1/projects/${projectId}/jobs?status=succeeded`);
+  const res = await p.call(researcher, 'GET', `/v1/projects/${projectId}/jobs?status=succeeded&kind=pretrain`);
   assert.equal(res.statusCode, 200);
   const { items } = res.json();
   assert.equal(items.length, 1);

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateJobRequestSchema, HYPERPARAMS_SCHEMAS, type Model } from '@jielong/shared';
-import { defaultValues, formField, HP_FIELDS, hyperparamsFromForm, JOB_KINDS, MODEL_INPUTS, modelsFor } from '../../apps/web/src/lib/jobForm.ts';
+import { CreateJobRequestSchema, HYPERPARAMS_SCHEMAS, PRESET_BLOCK_SIZE, type Model } from '@jielong/shared';
+import { PRESETS } from '../../packages/ml/src/index.ts';
+import { defaultValues, estimateDuration, FIRST_GUESS_TOKENS_PER_SECOND, formField, HP_FIELDS, hyperparamsFromForm, JOB_KINDS, lrWarning, MODEL_INPUTS, modelsFor } from '../../apps/web/src/lib/jobForm.ts';
 
 const project = { answersPerComparison: 3, ratersPerComparison: 2 };
 
@@ -60,4 +61,30 @@ test('model pickers offer the kinds a job takes, the usual kind first and newest
   const [, rewardInput] = MODEL_INPUTS.ppo;
   assert.deepEqual(modelsFor(rewardInput, models).map((m) => m.id), ['rm']);
   assert.deepEqual(modelsFor(MODEL_INPUTS.sft[0], models).map((m) => m.id), ['base1', 'sft2', 'sft1']);
+});
+
+test('the duration estimate counts steps × batch × context at the speed measured here, else a first guess', () => {
+  const values = defaultValues('pretrain', project);
+  const guess = estimateDuration('pretrain', values, [])!;
+  assert.equal(guess.jobs, 0);
+  assert.equal(guess.tokensPerSecond, FIRST_GUESS_TOKENS_PER_SECOND.mini);
+  assert.equal(guess.seconds, (2000 * 16 * 128) / FIRST_GUESS_TOKENS_PER_SECOND.mini);
+  const measured = [{ kind: 'pretrain' as const, preset: 'mini', tokensPerSecond: 1000, jobs: 2 }];
+  const here = estimateDuration('pretrain', values, measured)!;
+  assert.deepEqual([here.jobs, here.seconds], [2, 4096]);
+  assert.equal(estimateDuration('pretrain', { ...values, steps: '4000' }, measured)!.seconds, 2 * here.seconds);
+  assert.equal(estimateDuration('pretrain', { ...values, 'model.blockSize': '64' }, measured)!.seconds, here.seconds / 2);
+  assert.equal(estimateDuration('pretrain', { ...values, steps: 'many' }, measured), null);
+  assert.equal(estimateDuration('sft', defaultValues('sft', project), measured), null);
+  // the shared context lengths are packages/ml's
+  for (const [preset, block] of Object.entries(PRESET_BLOCK_SIZE)) assert.equal(block, PRESETS[preset as keyof typeof PRESETS].blockSize, preset);
+});
+
+test('a learning rate far outside the usual range is flagged before starting, a usual one is not', () => {
+  const values = defaultValues('pretrain', project);
+  assert.equal(lrWarning('pretrain', values), null);
+  assert.deepEqual(lrWarning('pretrain', { ...values, lr: '50' }), { key: 'jobs.form.lrHigh', default: 1e-3 });
+  assert.deepEqual(lrWarning('pretrain', { ...values, lr: '1e-6' }), { key: 'jobs.form.lrLow', default: 1e-3 });
+  assert.equal(lrWarning('sft', { ...defaultValues('sft', project), lr: '1e-3' }), null);
+  assert.equal(lrWarning('generate', defaultValues('generate', project)), null);
 });

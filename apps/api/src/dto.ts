@@ -134,7 +134,7 @@ export function toModel(m: Prisma.ModelModel): Model {
   };
 }
 
-export function toJob(j: Prisma.TrainingJobModel & { output: { id: string } | null }): Job {
+export function toJob(j: Prisma.TrainingJobModel & { output: { id: string; name: string } | null }): Job {
   return {
     id: j.id,
     projectId: j.projectId,
@@ -152,6 +152,7 @@ export function toJob(j: Prisma.TrainingJobModel & { output: { id: string } | nu
     startedAt: isoOrNull(j.startedAt),
     finishedAt: isoOrNull(j.finishedAt),
     outputModelId: j.output?.id ?? null,
+    outputModelName: j.output?.name ?? null,
   };
 }
 
@@ -160,5 +161,5 @@ export function toJobMetric(m: Prisma.JobMetricModel): JobMetric {
 }
 
 export function toJobLog(l: Prisma.JobLogModel): JobLog {
-  return { id: l.id.toString(), level: l.level, message: l.message, createdAt: iso(l.createdAt) };
+  return { id: l.id.toString(), level: l.level, message: l.message, code: l.code, params: l.params === null ? null : asRecord(l.params), createdAt: iso(l.createdAt) };
 }

@@ -30,6 +30,7 @@ import preferenceImportRoutes from './routes/preference-imports.ts';
 import dashboardRoutes from './routes/dashboard.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
+import modelIoRoutes from './routes/model-io.ts';
 
 export type { AppConfig, AuthUser } from './types.ts';
 export { createComparison } from './services/comparisons.ts';
@@ -53,6 +54,7 @@ export async function buildApp(opts: BuildAppOptions) {
     secureCookies: opts.secureCookies ?? false,
     bodyLimit: opts.bodyLimit ?? 1 * MB,
     importBodyLimit: opts.importBodyLimit ?? 64 * MB,
+    importMaxBytes: opts.importMaxBytes ?? 4 * 1024 * MB,
     loginLimit: opts.loginLimit ?? DEFAULT_LOGIN_LIMIT,
     trustProxy: opts.trustProxy ?? 'loopback',
     cleanupIntervalMs: opts.cleanupIntervalMs ?? 3600_000,
@@ -124,6 +126,7 @@ export async function buildApp(opts: BuildAppOptions) {
         dashboardRoutes,
         jobRoutes,
         modelRoutes,
+        modelIoRoutes,
       ]) {
         await v1.register(routes);
       }

@@ -8,6 +8,8 @@ const dataDir = process.env.JIELONG_DATA_DIR ?? './.jielong';
 const port = Number(process.env.API_PORT ?? 3001);
 const host = process.env.API_HOST ?? '127.0.0.1';
 const adminEmail = process.env.JIELONG_ADMIN_EMAIL ?? 'admin@jielong.local';
+const importMaxBytes = process.env.JIELONG_IMPORT_MAX_BYTES ? Number(process.env.JIELONG_IMPORT_MAX_BYTES) : undefined;
+if (importMaxBytes !== undefined && !(Number.isSafeInteger(importMaxBytes) && importMaxBytes > 0)) throw new Error('JIELONG_IMPORT_MAX_BYTES must be a positive whole number of bytes');
 
 let embedded: EmbeddedPostgres | undefined;
 let url = process.env.DATABASE_URL;
@@ -32,7 +34,7 @@ const jobQueue = await startJobQueue(url, { supervise: false });
 // e.g. "loopback,uniquelocal" when the web app runs in another container; "true" trusts any proxy
 const trustProxyEnv = process.env.JIELONG_TRUST_PROXY;
 const trustProxy = trustProxyEnv === 'true' ? true : trustProxyEnv === 'false' ? false : trustProxyEnv || undefined;
-const app = await buildApp({ prisma, dataDir, jobQueue, trustProxy, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+const app = await buildApp({ prisma, dataDir, jobQueue, trustProxy, importMaxBytes, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.listen({ port, host });
 console.log(`[api] listening on http://${host}:${port} (docs at /docs)`);
 

@@ -22,6 +22,8 @@ export interface AppConfig {
   /** largest JSON body on ordinary routes / on import routes (bytes) */
   bodyLimit: number;
   importBodyLimit: number;
+  /** largest model upload, all its files together (bytes; JIELONG_IMPORT_MAX_BYTES) */
+  importMaxBytes: number;
   /** failed logins allowed per account name and per client address */
   loginLimit: LoginLimit;
   /**

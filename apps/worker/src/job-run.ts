@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { jobPrefix, modelPrefix, sha256Hex, type ArtifactStore, type Prisma, type PrismaClient } from '@jielong/db';
 import { loadCheckpoint, type CausalLM, type Tokenizer } from '@jielong/ml';
 import type { DatasetSnapshot } from '@jielong/shared';
-import { JobInputError } from './failures.ts';
+import { JobInputError, type JobFailure, type ReasonParams } from './failures.ts';
 
 export type TrainingJobRow = Prisma.TrainingJobModel;
 
@@ -29,6 +29,8 @@ export class JobRun {
   canceled = false;
   /** the last step reported, for messages */
   lastStep = 0;
+  /** what this attempt warned about (logged as it happened); the registered model keeps them */
+  readonly warnings: JobFailure[] = [];
   private readonly abort = new AbortController();
   private pending: Prisma.JobMetricCreateManyInput[] = [];
   private progress: number | null = null;
@@ -98,7 +100,7 @@ export class JobRun {
 
   async loadModel(modelId: string): Promise<LoadedModel> {
     const row = await this.prisma.model.findUnique({ where: { id: modelId } });
-    if (!row) throw new JobInputError('bad-data', `input model ${modelId} no longer exists`, 'start a new job with another model');
+    if (!row) throw new JobInputError('bad-data', `an input model no longer exists (${modelId})`, 'start a new job with another model');
     const { model, tokenizer } = await loadCheckpoint(await this.store.localDir(modelPrefix(modelId)));
     if (!tokenizer) {
       model.dispose();
@@ -107,8 +109,15 @@ export class JobRun {
     return { row, model, tokenizer };
   }
 
-  async log(message: string, level: 'info' | 'warn' | 'error' = 'info'): Promise<void> {
-    await this.prisma.jobLog.create({ data: { jobId: this.id, level, message } });
+  /** A log line: English `message`, and `code` + `params` for the web app to say it in its user's language. */
+  async log(message: string, level: 'info' | 'warn' | 'error' = 'info', code?: string, params?: ReasonParams): Promise<void> {
+    await this.prisma.jobLog.create({ data: { jobId: this.id, level, message, code, params } });
+  }
+
+  /** A warning the researcher should see: logged now, and kept with the model the job registers. */
+  async warn(warning: JobFailure): Promise<void> {
+    this.warnings.push(warning);
+    await this.log(`${warning.message}${warning.suggestion ? ` (${warning.suggestion})` : ''}`, 'warn', warning.code, warning.params);
   }
 
   /** Records one progress event (buffered); `steps` gives the job's progress fraction. */
@@ -141,7 +150,7 @@ export class JobRun {
     const from = checkpointStep(checkpointDir);
     if (from > 0) {
       await this.prisma.jobMetric.deleteMany({ where: { jobId: this.id, step: { gt: from } } });
-      await this.log(`attempt ${this.attempt}: resuming from the checkpoint at step ${from}`);
+      await this.log(`attempt ${this.attempt}: resuming from the checkpoint at step ${from}`, 'info', 'resumed', { attempt: this.attempt, step: from });
       this.metric(from, { event: 'resumed', resumedFrom: from }, steps);
     }
     return from;

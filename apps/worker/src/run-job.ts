@@ -5,12 +5,14 @@
 // checkpoint) until its retries run out and the last attempt records the failure.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { jobPrefix, modelPrefix, putModelFolder, type ArtifactStore, type Prisma, type PrismaClient } from '@jielong/db';
+import { importPrefix, jobPrefix, modelPrefix, putModelFolder, type ArtifactStore, type Prisma, type PrismaClient } from '@jielong/db';
 import type { JobKind } from '@jielong/shared';
 import { describeFailure, internalFailure, type JobFailure } from './failures.ts';
 import { JobRun, type TrainingJobRow } from './job-run.ts';
 import { runDpo } from './kinds/dpo.ts';
+import { runExport } from './kinds/export.ts';
 import { runGenerate } from './kinds/generate.ts';
+import { runImport } from './kinds/import.ts';
 import { runPpo } from './kinds/ppo.ts';
 import { runPretrain } from './kinds/pretrain.ts';
 import { runReward } from './kinds/reward.ts';
@@ -24,6 +26,8 @@ const KINDS: Record<JobKind, KindRunner> = {
   ppo: runPpo,
   dpo: runDpo,
   generate: runGenerate,
+  import: runImport,
+  export: runExport,
 };
 
 const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
@@ -45,7 +49,16 @@ const asJson = (v: unknown) => v as Prisma.InputJsonValue;
 
 async function finish(prisma: PrismaClient, jobId: string, status: 'failed' | 'canceled', error: JobFailure) {
   await prisma.trainingJob.updateMany({ where: { id: jobId, status: { in: ['queued', 'running'] } }, data: { status, error: asJson(error), finishedAt: new Date() } });
-  await prisma.jobLog.create({ data: { jobId, level: status === 'failed' ? 'error' : 'info', message: `${status}: ${error.message}${error.suggestion ? ` (${error.suggestion})` : ''}` } });
+  // the line's code is the status; its params say why (the web app words the reason from the job's error)
+  await prisma.jobLog.create({
+    data: {
+      jobId,
+      level: status === 'failed' ? 'error' : 'info',
+      message: `${status}: ${error.message}${error.suggestion ? ` (${error.suggestion})` : ''}`,
+      code: status,
+      params: asJson({ reason: error.code, ...error.params }),
+    },
+  });
 }
 
 function defaultModelName(job: TrainingJobRow, kind: string): string {
@@ -53,33 +66,43 @@ function defaultModelName(job: TrainingJobRow, kind: string): string {
   return typeof named === 'string' ? named : `${kind} ${job.createdAt.toISOString().slice(0, 16).replace('T', ' ')} (${job.id.slice(0, 8)})`;
 }
 
-/** Registers the output (files first, then the row with the job's success: both or neither in the DB). */
-async function succeed(deps: RunDeps, job: TrainingJobRow, result: KindResult): Promise<void> {
-  const data = { status: 'succeeded' as const, progress: 1, finishedAt: new Date(), error: result.notice ? asJson(result.notice) : undefined };
+/**
+ * Registers the output (files first, then the row with the job's success: both or neither in the DB).
+ * A notice (stopped early…) and the run's warnings are logged; the first of them is the succeeded
+ * job's `error`, and all of them stay with the model (`metrics.warnings`) for its page to show.
+ */
+async function succeed(deps: RunDeps, run: JobRun, result: KindResult): Promise<void> {
+  const { job } = run;
+  if (result.notice) await run.warn(result.notice);
+  const shown = result.notice ?? run.warnings[0];
+  const data = { status: 'succeeded' as const, progress: 1, finishedAt: new Date(), error: shown ? asJson(shown) : undefined };
   if (!result.output) {
     await deps.prisma.trainingJob.update({ where: { id: job.id }, data });
     return;
   }
-  const { kind, dir, parentId, metrics } = result.output;
+  const { kind, dir, parentId } = result.output;
+  const metrics = run.warnings.length ? { ...result.output.metrics, warnings: run.warnings } : result.output.metrics;
+  const name = result.output.name ?? defaultModelName(job, kind);
   const modelId = randomUUID();
   const manifest = await putModelFolder(deps.store, modelId, dir);
-  const config = JSON.parse((await deps.store.get(`${modelPrefix(modelId)}/config.json`)).toString('utf8')) as { model: unknown; lora: unknown; head: boolean };
+  const config = JSON.parse((await deps.store.get(`${modelPrefix(modelId)}/config.json`)).toString('utf8')) as { model: unknown; lora: unknown; head: boolean; provenance?: unknown };
   await deps.prisma.$transaction([
     deps.prisma.model.create({
       data: {
         id: modelId,
         projectId: job.projectId,
-        name: defaultModelName(job, kind),
+        name,
         kind,
         parentId,
         jobId: job.id,
         artifactPath: modelPrefix(modelId),
-        config: asJson({ ...(config.model as object), lora: config.lora, head: config.head, files: manifest.files.length }),
+        // an imported model's provenance (source format, architecture, file hashes, licence) too
+        config: asJson({ ...(config.model as object), lora: config.lora, head: config.head, files: manifest.files.length, ...(config.provenance ? { provenance: config.provenance } : {}) }),
         metrics: asJson(metrics),
       },
     }),
     deps.prisma.trainingJob.update({ where: { id: job.id }, data }),
-    deps.prisma.jobLog.create({ data: { jobId: job.id, message: `registered ${kind} model ${modelId}` } }),
+    deps.prisma.jobLog.create({ data: { jobId: job.id, message: `registered ${kind} model ${modelId} "${name}"`, code: 'registered', params: { kind, name } } }),
   ]);
 }
 
@@ -93,11 +116,11 @@ export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: Queu
   });
   if (!claimed.count) return;
   const job = await prisma.trainingJob.findUniqueOrThrow({ where: { id: jobId } });
-  if (job.cancelRequested) return finish(prisma, jobId, 'canceled', { code: 'canceled', message: 'canceled before it started' });
+  if (job.cancelRequested) return finish(prisma, jobId, 'canceled', { code: 'canceled', message: 'canceled before it started', params: { queued: 1 } });
 
   const run = new JobRun(prisma, deps.store, job, attempt.signal);
   try {
-    await run.log(`attempt ${run.attempt} started on ${hostname()} (pid ${process.pid})`);
+    await run.log(`attempt ${run.attempt} started on ${hostname()} (pid ${process.pid})`, 'info', 'started', { attempt: run.attempt, host: hostname(), pid: process.pid });
     deps.log(`job ${jobId} (${job.kind}) attempt ${run.attempt}`);
     // An earlier attempt registered the model and died before it could say so: nothing left to do.
     if (await prisma.model.findUnique({ where: { jobId } })) {
@@ -106,33 +129,36 @@ export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: Queu
     }
     const result = await KINDS[job.kind](run);
     await run.flush();
-    await succeed(deps, job, result);
+    await succeed(deps, run, result);
     deps.log(`job ${jobId} succeeded`);
     // training state is no longer needed once the model is registered; the dataset stays
     for (const scratch of ['checkpoint', 'best', 'model']) await deps.store.remove(`${jobPrefix(jobId)}/${scratch}`).catch(() => {});
   } catch (err) {
     await run.flush().catch(() => {});
     if (run.canceled) {
-      await finish(prisma, jobId, 'canceled', { code: 'canceled', message: `canceled at step ${run.lastStep}` });
+      await finish(prisma, jobId, 'canceled', { code: 'canceled', message: `canceled at step ${run.lastStep}`, params: { step: run.lastStep } });
       return;
     }
     if (attempt.signal.aborted) {
       // pg-boss took the job back (shutdown or lost heartbeat) and will hand it out again
-      await run.log(`attempt ${run.attempt} stopped at step ${run.lastStep}: the worker is shutting down; the job will resume from its last checkpoint`, 'warn').catch(() => {});
+      await run.log(`attempt ${run.attempt} stopped at step ${run.lastStep}: the worker is shutting down; the job will resume from its last checkpoint`, 'warn', 'shutdown', { attempt: run.attempt, step: run.lastStep }).catch(() => {});
       throw err;
     }
-    const failure = describeFailure(err);
+    const failure = describeFailure(err, job.kind);
     if (failure) {
       await finish(prisma, jobId, 'failed', failure);
       return;
     }
     if (attempt.retryCount < attempt.retryLimit) {
-      await run.log(`attempt ${run.attempt} failed: ${(err as Error).message}; it will be retried from its last checkpoint`, 'warn').catch(() => {});
+      await run.log(`attempt ${run.attempt} failed: ${(err as Error).message}; it will be retried from its last checkpoint`, 'warn', 'retrying', { attempt: run.attempt, error: (err as Error).message }).catch(() => {});
       throw err;
     }
     await finish(prisma, jobId, 'failed', internalFailure(err, run.attempt));
   } finally {
     run.close();
+    // an import's upload is not needed once the job has finished, however it finished
+    const row = await prisma.trainingJob.findUnique({ where: { id: jobId }, select: { status: true } }).catch(() => null);
+    if (row && FINISHED.has(row.status)) await deps.store.remove(importPrefix(jobId)).catch(() => {});
   }
 }
 
@@ -145,5 +171,6 @@ export async function failLostJob(deps: RunDeps, jobId: string): Promise<void> {
     code: 'worker-lost',
     message: `the worker running this job stopped ${job.attempts} time(s)${last ? `, the last time after step ${last.step}` : ''}`,
     suggestion: 'check the worker output for a crash (often out of memory: try a smaller model or batchSize), then start the job again',
+    params: { attempts: job.attempts, ...(last ? { step: last.step } : {}) },
   });
 }

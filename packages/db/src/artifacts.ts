@@ -3,9 +3,11 @@
 // to this small interface, so an S3-compatible store can replace the local folder when workers run
 // on several machines (that store would download a prefix into a cache folder for localDir).
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export interface PutResult {
   sha256: string;
@@ -15,6 +17,11 @@ export interface PutResult {
 export interface ArtifactStore {
   /** Stores an object. With `immutable`, an existing object is never replaced (throws ArtifactExistsError). */
   put(key: string, data: Uint8Array | string, options?: { immutable?: boolean }): Promise<PutResult>;
+  /**
+   * Stores an object from a stream (an upload), never holding it in memory. More than `maxBytes`
+   * stops the copy, leaves nothing behind and throws ArtifactTooLargeError.
+   */
+  putStream(key: string, source: Readable, options: { maxBytes: number }): Promise<PutResult>;
   /** The object's bytes; throws ArtifactNotFoundError when there is none. */
   get(key: string): Promise<Buffer>;
   /** Keys under a prefix ("models/<id>/"), sorted. */
@@ -34,6 +41,15 @@ export class ArtifactNotFoundError extends Error {
 export class ArtifactExistsError extends Error {
   constructor(readonly key: string) {
     super(`artifact ${key} already exists and is immutable`);
+  }
+}
+
+export class ArtifactTooLargeError extends Error {
+  constructor(
+    readonly key: string,
+    readonly maxBytes: number,
+  ) {
+    super(`artifact ${key} is larger than ${maxBytes} bytes`);
   }
 }
 
@@ -84,6 +100,30 @@ export class FolderStore implements ArtifactStore {
       await rename(tmp, path);
     }
     return { sha256: sha256Hex(data), bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength };
+  }
+
+  async putStream(key: string, source: Readable, { maxBytes }: { maxBytes: number }): Promise<PutResult> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        if (bytes > maxBytes) return done(new ArtifactTooLargeError(key, maxBytes));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, count, createWriteStream(tmp));
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return { sha256: hash.digest('hex'), bytes };
   }
 
   async get(key: string): Promise<Buffer> {
@@ -139,6 +179,10 @@ export const MODEL_MANIFEST = 'artifact.json';
 
 export const modelPrefix = (modelId: string) => `models/${modelId}`;
 export const jobPrefix = (jobId: string) => `jobs/${jobId}`;
+/** An import job's uploaded files, deleted once the job has finished. */
+export const importPrefix = (jobId: string) => `imports/${jobId}`;
+/** Where an export job writes the model in the foreign format. */
+export const exportPrefix = (jobId: string) => `jobs/${jobId}/export`;
 
 /**
  * Copies a local model folder (a checkpoint: config.json, tokenizer.json, weights.bin, manifest.json)

@@ -10,6 +10,7 @@ export * from './parallel.ts';
 export * from './tokenizers/index.ts';
 export * from './formats/index.ts';
 export * from './chat.ts';
+export * from './chat-tokens.ts';
 export {
   cloneModel, holdOut, promptTurns, renderAnswer, shuffled, type Batch, type EpochConfig, type PreferencePair, type Prompt, type PromptAnswer, type Row,
   type StepProgress, type TrainerOptions,

@@ -10,6 +10,17 @@ export const WASM_HEAP_LIMIT = 4294901760;
 
 export type MemoryTask = 'sample' | 'lora' | 'full';
 
+export interface MemoryOptions {
+  /** Sequences per pass (training) or answers sampled at once; default 1. */
+  rows?: number;
+  /** Positions per sequence (capped at the context); default the whole context. */
+  tokens?: number;
+  lora?: LoraConfig;
+  /** The trainer adds the chat tokens (a base without a chat format): a grown copy of the model
+   * exists beside the base, and its embedding (and an untied LM head) train in full. */
+  grownEmbedding?: boolean;
+}
+
 export interface MemoryEstimate {
   task: MemoryTask;
   parameters: number;
@@ -68,9 +79,10 @@ export function trainingBytesPerRow(m: ModelConfig, tokens: number, lora: boolea
  * weights, the adapters with their gradients and AdamW moments, the gradients the backward pass
  * computes for frozen weights too (the largest: the embedding's, twice: LM head and lookup), and
  * the activations. full: the base model, the trained copy, its gradients, AdamW's two moments and
- * the best weights kept for early stopping (six copies), and the activations.
+ * the best weights kept for early stopping (six copies), and the activations. With `grownEmbedding`
+ * one more copy of the weights, and under LoRA the gradients and moments of the token parameters.
  */
-export function estimateMemory(m: ModelConfig, task: MemoryTask, opts: { rows?: number; tokens?: number; lora?: LoraConfig } = {}): MemoryEstimate {
+export function estimateMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOptions = {}): MemoryEstimate {
   const rows = opts.rows ?? 1;
   const tokens = Math.min(opts.tokens ?? m.blockSize, m.blockSize);
   const parameters = parameterCount(m);
@@ -84,6 +96,10 @@ export function estimateMemory(m: ModelConfig, task: MemoryTask, opts: { rows?: 
   } else {
     const adapters = task === 'lora' ? loraCount(m, opts.lora ?? { rank: 8, alpha: 16 }) : 0;
     trainingBytes = task === 'lora' ? 4 * 4 * adapters + 2 * embedding : 5 * weightBytes;
+    if (opts.grownEmbedding) {
+      const tokenParams = embedding * (m.family === 'llama' && !m.tiedEmbeddings ? 2 : 1);
+      trainingBytes += weightBytes + (task === 'lora' ? 3 * tokenParams : 0);
+    }
     activationBytes = rows * trainingBytesPerRow(m, tokens, task === 'lora');
   }
   const totalBytes = weightBytes + trainingBytes + activationBytes;
@@ -97,7 +113,7 @@ const WHAT: Record<MemoryTask, string> = { sample: 'holding and sampling', lora:
  * Throws TrainingError 'out-of-memory' when the estimate exceeds the heap, naming the estimate, its
  * parts and the limit, with what would fit. Call before loading or copying anything.
  */
-export function checkMemory(m: ModelConfig, task: MemoryTask, opts: { rows?: number; tokens?: number; lora?: LoraConfig } = {}): MemoryEstimate {
+export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOptions = {}): MemoryEstimate {
   const e = estimateMemory(m, task, opts);
   if (e.fits) return e;
   const rows = opts.rows ?? 1;

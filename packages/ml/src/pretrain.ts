@@ -33,7 +33,7 @@ export interface PretrainConfig {
   valFraction: number;
   evalEvery: number;
   evalBatches: number;
-  /** Overfitting: stop after this many evaluations in a row where validation loss rose while train loss fell. */
+  /** Overfitting: stop after this many evaluations in a row without a better validation loss, when training loss fell meanwhile. */
   patience: number;
   /** Save a resumable checkpoint every this many steps (needs outDir; 0 = only at the end). */
   checkpointEvery: number;
@@ -87,20 +87,53 @@ export interface PretrainProgress {
 
 export type TrainingErrorCode = 'diverged' | 'invalid-config' | 'aborted' | 'kl-exceeded' | 'out-of-memory';
 
+/** Numbers (and names) a message is made of, so a UI can say it again in its own language. */
+export type ReasonParams = Record<string, number | string>;
+
 /** Why training could not finish, with what to change. */
 export class TrainingError extends Error {
   constructor(
     readonly code: TrainingErrorCode,
     message: string,
     readonly suggestion?: string,
+    readonly params: ReasonParams = {},
   ) {
     super(message);
     this.name = 'TrainingError';
   }
-  toJSON(): { code: TrainingErrorCode; message: string; suggestion?: string } {
-    return { code: this.code, message: this.message, suggestion: this.suggestion };
+  toJSON(): { code: TrainingErrorCode; message: string; suggestion?: string; params: ReasonParams } {
+    return { code: this.code, message: this.message, suggestion: this.suggestion, params: this.params };
   }
 }
+
+/**
+ * The learning rate to try after a run diverged at `lr`: a tenth of it at most (a third, as once
+ * advised, can still be far above anything that trains) and never above the kind's default, rounded
+ * down to one significant digit.
+ */
+export function suggestedLr(lr: number, defaultLr: number): number {
+  const x = Math.min(lr / 10, defaultLr);
+  const unit = 10 ** Math.floor(Math.log10(x));
+  return Number((Math.floor(x / unit + 1e-9) * unit).toPrecision(1));
+}
+
+/** A diverged run: the loss (NaN, ∞ or a nat above its start), where, and the learning rate to try. */
+export function divergedError(what: string, loss: number, step: number, lr: number, defaultLr: number, startLoss?: number): TrainingError {
+  const suggested = suggestedLr(lr, defaultLr);
+  const how = Number.isFinite(loss) ? `exploded to ${loss.toFixed(3)} (it started at ${startLoss?.toFixed(3)})` : `became ${loss}`;
+  const params: ReasonParams = { what, loss: Number.isFinite(loss) ? Number(loss.toFixed(3)) : String(loss), step, lr, suggestedLr: suggested };
+  if (startLoss !== undefined && Number.isFinite(loss)) params.startLoss = Number(startLoss.toFixed(3));
+  return new TrainingError(
+    'diverged',
+    `${what} ${how} at step ${step} with learning rate ${lr.toExponential(2)}`,
+    `lower the learning rate, e.g. lr=${suggested.toExponential(0)}`,
+    params,
+  );
+}
+
+/** What helps a model that memorises its training text instead of learning from it. */
+export const OVERFIT_SUGGESTION =
+  'add more, and more varied, text; train fewer steps; raise model.dropout (e.g. 0.1); choose a smaller preset; or fine-tune a pre-trained base model instead';
 
 export interface PretrainOptions {
   /** Text, files, or streams of text; each is one document (separated by <|endoftext|>). */
@@ -141,7 +174,7 @@ export interface PretrainResult {
   bestStep: number;
   bestValLoss: number;
   /** Set when training stopped early but left a usable (best) model. */
-  stopped: { code: 'overfit-stopped'; message: string } | null;
+  stopped: { code: 'overfit-stopped'; message: string; suggestion: string; params: ReasonParams } | null;
   evals: EvalRecord[];
 }
 
@@ -252,6 +285,23 @@ async function batchGradients(model: CausalLM, workers: GradientWorkers | null, 
   return { loss, grads: sum! };
 }
 
+/**
+ * Overfitting: the last `patience` or more evaluations all came after the best validation loss,
+ * and the (smoothed) training loss fell since that best one. Returns how many evaluations have
+ * passed since the best (0: not overfitting). Compared with the best rather than eval to eval, so
+ * one noisy training loss does not reset the count: the seed's run, validation 7.4 → 8.1 at every
+ * evaluation while training fell to 1.8, went unstopped under the eval-to-eval rule.
+ */
+export function overfitting(evals: readonly Pick<EvalRecord, 'trainLoss' | 'valLoss'>[], patience: number): number {
+  if (evals.length === 0) return 0;
+  let best = 0;
+  evals.forEach((e, i) => {
+    if (e.valLoss < evals[best].valLoss) best = i;
+  });
+  const since = evals.length - 1 - best;
+  return since >= patience && evals[evals.length - 1].trainLoss < evals[best].trainLoss ? since : 0;
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
@@ -311,7 +361,6 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   let step = (state.step as number | undefined) ?? 0;
   let bestValLoss = (state.bestValLoss as number | undefined) ?? Infinity;
   let bestStep = (state.bestStep as number | undefined) ?? 0;
-  let badEvals = (state.badEvals as number | undefined) ?? 0;
   let firstLoss = (state.firstLoss as number | undefined) ?? NaN;
   let best: Record<string, tf.Tensor> | null = null;
   if (resuming && opts.outDir && hasCheckpoint(`${opts.outDir}/best`)) {
@@ -320,7 +369,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     b.model.dispose();
   }
   let stopped: PretrainResult['stopped'] = null;
-  const saveState = () => ({ step, bestValLoss, bestStep, badEvals, firstLoss, evals, config: c });
+  const saveState = () => ({ step, bestValLoss, bestStep, firstLoss, evals, config: c });
 
   const evaluate = (): number =>
     tf.tidy(() => {
@@ -336,12 +385,11 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const workers = threads > 1 ? await GradientWorkers.start(model, threads) : null;
   let emaStepMs = 0;
   let trainLossEma = NaN;
-  let lastTrainAtEval = (evals.at(-1)?.trainLoss as number | undefined) ?? NaN;
   try {
     while (step < c.steps) {
       if (opts.signal?.aborted) throw new TrainingError('aborted', `training aborted at step ${step}`);
       const lr = learningRate(step, c);
-      if (!Number.isFinite(lr)) throw new TrainingError('diverged', `learning rate became ${lr} at step ${step}`, 'check lr, minLr and warmupSteps');
+      if (!Number.isFinite(lr)) throw new TrainingError('invalid-config', `learning rate became ${lr} at step ${step}`, 'check lr, minLr and warmupSteps', { step });
       const t0 = performance.now();
       const rand = mulberry32((c.seed * 1000003 + step) >>> 0);
       const batch = batchAt(train, c.batchSize, T, rand);
@@ -355,8 +403,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       trainLossEma = Number.isNaN(trainLossEma) ? loss : 0.9 * trainLossEma + 0.1 * loss;
       // A fresh model predicts about uniformly; ending up a nat worse than that is no noise.
       if (!Number.isFinite(loss) || (step >= 10 && trainLossEma > firstLoss + 1)) {
-        const what = Number.isFinite(loss) ? `exploded to ${loss.toFixed(3)} (it started at ${firstLoss.toFixed(3)})` : `became ${loss}`;
-        throw new TrainingError('diverged', `training loss ${what} at step ${step} with learning rate ${lr.toExponential(2)}`, `lower the learning rate, e.g. lr=${(c.lr / 3).toExponential(1)}`);
+        throw divergedError('training loss', loss, step, lr, PRETRAIN_DEFAULTS.lr, firstLoss);
       }
       step++;
       const progress: PretrainProgress = {
@@ -377,20 +424,18 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
         if (valLoss < bestValLoss) {
           bestValLoss = valLoss;
           bestStep = step;
-          badEvals = 0;
           if (best) tf.dispose(Object.values(best));
           best = Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, tf.keep(v.clone())]));
           if (opts.outDir) await saveCheckpoint(`${opts.outDir}/best`, { model, tokenizer, state: saveState() });
-        } else if (trainLossEma < lastTrainAtEval) {
-          badEvals++; // validation up, training down: the model is memorising the training split
-        } else {
-          badEvals = 0;
         }
-        lastTrainAtEval = trainLossEma;
-        if (badEvals >= c.patience) {
+        const since = overfitting(evals, c.patience);
+        if (since) {
+          const params = { evals: since, step, bestStep, bestValLoss: Number(bestValLoss.toFixed(4)), valLoss: Number(valLoss.toFixed(4)), trainLoss: Number(trainLossEma.toFixed(4)) };
           stopped = {
             code: 'overfit-stopped',
-            message: `validation loss rose for ${badEvals} evaluations while training loss fell; stopped at step ${step} and kept the best model (step ${bestStep}, validation loss ${bestValLoss.toFixed(4)})`,
+            message: `overfitting: validation loss has not improved for ${since} evaluations (now ${params.valLoss}) while training loss fell to ${params.trainLoss}; stopped at step ${step} and kept the best model (step ${bestStep}, validation loss ${params.bestValLoss})`,
+            suggestion: OVERFIT_SUGGESTION,
+            params,
           };
         }
       }

@@ -2,6 +2,7 @@
 // cache so each new token costs one position. K answers to one prompt are sampled as one batch.
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM, KVCache } from './models/index.ts';
+import type { Tokenizer } from './tokenizers/index.ts';
 
 export interface SampleOptions {
   /** New tokens per answer (default 64). */
@@ -28,6 +29,25 @@ export interface Sample {
   tokens: number[];
   /** 'stop' when a stop token ended it, 'length' when maxTokens did. */
   finish: 'stop' | 'length';
+  /** The stop token that ended it (finish 'stop'). */
+  stopId?: number;
+}
+
+/**
+ * Ids that end an answer: every special token. End of turn and end of text both end a sequence, and
+ * a role header the model starts on its own begins a turn that is not its answer.
+ */
+export function specialStopIds(tokenizer: Pick<Tokenizer, 'vocabSize' | 'isSpecial'>): number[] {
+  return Array.from({ length: tokenizer.vocabSize }, (_, id) => id).filter((id) => tokenizer.isSpecial(id));
+}
+
+/**
+ * An answer's text: its bytes decoded as a whole (a character split over tokens stays whole), no
+ * special token's text, and no U+FFFD for bytes that are not UTF-8 (a small model samples some, and
+ * maxTokens may cut the last character).
+ */
+export function answerText(tokenizer: Pick<Tokenizer, 'decode'>, tokens: readonly number[]): string {
+  return tokenizer.decode(tokens, { skipSpecial: true }).replace(/\uFFFD/g, '');
 }
 
 /** Small fast seeded PRNG (mulberry32): uniform numbers in [0, 1). */
@@ -116,6 +136,7 @@ export function generate(model: CausalLM, prompt: number[], opts: SampleOptions 
         if (stop.has(t)) {
           done[i] = true;
           out[i].finish = 'stop';
+          out[i].stopId = t;
           continue;
         }
         out[i].tokens.push(t);

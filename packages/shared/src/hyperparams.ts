@@ -11,6 +11,9 @@ const seed = int(0, 2 ** 31 - 1);
 const checkpointEvery = int(1, 1_000_000);
 
 export const ModelPresetSchema = z.enum(['tiny', 'mini', 'small']);
+/** Each preset's context length, as packages/ml's PRESETS has it (tests/ml/gpt.test.ts keeps them
+ * equal): the start form's duration estimate counts tokens per step with it. */
+export const PRESET_BLOCK_SIZE: Record<z.infer<typeof ModelPresetSchema>, number> = { tiny: 32, mini: 128, small: 256 };
 
 /** Overrides of a preset's sizes (the vocabulary comes from the tokenizer). */
 export const ModelShapeSchema = z
@@ -188,6 +191,35 @@ export const PpoHyperparamsSchema = z.object({
 });
 export type PpoHyperparams = z.infer<typeof PpoHyperparamsSchema>;
 
+// --- import: uploaded files of a pre-trained model → base model ------------------------------
+export const IMPORT_FORMATS = ['auto', 'hf', 'gguf', 'llama2c'] as const;
+export const ImportFileSchema = z.object({
+  /** basename, as stored under imports/<jobId>/ */
+  name: z.string().min(1).max(255),
+  bytes: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** uploaded in the part named `tokenizer` (llama2.c's tokenizer .bin) */
+  tokenizer: z.boolean().default(false),
+});
+export type ImportFile = z.infer<typeof ImportFileSchema>;
+export const ImportHyperparamsSchema = z.object({
+  /** the registered model's name (default: the weights file's or folder's name) */
+  name: z.string().trim().min(1).max(200).optional(),
+  /** 'auto': the API sniffs the files and stores what it found */
+  format: z.enum(IMPORT_FORMATS).default('auto'),
+  /** registers the model as a child of this one (e.g. the model it was exported from and trained further) */
+  parentId: z.uuid().optional(),
+  files: z.array(ImportFileSchema).min(1).max(1000),
+});
+export type ImportHyperparams = z.infer<typeof ImportHyperparamsSchema>;
+
+// --- export: a registered model → a folder other tools load (jobs/<jobId>/export/) ------------
+/** hf: the whole model as a Hugging Face folder (LoRA merged in); merged: the same, said explicitly
+ *  for a LoRA model; peft: only the LoRA adapters, as a PEFT adapter folder. */
+export const EXPORT_FORMATS = ['hf', 'peft', 'merged'] as const;
+export const ExportHyperparamsSchema = z.object({ format: z.enum(EXPORT_FORMATS).default('hf') });
+export type ExportHyperparams = z.infer<typeof ExportHyperparamsSchema>;
+
 export const HYPERPARAMS_SCHEMAS = {
   pretrain: PretrainHyperparamsSchema,
   sft: SftHyperparamsSchema,
@@ -195,4 +227,6 @@ export const HYPERPARAMS_SCHEMAS = {
   ppo: PpoHyperparamsSchema,
   dpo: DpoHyperparamsSchema,
   generate: GenerateHyperparamsSchema,
+  import: ImportHyperparamsSchema,
+  export: ExportHyperparamsSchema,
 } as const;

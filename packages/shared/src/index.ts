@@ -11,6 +11,7 @@ export * from './api/datasets.ts';
 export * from './api/dashboard.ts';
 export * from './api/training.ts';
 export * from './api/jobs.ts';
+export * from './api/model-io.ts';
 export * from './hyperparams.ts';
 export * from './pairs.ts';
 export * from './text.ts';

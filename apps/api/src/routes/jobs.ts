@@ -10,29 +10,41 @@ import {
   ModelPreferenceResponseSchema,
   ProjectParamsSchema,
   rankingToPairs,
+  type JobKind,
+  ThroughputResponseSchema,
   type ModelKind,
   type ParsedCreateJobRequest,
 } from '@jielong/shared';
-import { dequeueTrainingJob, enqueueTrainingJob, jobPrefix } from '@jielong/db';
+import { dequeueTrainingJob, enqueueTrainingJob, importPrefix, jobPrefix } from '@jielong/db';
 import { requireProject } from '../access.ts';
 import type { Db, Prisma } from '../db.ts';
-import { ApiError, conflict, notFound } from '../errors.ts';
+import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
 import { toJob, toJobLog, toJobMetric } from '../dto.ts';
 import { freezeDataset } from '../services/job-dataset.ts';
 import { streamJobEvents } from '../services/job-events.ts';
+import { measuredThroughput } from '../services/throughput.ts';
 
 // Training jobs: researchers start them (the dataset is frozen and the job queued in pg-boss),
 // follow them (detail with metrics history, or live over Server-Sent Events) and cancel them.
 // The worker (apps/worker) runs them.
 
+/** Kinds with their own routes (routes/model-io.ts): the generic route refuses them by name. */
+const OWN_ROUTES: Partial<Record<JobKind, string>> = {
+  import: 'POST /v1/projects/:projectId/models/import (multipart files)',
+  export: 'POST /v1/models/:id/exports',
+};
+
 /** Which input models each kind takes: request field → allowed model kinds. */
-const INPUTS: Record<ParsedCreateJobRequest['kind'], Record<string, ModelKind[]>> = {
+const INPUTS: Record<JobKind, Record<string, ModelKind[]>> = {
   pretrain: {},
   sft: { baseModelId: ['base', 'sft', 'policy'] },
   reward: { baseModelId: ['base', 'sft'] },
   ppo: { policyModelId: ['sft', 'policy', 'base'], rewardModelId: ['reward'] },
   dpo: { policyModelId: ['sft', 'policy', 'base'] },
   generate: { modelIds: ['base', 'sft', 'policy'] },
+  // checked by routes/model-io.ts
+  import: {},
+  export: {},
 };
 
 /** The input model ids in request order, each checked to exist in the project and be of a fitting kind. */
@@ -58,7 +70,7 @@ async function inputModelIds(db: Db, projectId: string, req: ParsedCreateJobRequ
 }
 
 const jobRoutes: FastifyPluginAsyncZod = async (app) => {
-  const withOutput = { output: { select: { id: true } } } as const;
+  const withOutput = { output: { select: { id: true, name: true } } } as const;
 
   /** The job, checking the caller may see it (researchers of its project). */
   async function loadJob(req: Parameters<typeof requireProject>[0], id: string) {
@@ -75,6 +87,12 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       bodyLimit: app.config.importBodyLimit,
       config: { idempotent: true },
       schema: { tags: ['jobs'], params: ProjectParamsSchema, body: CreateJobRequestSchema, response: { 201: JobResponseSchema } },
+      // before validation: the union's own message would only say the kind is not one of its kinds
+      preValidation: async (req) => {
+        const kind = (req.body as { kind?: unknown } | null)?.kind;
+        const own = typeof kind === 'string' ? OWN_ROUTES[kind as JobKind] : undefined;
+        if (own) throw badRequest('kind', `${kind} jobs are not started here: use ${own}`);
+      },
     },
     async (req, reply) => {
       const { user, project } = await requireProject(req, req.params.projectId, ['researcher']);
@@ -110,7 +128,12 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
             include: withOutput,
           });
           await tx.jobLog.create({
-            data: { jobId, message: `created by ${user.displayName}; dataset frozen: ${snapshot.counts.rows} rows (${snapshot.source}), sha256 ${snapshot.sha256.slice(0, 12)}…` },
+            data: {
+              jobId,
+              message: `created by ${user.displayName}; dataset frozen: ${snapshot.counts.rows} rows (${snapshot.source}), sha256 ${snapshot.sha256.slice(0, 12)}…`,
+              code: 'created',
+              params: { by: user.displayName, rows: snapshot.counts.rows, source: snapshot.source, sha256: snapshot.sha256.slice(0, 12) },
+            },
           });
           await enqueueTrainingJob(queue, tx, jobId);
           return job;
@@ -136,6 +159,15 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         app.prisma.trainingJob.count({ where }),
       ]);
       return { items: jobs.map(toJob), total };
+    },
+  );
+
+  app.get(
+    '/projects/:projectId/jobs/throughput',
+    { schema: { tags: ['jobs'], params: ProjectParamsSchema, response: { 200: ThroughputResponseSchema } } },
+    async (req) => {
+      await requireProject(req, req.params.projectId, ['researcher']);
+      return { items: await measuredThroughput(app.prisma) };
     },
   );
 
@@ -176,18 +208,19 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       const { job, user } = await loadJob(req, req.params.id);
       if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'canceled') throw conflict('job_finished', `the job already ${job.status}`);
       // Not started: canceled at once (and taken off the queue). Running: the worker stops at its next step.
-      const error = { code: 'canceled', message: `canceled by ${user.displayName} before it started` };
+      const error = { code: 'canceled', message: `canceled by ${user.displayName} before it started`, params: { by: user.displayName, queued: 1 } };
       const dropped = await app.prisma.trainingJob.updateMany({
         where: { id: job.id, status: 'queued' },
         data: { status: 'canceled', cancelRequested: true, finishedAt: new Date(), error },
       });
       if (dropped.count) {
+        await app.artifacts.remove(importPrefix(job.id)); // an import's upload, never to be read now
         // the worker skips a canceled job anyway; dropping it only saves it the trip
         if (app.jobQueue) await dequeueTrainingJob(app.jobQueue, job.id).catch((err) => req.log.warn({ err }, 'could not drop the job from the queue'));
       } else {
         await app.prisma.trainingJob.updateMany({ where: { id: job.id, status: 'running' }, data: { cancelRequested: true } });
       }
-      await app.prisma.jobLog.create({ data: { jobId: job.id, message: `cancel requested by ${user.displayName}` } });
+      await app.prisma.jobLog.create({ data: { jobId: job.id, message: `cancel requested by ${user.displayName}`, code: 'cancel-requested', params: { by: user.displayName } } });
       const updated = await app.prisma.trainingJob.findUniqueOrThrow({ where: { id: job.id }, include: withOutput });
       return { job: toJob(updated) };
     },

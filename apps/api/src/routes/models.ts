@@ -1,5 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { IdParamsSchema, ModelDetailResponseSchema, ModelListQuerySchema, ModelListResponseSchema, ProjectParamsSchema } from '@jielong/shared';
+import {
+  IdParamsSchema,
+  ModelDetailResponseSchema,
+  ModelListQuerySchema,
+  ModelListResponseSchema,
+  ModelProvenanceSchema,
+  ProjectParamsSchema,
+  type ModelExport,
+} from '@jielong/shared';
 import { MODEL_MANIFEST, modelPrefix, type ModelArtifactManifest } from '@jielong/db';
 import { requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
@@ -42,7 +50,25 @@ const modelRoutes: FastifyPluginAsyncZod = async (app) => {
       } catch {
         // a model registered outside the store (e.g. imported by hand) has no manifest
       }
-      return { model: toModel(model), lineage, files };
+      const provenance = ModelProvenanceSchema.safeParse((model.config as Record<string, unknown>)?.provenance);
+      const exportJobs = await app.prisma.trainingJob.findMany({
+        where: { kind: 'export', inputModelIds: { has: model.id } },
+        orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      });
+      const exports = exportJobs.map((j): ModelExport => {
+        const format = (j.hyperparams as { format: ModelExport['format'] }).format;
+        return {
+          jobId: j.id,
+          format,
+          status: j.status,
+          progress: j.progress,
+          error: (j.error as ModelExport['error']) ?? null,
+          createdAt: j.createdAt.toISOString(),
+          finishedAt: j.finishedAt?.toISOString() ?? null,
+          downloadUrl: j.status === 'succeeded' ? `/v1/models/${model.id}/exports/${format}/download` : null,
+        };
+      });
+      return { model: toModel(model), lineage, files, provenance: provenance.success ? provenance.data : null, exports };
     },
   );
 };

@@ -44,7 +44,7 @@ export function streamJobEvents(prisma: PrismaClient, req: FastifyRequest, reply
     let lastWrite = Date.now();
     for (let first = true; !closed; first = false) {
       // The job is read before its rows: every row written before a status change is sent before it.
-      const job = await prisma.trainingJob.findUnique({ where: { id: jobId }, include: { output: { select: { id: true } } } });
+      const job = await prisma.trainingJob.findUnique({ where: { id: jobId }, include: { output: { select: { id: true, name: true } } } });
       if (!job) break;
       const key = `${job.status}|${job.progress}|${job.attempts}|${job.cancelRequested}|${job.output?.id ?? ''}`;
       if (first) {

@@ -2,11 +2,13 @@
 
 import { useState } from 'react';
 import Link from 'next/link';
-import type { Job, JobMetric } from '@jielong/shared';
+import type { Job, JobMetric, ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api } from '@/lib/api';
 import { CURVES, formatDuration, isLive, jobName, KNOWN_CODES, latest, points } from '@/lib/jobs';
+import { fixText, logText, reasonText } from '@/lib/reasons';
+import { useApiData } from '@/lib/useApiData';
 import { useJobEvents } from '@/lib/useJobEvents';
 import { ErrorBanner } from './ErrorBanner';
 import { JobStatusBadge } from './JobStatusBadge';
@@ -16,9 +18,12 @@ import { useProject } from './ProjectContext';
 
 /** One job: status, live curves (over SSE), why it failed, its log; cancel while it is live. */
 export function JobDetail({ jobId }: { jobId: string }) {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   const { project } = useProject();
   const { job, setJob, metrics, logs, error, connection, reconnect } = useJobEvents(jobId);
+  // input models by name, not id
+  const models = useApiData<ModelListResponse>(`/v1/projects/${project.id}/models`);
+  const inputNames = (job?.inputModelIds ?? []).map((id) => models.data?.items.find((m) => m.id === id)?.name ?? '…');
   const [cancelError, setCancelError] = useState<unknown>(null);
   const [canceling, setCanceling] = useState(false);
 
@@ -54,7 +59,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
       {back}
       <div className="page-head">
         <h2>
-          {t(`jobs.kind.${job.kind}` as MessageKey)} <span className="muted job-title-name">{jobName(job)}</span>
+          {t(`jobs.kind.${job.kind}` as MessageKey)} <span className="muted job-title-name">{jobName(job, t, locale)}</span>
         </h2>
         <div className="button-row head-actions">
           {live && connection === 'live' && <span className="live-dot">{t('jobs.live')}</span>}
@@ -66,6 +71,11 @@ export function JobDetail({ jobId }: { jobId: string }) {
           )}
         </div>
       </div>
+      {inputNames.length > 0 && (
+        <p className="small job-inputs">
+          {t('jobs.from')}: {inputNames.join(', ')}
+        </p>
+      )}
       {cancelError != null && <ErrorBanner error={cancelError} />}
       {live && connection === 'closed' && <ErrorBanner error={new Error(t('jobs.streamClosed'))} onRetry={reconnect} />}
       {job.error && <JobProblem job={job} />}
@@ -85,7 +95,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
           <ol className="job-log">
             {logs.map((l) => (
               <li key={l.id} className={`log-${l.level}`}>
-                <time dateTime={l.createdAt}>{new Date(l.createdAt).toLocaleTimeString('en-GB')}</time> <span>{l.message}</span>
+                <time dateTime={l.createdAt}>{new Date(l.createdAt).toLocaleTimeString('en-GB')}</time> <span>{logText(l, t)}</span>
               </li>
             ))}
           </ol>
@@ -101,17 +111,16 @@ function JobProblem({ job }: { job: Job }) {
   const { t } = useI18n();
   const e = job.error!;
   const failed = job.status === 'failed';
-  const explained = KNOWN_CODES.includes(e.code) ? t(`jobs.code.${e.code}` as MessageKey) : null;
+  const explained = KNOWN_CODES.includes(e.code) ? t(`jobs.code.${e.code}` as MessageKey) : e.code;
+  const fix = fixText(e, t);
   return (
     <div className={failed ? 'banner banner-error job-problem' : job.status === 'canceled' ? 'banner banner-quiet job-problem' : 'banner banner-warn job-problem'} role={failed ? 'alert' : 'status'} data-code={e.code}>
       <div>
-        <strong>
-          <code>{e.code}</code> {explained}
-        </strong>
-        <p className="job-problem-message">{e.message}</p>
-        {e.suggestion && (
+        <strong>{explained}</strong>
+        <p className="job-problem-message">{reasonText(e, t)}</p>
+        {fix && (
           <p className="job-problem-suggestion">
-            {t('jobs.suggestion')} {e.suggestion}
+            {t('jobs.suggestion')} {fix}
           </p>
         )}
       </div>

@@ -6,6 +6,7 @@ import type { JobListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { isLive, jobName } from '@/lib/jobs';
+import { reasonText } from '@/lib/reasons';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
 import { JobStatusBadge } from './JobStatusBadge';
@@ -51,11 +52,11 @@ export function JobList() {
                     <Link href={`/projects/${project.id}/jobs/${j.id}`} className="job-link">
                       {t(`jobs.kind.${j.kind}` as MessageKey)}
                     </Link>
-                    <div className="muted small job-name">{jobName(j)}</div>
+                    <div className="muted small job-name">{jobName(j, t, locale)}</div>
                   </td>
                   <td>
                     <JobStatusBadge job={j} />
-                    {j.error && j.status !== 'succeeded' && <p className="form-error small">{j.error.message}</p>}
+                    {j.error && j.status !== 'succeeded' && <p className="form-error small">{reasonText(j.error, t)}</p>}
                   </td>
                   <td className="nowrap">
                     <progress max={1} value={j.progress} aria-label={t('jobs.progress')} /> <span className="small">{Math.round(j.progress * 100)}%</span>

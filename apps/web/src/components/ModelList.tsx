@@ -2,9 +2,11 @@
 
 import { useEffect } from 'react';
 import Link from 'next/link';
-import type { JobListResponse, Model, ModelListResponse } from '@jielong/shared';
+import { JobErrorSchema, type JobError, type JobListResponse, type Model, type ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
+import { KNOWN_CODES } from '@/lib/jobs';
+import { fixText, reasonText } from '@/lib/reasons';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
 import { ModelPreference } from './ModelPreference';
@@ -53,6 +55,35 @@ function keyMetrics(m: Model, t: (k: MessageKey) => string): { label: string; va
     default:
       return [];
   }
+}
+
+/** What the job that trained a model warned about (overfitting, too little data…), as its worker stored it. */
+function warningsOf(m: Model): JobError[] {
+  const parsed = JobErrorSchema.array().safeParse(m.metrics.warnings);
+  return parsed.success ? parsed.data : [];
+}
+
+function ModelWarnings({ warnings }: { warnings: JobError[] }) {
+  const { t } = useI18n();
+  if (warnings.length === 0) return null;
+  return (
+    <div className="banner banner-warn model-warnings" role="status" aria-label={t('models.warnings')}>
+      {warnings.map((w, i) => {
+        const fix = fixText(w, t);
+        return (
+          <p key={i} data-code={w.code} className="small">
+            <strong>{KNOWN_CODES.includes(w.code) ? t(`jobs.code.${w.code}` as MessageKey) : w.code}</strong> {reasonText(w, t)}
+            {fix && (
+              <>
+                {' '}
+                {t('jobs.suggestion')} {fix}
+              </>
+            )}
+          </p>
+        );
+      })}
+    </div>
+  );
 }
 
 /** The project's models as their lineage (base → SFT → reward / policy), and human preference between models. */
@@ -118,6 +149,7 @@ function ModelNode({ model, childrenOf, byId }: { model: Model; childrenOf: Map<
             </div>
           ))}
         </dl>
+        <ModelWarnings warnings={warningsOf(model)} />
         <p className="muted small model-meta">
           {model.jobId ? (
             <Link href={`/projects/${project.id}/jobs/${model.jobId}`}>{t('models.madeBy')}</Link>

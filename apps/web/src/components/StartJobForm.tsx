@@ -2,11 +2,12 @@
 
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { useRouter } from 'next/navigation';
-import type { Job, JobKind, Model, ModelListResponse } from '@jielong/shared';
+import type { Job, TrainingJobKind, Model, ModelListResponse, ThroughputResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api, ApiError } from '@/lib/api';
-import { defaultValues, formField, HP_CHOICES, HP_FIELDS, HP_NULLABLE, hyperparamsFromForm, JOB_KINDS, MODEL_INPUTS, modelsFor, type HpValues, type ModelInput } from '@/lib/jobForm';
+import { defaultValues, estimateDuration, formField, HP_CHOICES, HP_FIELDS, HP_NULLABLE, hyperparamsFromForm, JOB_KINDS, lrWarning, MODEL_INPUTS, modelsFor, type HpValues, type ModelInput } from '@/lib/jobForm';
+import { formatDuration } from '@/lib/jobs';
 import { useApiData } from '@/lib/useApiData';
 import { useSubmit } from '@/lib/useSubmit';
 import { ErrorBanner } from './ErrorBanner';
@@ -15,7 +16,7 @@ import { useProject } from './ProjectContext';
 type Inputs = Record<string, string[]>;
 
 /** Each picker's first choice: the newest model of the usual kind (generate: the newest one). */
-function defaultInputs(kind: JobKind, models: Model[]): Inputs {
+function defaultInputs(kind: TrainingJobKind, models: Model[]): Inputs {
   return Object.fromEntries(MODEL_INPUTS[kind].map((input) => [input.field, modelsFor(input, models).slice(0, 1).map((m) => m.id)]));
 }
 
@@ -25,7 +26,8 @@ export function StartJobForm() {
   const { project } = useProject();
   const router = useRouter();
   const models = useApiData<ModelListResponse>(`/v1/projects/${project.id}/models`);
-  const [kind, setKind] = useState<JobKind>('pretrain');
+  const throughput = useApiData<ThroughputResponse>(`/v1/projects/${project.id}/jobs/throughput`);
+  const [kind, setKind] = useState<TrainingJobKind>('pretrain');
   const [values, setValues] = useState<HpValues>(() => defaultValues('pretrain', project));
   const [chosen, setChosen] = useState<Inputs | null>(null);
   const [name, setName] = useState('');
@@ -37,7 +39,7 @@ export function StartJobForm() {
   const modelList = models.data?.items ?? [];
   const inputs = chosen ?? defaultInputs(kind, modelList);
 
-  function pickKind(next: JobKind) {
+  function pickKind(next: TrainingJobKind) {
     setKind(next);
     setValues(defaultValues(next, project));
     setChosen(null);
@@ -83,8 +85,18 @@ export function StartJobForm() {
     });
   }
 
+  const lrFar = lrWarning(kind, values);
+  const estimate = estimateDuration(kind, values, throughput.data?.items ?? []);
   const hpField = (path: string) => (
-    <HyperparamField key={path} path={path} values={values} onChange={(v) => setValues({ ...values, ...v })} error={fieldError(path)} subErrors={{ rank: fieldError('lora.rank'), alpha: fieldError('lora.alpha') }} />
+    <HyperparamField
+      key={path}
+      path={path}
+      values={values}
+      onChange={(v) => setValues({ ...values, ...v })}
+      error={fieldError(path)}
+      warning={path === 'lr' && lrFar ? t(lrFar.key, { default: lrFar.default }) : undefined}
+      subErrors={{ rank: fieldError('lora.rank'), alpha: fieldError('lora.alpha') }}
+    />
   );
 
   return (
@@ -122,6 +134,17 @@ export function StartJobForm() {
         </Field>
       </div>
 
+      {estimate && (
+        <p className="job-estimate" data-testid="job-estimate" data-seconds={Math.round(estimate.seconds)}>
+          <strong>{t('jobs.form.estimate', { duration: formatDuration(estimate.seconds) })}</strong>{' '}
+          <span className="muted small">
+            ({estimate.jobs > 0
+              ? t('jobs.form.estimateMeasured', { jobs: estimate.jobs, preset: estimate.preset, speed: Math.round(estimate.tokensPerSecond).toLocaleString() })
+              : t('jobs.form.estimateGuess', { preset: estimate.preset, speed: Math.round(estimate.tokensPerSecond).toLocaleString() })})
+          </span>
+        </p>
+      )}
+
       <details className="advanced" open={advanced} onToggle={(e) => setAdvanced(e.currentTarget.open)}>
         <summary>{t('jobs.form.advanced')}</summary>
         <div className="hp-grid">{HP_FIELDS[kind].advanced.map(hpField)}</div>
@@ -153,6 +176,7 @@ function Field({
   code,
   hint,
   error,
+  warning,
   wide,
   children,
 }: {
@@ -160,11 +184,13 @@ function Field({
   code?: string;
   hint?: string;
   error?: string;
+  /** shown in place of the hint: the value is allowed but probably a mistake */
+  warning?: string;
   wide?: boolean;
   children: (control: ControlProps) => ReactNode;
 }) {
   const id = useId();
-  const note = error ?? hint;
+  const note = error ?? warning ?? hint;
   return (
     <div className={wide ? 'field field-wide' : 'field'}>
       <label htmlFor={id}>
@@ -172,7 +198,7 @@ function Field({
       </label>
       {children({ id, 'aria-describedby': note ? `${id}-note` : undefined, 'aria-invalid': !!error })}
       {note && (
-        <small id={`${id}-note`} className={error ? 'form-error field-error' : 'muted'} role={error ? 'alert' : undefined}>
+        <small id={`${id}-note`} className={error ? 'form-error field-error' : warning ? 'form-warning field-warning' : 'muted'} role={error ? 'alert' : warning ? 'status' : undefined}>
           {note}
         </small>
       )}
@@ -185,12 +211,14 @@ function HyperparamField({
   values,
   onChange,
   error,
+  warning,
   subErrors,
 }: {
   path: string;
   values: HpValues;
   onChange: (v: HpValues) => void;
   error?: string;
+  warning?: string;
   subErrors: { rank?: string; alpha?: string };
 }) {
   const { t } = useI18n();
@@ -226,7 +254,7 @@ function HyperparamField({
   const choices = HP_CHOICES[path];
   const placeholder = path.startsWith('model.') ? t('jobs.form.fromPreset') : HP_NULLABLE.has(path) ? t('jobs.form.none') : undefined;
   return (
-    <Field label={label} code={path} error={error}>
+    <Field label={label} code={path} error={error} warning={warning}>
       {(control) =>
         choices ? (
           <select {...control} value={values[path]} onChange={(e) => onChange({ [path]: e.target.value })}>

@@ -2,9 +2,9 @@
 // hyper-parameters are shown up front and which sit behind "advanced", and how the form's text
 // fields become the request body. Defaults come from the shared zod schemas, so the form shows
 // exactly what the API would fill in.
-import { HYPERPARAMS_SCHEMAS, type JobKind, type Model, type ModelKind } from '@jielong/shared';
+import { HYPERPARAMS_SCHEMAS, PRESET_BLOCK_SIZE, type TrainingJobKind, type Model, type ModelKind, type Throughput } from '@jielong/shared';
 
-export const JOB_KINDS: readonly JobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate'];
+export const JOB_KINDS: readonly TrainingJobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate'];
 
 export interface ModelInput {
   /** request field */
@@ -15,7 +15,7 @@ export interface ModelInput {
 }
 
 /** Same rules as the API's (apps/api/src/routes/jobs.ts), with the usual kind first. */
-export const MODEL_INPUTS: Record<JobKind, ModelInput[]> = {
+export const MODEL_INPUTS: Record<TrainingJobKind, ModelInput[]> = {
   pretrain: [],
   sft: [{ field: 'baseModelId', kinds: ['base', 'sft', 'policy'] }],
   reward: [{ field: 'baseModelId', kinds: ['sft', 'base'] }],
@@ -28,7 +28,7 @@ export const MODEL_INPUTS: Record<JobKind, ModelInput[]> = {
 };
 
 /** Hyper-parameters by dotted path: the main ones, then the advanced ones. */
-export const HP_FIELDS: Record<JobKind, { main: string[]; advanced: string[] }> = {
+export const HP_FIELDS: Record<TrainingJobKind, { main: string[]; advanced: string[] }> = {
   pretrain: {
     main: ['preset', 'steps', 'batchSize', 'lr', 'vocabSize'],
     advanced: [
@@ -82,7 +82,7 @@ function set(obj: Record<string, unknown>, path: string, value: unknown) {
 }
 
 /** The schema's defaults as form text; generate's K and raters default to the project's settings. */
-export function defaultValues(kind: JobKind, project: { answersPerComparison: number; ratersPerComparison: number }): HpValues {
+export function defaultValues(kind: TrainingJobKind, project: { answersPerComparison: number; ratersPerComparison: number }): HpValues {
   const defaults = HYPERPARAMS_SCHEMAS[kind].parse({}) as Record<string, unknown>;
   if (kind === 'generate') Object.assign(defaults, { answersPerPrompt: project.answersPerComparison, requiredRankings: project.ratersPerComparison });
   const values: HpValues = {};
@@ -103,7 +103,7 @@ export function defaultValues(kind: JobKind, project: { answersPerComparison: nu
  * The request's `hyperparams` from the form, or the paths whose text is not a number. Empty boxes
  * are left out (the API fills the default), except nullable ones, which become null.
  */
-export function hyperparamsFromForm(kind: JobKind, values: HpValues): { hyperparams: Record<string, unknown>; notNumbers: string[] } {
+export function hyperparamsFromForm(kind: TrainingJobKind, values: HpValues): { hyperparams: Record<string, unknown>; notNumbers: string[] } {
   const hyperparams: Record<string, unknown> = {};
   const notNumbers: string[] = [];
   const number = (path: string) => {
@@ -140,4 +140,53 @@ export function formField(apiField: string | undefined): string | undefined {
   if (!apiField) return undefined;
   if (apiField.startsWith('hyperparams.')) return apiField.slice('hyperparams.'.length);
   return apiField.replace(/\.\d+$/, '');
+}
+
+/** A learning rate far outside the usual range of its kind: ten times the default or more, or a hundredth or less. */
+export function lrWarning(kind: TrainingJobKind, values: HpValues): { key: 'jobs.form.lrHigh' | 'jobs.form.lrLow'; default: number } | null {
+  const lr = Number(values.lr?.trim() || NaN);
+  const fallback = (HYPERPARAMS_SCHEMAS[kind].parse({}) as { lr?: number }).lr;
+  if (!Number.isFinite(lr) || lr <= 0 || fallback === undefined) return null;
+  if (lr >= 10 * fallback) return { key: 'jobs.form.lrHigh', default: fallback };
+  if (lr <= fallback / 100) return { key: 'jobs.form.lrLow', default: fallback };
+  return null;
+}
+
+/**
+ * Tokens per wall-clock second of each preset on the development machine (2 cores shared with other
+ * work, load about 4.6, 2026-12-01): the first guess until a job has run here. mini: 200 default
+ * steps in 97.8 s (evaluation included); tiny and small: their per-step speeds (56,000 and 900)
+ * scaled by the same 3.3× gap between per-step and wall-clock speed.
+ */
+export const FIRST_GUESS_TOKENS_PER_SECOND: Record<keyof typeof PRESET_BLOCK_SIZE, number> = { tiny: 17_000, mini: 4_200, small: 270 };
+
+export interface Estimate {
+  seconds: number;
+  preset: string;
+  tokensPerSecond: number;
+  /** Jobs the speed was measured on here (0: the first guess). */
+  jobs: number;
+}
+
+/**
+ * How long a pre-training job with these settings takes here: its training tokens (steps × batch ×
+ * context) at the wall-clock speed measured for its preset (evaluations included in that speed).
+ * Null for other kinds, or settings that are not numbers yet.
+ */
+export function estimateDuration(kind: TrainingJobKind, values: HpValues, measured: readonly Throughput[]): Estimate | null {
+  if (kind !== 'pretrain') return null;
+  const defaults = HYPERPARAMS_SCHEMAS.pretrain.parse({});
+  const num = (path: string, fallback: number) => {
+    const text = values[path]?.trim() ?? '';
+    return text === '' ? fallback : Number(text);
+  };
+  const preset = (values.preset || defaults.preset) as keyof typeof PRESET_BLOCK_SIZE;
+  if (!(preset in PRESET_BLOCK_SIZE)) return null;
+  const steps = num('steps', defaults.steps);
+  const batch = num('batchSize', defaults.batchSize);
+  const block = num('model.blockSize', PRESET_BLOCK_SIZE[preset]);
+  if (![steps, batch, block].every((n) => Number.isFinite(n) && n > 0)) return null;
+  const here = measured.find((m) => m.kind === 'pretrain' && m.preset === preset && m.tokensPerSecond > 0);
+  const tokensPerSecond = here?.tokensPerSecond ?? FIRST_GUESS_TOKENS_PER_SECOND[preset];
+  return { seconds: (steps * batch * block) / tokensPerSecond, preset, tokensPerSecond, jobs: here?.jobs ?? 0 };
 }

@@ -4,10 +4,12 @@ import type { Job, JobKind, JobMetric } from '@jielong/shared';
 
 export const isLive = (job: Pick<Job, 'status'>) => job.status === 'queued' || job.status === 'running';
 
-/** The name the output model gets (the request's name), else a short id. */
-export function jobName(job: Job): string {
+/** A job's name: its output model's (the request's name, or the registered model's), else when it was created. */
+export function jobName(job: Job, t: (key: 'jobs.unnamed', vars: { date: string }) => string, locale: string): string {
   const named = job.hyperparams.outputName;
-  return typeof named === 'string' ? named : job.id.slice(0, 8);
+  if (typeof named === 'string') return named;
+  if (job.outputModelName) return job.outputModelName;
+  return t('jobs.unnamed', { date: new Date(job.createdAt).toLocaleString(locale === 'zh' ? 'zh-CN' : 'en') });
 }
 
 export interface CurveSpec {
@@ -72,6 +74,8 @@ export const CURVES: Record<JobKind, CurveSpec[]> = {
     loss,
   ],
   generate: [],
+  import: [],
+  export: [],
 };
 
 /** The (step, value) points of one metric key, in step order. */
@@ -100,4 +104,4 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Known job error codes, which have their own explanation (a message key jobs.code.<code>). */
-export const KNOWN_CODES = ['diverged', 'overfit-stopped', 'early-stopped', 'kl-exceeded', 'out-of-memory', 'bad-data', 'invalid-config', 'canceled', 'worker-lost', 'internal'];
+export const KNOWN_CODES = ['diverged', 'overfit-stopped', 'early-stopped', 'small-dataset', 'kl-exceeded', 'out-of-memory', 'bad-data', 'invalid-config', 'canceled', 'worker-lost', 'internal'];

@@ -4,7 +4,7 @@
 // sampling settings for researchers, never shown to raters. The database is the checkpoint: a
 // retried job skips prompts that already have this job's comparison.
 import { createComparison } from '@jielong/db';
-import { chatStopId, generate, renderPrompt, shuffled, TrainingError } from '@jielong/ml';
+import { answerText, chatStopIds, generate, renderPrompt, shuffled, TrainingError } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -17,7 +17,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   const done = new Set(
     (await run.prisma.comparison.findMany({ where: { jobId: run.id }, select: { promptId: true } })).map((c) => c.promptId),
   );
-  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`);
+  if (done.size) await run.log(`attempt ${run.attempt}: ${done.size} of ${rows.length} prompts already have comparisons; continuing`, 'info', 'generate-continuing', { attempt: run.attempt, done: done.size, total: rows.length });
 
   const models: LoadedModel[] = [];
   try {
@@ -30,12 +30,11 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
         const n = Array.from({ length: K }, (_, k) => (k + i) % models.length).filter((x) => x === mi).length;
         if (n === 0) return;
         const sampling = { temperature: hp.temperature, topK: hp.topK, topP: hp.topP, maxTokens: hp.maxTokens, seed: hp.seed + i * 1009 + mi };
-        const samples = generate(m.model, renderPrompt(m.tokenizer, [{ role: 'user', content: row.prompt }]), {
-          ...sampling,
-          n,
-          stop: [chatStopId(m.tokenizer)],
-        });
-        for (const s of samples) answers.push({ text: cleanAnswer(m.tokenizer.decode(s.tokens)), modelId: m.row.id, sampling });
+        // chat.ts renders the prompt in the model's chat format; a base that never saw a chat turn
+        // (an imported one nobody fine-tuned yet) continues the prompt as plain text instead.
+        const ids = renderPrompt(m.tokenizer, [{ role: 'user', content: row.prompt }]);
+        const samples = generate(m.model, ids, { ...sampling, n, stop: chatStopIds(m.tokenizer) });
+        for (const s of samples) answers.push({ text: cleanAnswer(answerText(m.tokenizer, s.tokens)), modelId: m.row.id, sampling });
       });
       await createComparison(run.prisma, {
         projectId: run.job.projectId,
@@ -50,7 +49,7 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
   } finally {
     for (const m of models) m.model.dispose();
   }
-  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`);
+  await run.log(`created comparisons for ${rows.length} prompts, ${K} answers each`, 'info', 'generated', { prompts: rows.length, answers: K });
   return {};
 }
 

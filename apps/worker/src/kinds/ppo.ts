@@ -18,7 +18,7 @@ export async function runPpo(run: JobRun): Promise<KindResult> {
     async ([sft, reward], job) => {
       // scored in batches when both read the same tokens; otherwise the reward model re-reads the text
       const sameTokenizer = JSON.stringify(reward.tokenizer.toJSON()) === JSON.stringify(sft.tokenizer.toJSON());
-      if (!sameTokenizer) await run.log(`the reward model has another tokenizer than the policy: answers are scored one by one`, 'warn');
+      if (!sameTokenizer) await run.log(`the reward model has another tokenizer than the policy: answers are scored one by one`, 'warn', 'reward-tokenizer');
       const result = await trainPpo({
         policy: sft.model,
         tokenizer: sft.tokenizer,

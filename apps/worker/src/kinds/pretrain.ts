@@ -20,7 +20,7 @@ export async function runPretrain(run: JobRun): Promise<KindResult> {
     signal: run.signal,
     beforeCheckpoint: () => run.flush(), // every step up to a checkpoint is on record when a retry resumes from it
     onProgress: (p) => {
-      if (p.phase === 'tokenizer') return void run.log('training the tokenizer');
+      if (p.phase === 'tokenizer') return void run.log('training the tokenizer', 'info', 'tokenizer');
       run.metric(p.step, { phase: p.phase, lr: p.lr, loss: p.trainLoss, valLoss: p.valLoss, bitsPerByte: p.bitsPerByte, tokensPerSecond: p.tokensPerSecond, etaSeconds: p.etaSeconds }, p.steps);
     },
   });
@@ -32,6 +32,6 @@ export async function runPretrain(run: JobRun): Promise<KindResult> {
       parentId: null,
       metrics: { steps: result.steps, bestStep: result.bestStep, bestValLoss: result.bestValLoss, evals: result.evals },
     },
-    notice: result.stopped ? { code: result.stopped.code, message: result.stopped.message, suggestion: 'add text to the corpus, or train fewer steps / with more dropout' } : undefined,
+    notice: result.stopped ?? undefined,
   };
 }

@@ -2,7 +2,7 @@
 // with a checkpoint folder in the job's scratch folder (a retried attempt resumes from it), report
 // progress as metrics, and save the trained model for registration.
 import { join } from 'node:path';
-import { saveCheckpoint, type CausalLM } from '@jielong/ml';
+import { saveCheckpoint, type CausalLM, type Tokenizer } from '@jielong/ml';
 import type { ModelKind } from '@jielong/shared';
 import type { JobFailure } from '../failures.ts';
 import type { JobRun, LoadedModel } from '../job-run.ts';
@@ -20,6 +20,8 @@ export interface TrainerJob<P> {
 /** A trained model and what to register with it. */
 export interface Trained {
   model: CausalLM;
+  /** Saved with the model; the first input's when absent (a trainer that added chat tokens gives its own). */
+  tokenizer?: Tokenizer;
   kind: ModelKind;
   /** Saved in the model folder's config.json (e.g. the step it is from). */
   state: Record<string, unknown>;
@@ -39,9 +41,10 @@ interface Progress {
 }
 
 /**
- * Runs a trainer as a job. `inputs` are the job's input models in order; the first one's tokenizer
- * goes with the trained model and it is the model's parent. A step's metric holds its phase,
- * learning rate and ETA, and what `metric` picks from its progress record.
+ * Runs a trainer as a job. `inputs` are the job's input models in order; the first one is the
+ * model's parent, and its tokenizer goes with the trained model unless the trainer gives one. A
+ * step's metric holds its phase, learning rate and ETA, and what `metric` picks from its progress
+ * record.
  */
 export async function runTrainer<P extends Progress>(
   run: JobRun,
@@ -63,7 +66,7 @@ export async function runTrainer<P extends Progress>(
     try {
       if (trained.summary) await run.log(trained.summary);
       const modelDir = join(dir, 'model');
-      await saveCheckpoint(modelDir, { model: trained.model, tokenizer: inputs[0].tokenizer, state: trained.state });
+      await saveCheckpoint(modelDir, { model: trained.model, tokenizer: trained.tokenizer ?? inputs[0].tokenizer, state: trained.state });
       return { output: { kind: trained.kind, dir: modelDir, parentId: inputs[0].row.id, metrics: trained.metrics }, notice: trained.notice };
     } finally {
       trained.model.dispose();

@@ -10,6 +10,8 @@ export interface KindResult {
     dir: string;
     parentId: string | null;
     metrics: Record<string, unknown>;
+    /** the model's name, when the kind knows a better one than the job's outputName */
+    name?: string;
   };
   /** recorded on a succeeded job, e.g. overfit-stopped: training stopped early, the best model was kept */
   notice?: JobFailure;

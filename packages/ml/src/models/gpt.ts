@@ -163,7 +163,8 @@ export class GPT implements CausalLM {
 
   /** Names of the variables to optimise: everything, or with LoRA only the adapters; the head always. */
   trainableNames(): string[] {
-    return Object.keys(this.params).filter((name) => !this.lora || name.includes('.lora_') || name.startsWith('head.'));
+    const full = new Set(this.lora?.fullyTrained ?? []);
+    return Object.keys(this.params).filter((name) => !this.lora || name.includes('.lora_') || name.startsWith('head.') || full.has(name));
   }
 
   trainable(): tf.Variable[] {

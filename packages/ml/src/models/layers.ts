@@ -10,6 +10,9 @@ export interface LoraConfig {
   /** Which projections get adapters, by their short name (llama: q k v o gate up down; default q, v).
    * GPT adapts all of its linears and ignores this. */
   targets?: string[];
+  /** Parameters trained in full beside the adapters, as PEFT's modules_to_save: the embedding
+   * (and untied LM head) after withChatTokens added rows that must learn. */
+  fullyTrained?: string[];
 }
 
 export interface ForwardOptions {

@@ -246,7 +246,8 @@ export class Llama implements CausalLM {
   }
 
   trainableNames(): string[] {
-    return Object.keys(this.params).filter((name) => !this.lora || name.includes('.lora_') || name.startsWith('head.'));
+    const full = new Set(this.lora?.fullyTrained ?? []);
+    return Object.keys(this.params).filter((name) => !this.lora || name.includes('.lora_') || name.startsWith('head.') || full.has(name));
   }
 
   trainable(): tf.Variable[] {

@@ -160,6 +160,13 @@ export class BpeTokenizer implements Tokenizer {
     return [...this.specialIds.keys()];
   }
 
+  /** This tokenizer with the given specials appended after its own (itself when it has them all). */
+  withSpecialTokens(tokens: readonly string[]): BpeTokenizer {
+    const missing = tokens.filter((t) => !this.specialIds.has(t));
+    if (missing.length === 0) return this;
+    return new BpeTokenizer(this.merges.map(([a, b]) => [a, b]), [...this.specialIds.keys(), ...missing], this.pattern);
+  }
+
   /** Id of a special token such as '<|user|>'; throws if this tokenizer lacks it. */
   specialId(token: string): number {
     const id = this.specialIds.get(token);

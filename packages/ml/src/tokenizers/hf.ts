@@ -47,7 +47,7 @@ export class HfTokenizer implements Tokenizer {
     private json: Record<string, unknown>,
     private config: Record<string, unknown> = {},
     /** eos ids from generation_config.json, when the folder has one. */
-    extraStopIds: readonly number[] = [],
+    private extraStopIds: readonly number[] = [],
   ) {
     this.impl = new HfTokenizerImpl(json, config);
     const added = (Array.isArray(json.added_tokens) ? json.added_tokens : []) as AddedToken[];
@@ -82,6 +82,16 @@ export class HfTokenizer implements Tokenizer {
 
   toJSON(): HfTokenizerJSON {
     return { type: 'hf', tokenizer: this.json, config: this.config };
+  }
+
+  /** Missing specials go into tokenizer.json's added_tokens after the last id, so they load
+   * again with it (here and in transformers). */
+  withSpecialTokens(tokens: readonly string[]): HfTokenizer {
+    const missing = tokens.filter((t) => !this.specials.has(t));
+    if (missing.length === 0) return this;
+    const added = (Array.isArray(this.json.added_tokens) ? this.json.added_tokens : []) as AddedToken[];
+    const more = missing.map((content, i) => ({ id: this.vocabSize + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+    return new HfTokenizer({ ...this.json, added_tokens: [...added, ...more] }, this.config, this.extraStopIds);
   }
 
   /** True when tokenizer_config.json carries a chat_template. */

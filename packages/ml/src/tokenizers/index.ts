@@ -46,6 +46,9 @@ export interface Tokenizer {
   /** Id of a special token such as '<|user|>'; throws if this tokenizer lacks it. */
   specialId(token: string): number;
   isSpecial(id: number): boolean;
+  /** This tokenizer with the given special tokens appended at the end of its vocabulary (those it
+   * has already are kept where they are); itself when nothing is missing. Its toJSON() keeps them. */
+  withSpecialTokens(tokens: readonly string[]): Tokenizer;
   /** What tokenizer.json holds; `type` picks the loader in TOKENIZER_TYPES. */
   toJSON(): { type: string };
   /** The model's own chat template rendered to text (imported tokenizers that carry one); absent

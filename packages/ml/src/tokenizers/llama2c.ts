@@ -6,6 +6,7 @@
 //           first, until no pair joins into a piece.
 //   decode: the bytes of the pieces as one string, so a character split over byte pieces stays
 //           whole; the space a piece starts with is dropped at the start and right after <s>.
+// Specials added later (Jielong's chat tokens, see chat-tokens.ts) follow the pieces, as `added`.
 // Our own code rather than a library: the npm SentencePiece ports read .model protobufs, not
 // llama2.c's tokenizer.bin, and the algorithm is the forty lines below. The file is read by
 // formats/llama2c.ts (readLlama2cTokenizer).
@@ -20,6 +21,8 @@ export interface Llama2cTokenizerJSON {
   pieces: string[];
   /** Merge priority by id: higher merges first. */
   scores: number[];
+  /** Special tokens appended after the pieces (ids pieces.length, pieces.length + 1, …). */
+  added?: string[];
 }
 
 /** llama2.c's fixed special ids, with the names they are asked for by. */
@@ -33,9 +36,12 @@ export class Llama2cTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosId = BOS;
   readonly eotId = EOS;
-  /** llama2.c ends a story on BOS (its training data separates stories with BOS, not EOS). */
-  readonly stopIds: readonly number[] = [EOS, BOS];
+  /** llama2.c ends a story on BOS (its training data separates stories with BOS, not EOS); an
+   * added <|end|> ends a chat turn. */
+  readonly stopIds: readonly number[];
   private readonly pieces: string[];
+  private readonly added: string[];
+  private readonly specialSplitter: RegExp;
   private readonly scores: number[];
   private readonly maxTokenLength: number;
   private readonly ids = new Map<string, number>();
@@ -46,11 +52,20 @@ export class Llama2cTokenizer implements Tokenizer {
   private readonly wordsIndependent: boolean;
   private readonly cache = new Map<string, number[]>();
 
-  constructor(pieces: string[], scores: number[], maxTokenLength: number) {
+  constructor(pieces: string[], scores: number[], maxTokenLength: number, added: string[] = []) {
     if (pieces.length !== scores.length) throw new Error(`llama2c tokenizer: ${pieces.length} pieces but ${scores.length} scores`);
     if (pieces.length <= 258) throw new Error(`llama2c tokenizer: ${pieces.length} pieces cannot hold <unk>, <s>, </s> and 256 byte pieces`);
-    this.vocabSize = pieces.length;
+    const names = [...SPECIALS, ...added];
+    if (added.some((t) => typeof t !== 'string' || t === '') || new Set(names).size !== names.length) {
+      throw new Error(`llama2c tokenizer: added tokens must be distinct non-empty strings, other than ${SPECIALS.join(' ')}`);
+    }
+    this.vocabSize = pieces.length + added.length;
     this.pieces = pieces;
+    this.added = added;
+    const end = added.indexOf('<|end|>');
+    this.stopIds = end < 0 ? [EOS, BOS] : [EOS, BOS, pieces.length + end];
+    const alternatives = names.sort((x, y) => y.length - x.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.specialSplitter = new RegExp(`(${alternatives.join('|')})`, 'u');
     this.scores = scores;
     this.maxTokenLength = maxTokenLength;
     pieces.forEach((p, id) => {
@@ -64,6 +79,7 @@ export class Llama2cTokenizer implements Tokenizer {
     this.bytesOf = pieces.map((p) => utf8.encode(p));
     this.byteIds.forEach((id, b) => (this.bytesOf[id] = Uint8Array.of(b)));
     SPECIALS.forEach((name, id) => (this.bytesOf[id] = utf8.encode(name)));
+    for (const name of added) this.bytesOf.push(utf8.encode(name));
     this.wordsIndependent = pieces.every((p, id) => id < SPECIALS.length || p.indexOf(' ', 1) === -1);
   }
 
@@ -72,21 +88,32 @@ export class Llama2cTokenizer implements Tokenizer {
     if (data?.type !== 'llama2c-sp' || data.version !== 1) throw new Error('not a llama2c-sp version 1 tokenizer');
     if (!Array.isArray(data.pieces) || !data.pieces.every((p) => typeof p === 'string')) throw new Error('tokenizer JSON: pieces must be an array of strings');
     if (!Array.isArray(data.scores) || !data.scores.every((s) => typeof s === 'number')) throw new Error('tokenizer JSON: scores must be an array of numbers');
-    return new Llama2cTokenizer(data.pieces, data.scores, data.maxTokenLength);
+    if (data.added !== undefined && !Array.isArray(data.added)) throw new Error('tokenizer JSON: added must be an array of strings');
+    return new Llama2cTokenizer(data.pieces, data.scores, data.maxTokenLength, data.added ?? []);
   }
 
   toJSON(): Llama2cTokenizerJSON {
-    return { type: 'llama2c-sp', version: 1, maxTokenLength: this.maxTokenLength, pieces: this.pieces.slice(), scores: this.scores.slice() };
+    const json: Llama2cTokenizerJSON = { type: 'llama2c-sp', version: 1, maxTokenLength: this.maxTokenLength, pieces: this.pieces.slice(), scores: this.scores.slice() };
+    if (this.added.length) json.added = this.added.slice();
+    return json;
+  }
+
+  withSpecialTokens(tokens: readonly string[]): Llama2cTokenizer {
+    const missing = tokens.filter((t) => !SPECIALS.includes(t as (typeof SPECIALS)[number]) && !this.added.includes(t));
+    if (missing.length === 0) return this;
+    return new Llama2cTokenizer(this.pieces, this.scores, this.maxTokenLength, [...this.added, ...missing]);
   }
 
   specialId(token: string): number {
     const id = SPECIALS.indexOf(token as (typeof SPECIALS)[number]);
-    if (id < 0) throw new Error(`tokenizer has no special token ${token}`);
-    return id;
+    if (id >= 0) return id;
+    const at = this.added.indexOf(token);
+    if (at < 0) throw new Error(`tokenizer has no special token ${token}`);
+    return this.pieces.length + at;
   }
 
   isSpecial(id: number): boolean {
-    return id >= 0 && id < SPECIALS.length;
+    return (id >= 0 && id < SPECIALS.length) || (id >= this.pieces.length && id < this.vocabSize);
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
@@ -95,7 +122,7 @@ export class Llama2cTokenizer implements Tokenizer {
       this.encodeOrdinary(text, out);
       return out;
     }
-    text.split(/(<unk>|<s>|<\/s>)/).forEach((part, i) => {
+    text.split(this.specialSplitter).forEach((part, i) => {
       if (i % 2 === 1) out.push(this.specialId(part));
       else if (part) this.encodeOrdinary(part, out);
     });

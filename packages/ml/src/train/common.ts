@@ -2,12 +2,13 @@
 // chat template, padded batches, per-answer log-probabilities, model copies, seeded shuffling,
 // config checks, resumable checkpoints, and the epoch loop of SFT, reward model and DPO.
 import * as tf from '@tensorflow/tfjs';
-import { renderChat, type ChatTurn } from '../chat.ts';
+import { CHAT_TOKENS, chatFormat, renderChat, type ChatTurn } from '../chat.ts';
+import { TOKEN_PARAMS, withChatTokens, type ChatReady } from '../chat-tokens.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
 import { checkMemory } from '../memory.ts';
 import { createModel, type CausalLM, type LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm, learningRate } from '../optim.ts';
-import { TrainingError } from '../pretrain.ts';
+import { divergedError, TrainingError, type ReasonParams } from '../pretrain.ts';
 import { mulberry32 } from '../sample.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 
@@ -32,7 +33,7 @@ export function promptTurns(prompt: Prompt): ChatTurn[] {
   return typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : [...prompt];
 }
 
-/** A rendered sequence: ids and the mask of the answer's tokens (its content and <|end|>). */
+/** A rendered sequence: ids and the mask of the answer's tokens (its content and end of turn). */
 export interface Row {
   ids: number[];
   mask: number[];
@@ -46,11 +47,10 @@ export interface Row {
  * token, with max = blockSize.
  */
 export function renderAnswer(tok: Tokenizer, prompt: Prompt, answer: string, max: number, keep: 'start' | 'end' = 'start'): Row {
-  const { ids, lossMask } = renderChat(tok, [...promptTurns(prompt), { role: 'assistant', content: answer }], { lastAssistantOnly: true });
+  const { ids, lossMask, answerAt } = renderChat(tok, [...promptTurns(prompt), { role: 'assistant', content: answer }], { lastAssistantOnly: true });
   if (ids.length <= max) return { ids, mask: lossMask };
   if (keep === 'end') return { ids: ids.slice(-max), mask: lossMask.slice(-max) };
-  const header = lossMask.indexOf(1) - 1; // the <|assistant|> token opening the answer
-  const start = Math.min(ids.length - max, Math.max(0, header));
+  const start = Math.min(ids.length - max, Math.max(0, answerAt)); // keep the assistant header
   return { ids: ids.slice(start, start + max), mask: lossMask.slice(start, start + max) };
 }
 
@@ -104,17 +104,6 @@ export function lastHeadValues(head: tf.Tensor2D, last: readonly number[]): tf.T
   return tf.gather(head.reshape([-1]), flat) as tf.Tensor1D;
 }
 
-/**
- * Refuses, before the base model is copied, a fine-tune whose estimated heap exceeds the 4 GB
- * WebAssembly limit (TrainingError 'out-of-memory'): `rows` sequences per pass, each as long as the
- * longest of `lengths` (token counts of the rendered examples), cut to the context.
- */
-export function checkTrainingMemory(model: CausalLM, lora: LoraConfig | null, rows: number, lengths: Iterable<number>): void {
-  let tokens = 1;
-  for (const n of lengths) tokens = Math.max(tokens, n);
-  checkMemory(model.config, lora ? 'lora' : 'full', { rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined });
-}
-
 /** An independent copy of a model (adapters merged into the weights when `merge`). */
 export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: number } = {}): CausalLM {
   const copy = createModel(model.config, { seed: opts.seed ?? 0 });
@@ -123,6 +112,42 @@ export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: numb
   for (const [name, v] of Object.entries(model.params)) copy.params[name].assign(v);
   if (opts.merge) copy.mergeLora();
   return copy;
+}
+
+/** What one training pass holds: `rows` sequences, each as long as the longest of `lengths` (token
+ * counts of the examples rendered with the tokenizer the run trains with). */
+export interface Footprint {
+  rows: number;
+  lengths: (tokenizer: Tokenizer) => Iterable<number>;
+}
+
+/**
+ * Refuses, before the base model is grown or copied, a fine-tune whose estimated heap exceeds the
+ * 4 GB WebAssembly limit (TrainingError 'out-of-memory'). A base without a chat format is counted
+ * with the grown copy withChatTokens makes and its embedding trained in full.
+ */
+export function checkTrainingMemory(model: CausalLM, tokenizer: Tokenizer, lora: LoraConfig | null, footprint: Footprint): void {
+  const grows = chatFormat(tokenizer) === 'plain';
+  let tokens = 1;
+  for (const n of footprint.lengths(grows ? tokenizer.withSpecialTokens(CHAT_TOKENS) : tokenizer)) tokens = Math.max(tokens, n);
+  const task = lora ? 'lora' : 'full';
+  checkMemory(model.config, task, { rows: footprint.rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined, grownEmbedding: grows });
+}
+
+/**
+ * The copy a fine-tune (SFT, reward, DPO) trains, and the tokenizer to train and save it with:
+ * adapters merged, and for a base without a chat format the chat tokens added (withChatTokens).
+ * New adapters (`lora`) are attached; with added tokens the embedding (and an untied LM head) train
+ * in full beside them, or the new rows would stay at their starting mean.
+ */
+export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lora?: LoraConfig | null; head?: boolean; footprint?: Footprint } = {}): ChatReady {
+  if (opts.footprint) checkTrainingMemory(model, tokenizer, opts.lora ?? null, opts.footprint);
+  const ready = withChatTokens(model, tokenizer);
+  const copy = cloneModel(ready.model, { merge: true });
+  if (ready.model !== model) ready.model.dispose();
+  if (opts.head) copy.attachHead();
+  if (opts.lora) copy.addLora(ready.added ? { ...opts.lora, fullyTrained: Object.keys(TOKEN_PARAMS).filter((n) => n in copy.params) } : opts.lora);
+  return { ...ready, model: copy };
 }
 
 /** Removes the scalar head (e.g. PPO's value head from the finished policy). */
@@ -172,11 +197,9 @@ export function checkAborted(signal: AbortSignal | undefined, step: number): voi
   if (signal?.aborted) throw new TrainingError('aborted', `training aborted at step ${step}`);
 }
 
-/** A NaN or infinite loss stops training with a hint to lower the learning rate. */
-export function checkFinite(value: number, what: string, step: number, lr: number): void {
-  if (!Number.isFinite(value)) {
-    throw new TrainingError('diverged', `${what} became ${value} at step ${step} with learning rate ${lr.toExponential(2)}`, `lower the learning rate, e.g. lr=${(lr / 3).toExponential(1)}`);
-  }
+/** A NaN or infinite loss stops training with a learning rate to try (a tenth, at most `defaultLr`). */
+export function checkFinite(value: number, what: string, step: number, lr: number, defaultLr = lr): void {
+  if (!Number.isFinite(value)) throw divergedError(what, value, step, lr, defaultLr);
 }
 
 export type Rule = 'positive' | 'positiveInt' | 'nonNegative' | 'nonNegativeInt' | 'fraction';
@@ -367,7 +390,7 @@ export interface EpochsResult<E> {
   /** The step the trained model is from (0: the starting model was never beaten). */
   bestStep: number;
   evals: EvalRecords<E>;
-  stopped: { code: 'early-stopped'; message: string } | null;
+  stopped: { code: 'early-stopped'; message: string; params: ReasonParams } | null;
 }
 
 interface EpochState<E> {
@@ -440,7 +463,12 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
             tf.dispose(Object.values(best!));
             best = snapshot(model);
           } else if (es && ++s.stale >= es.patience) {
-            stopped = { code: 'early-stopped', message: `validation loss did not improve for ${s.stale} evaluations; stopped at step ${s.step} and kept the best model (step ${s.bestStep}, validation loss ${es.score(s.best).toFixed(4)})` };
+            const bestValLoss = Number(es.score(s.best).toFixed(4));
+            stopped = {
+              code: 'early-stopped',
+              message: `validation loss did not improve for ${s.stale} evaluations; stopped at step ${s.step} and kept the best model (step ${s.bestStep}, validation loss ${bestValLoss})`,
+              params: { evals: s.stale, step: s.step, bestStep: s.bestStep, bestValLoss },
+            };
           }
         }
         const etaSeconds = (Math.max(0, steps - s.step) * emaMs) / 1000;

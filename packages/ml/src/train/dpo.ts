@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../models/index.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  answerLogProbs, checkConfig, checkTrainingMemory, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, padBatch, renderAnswer, shuffled,
+  answerLogProbs, checkConfig, chunks, EPOCH_DEFAULTS, EPOCH_RULES, fineTuneStart, padBatch, renderAnswer, shuffled,
   trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type StepProgress, type TrainerOptions,
 } from './common.ts';
 import { holdOutRankings } from './reward.ts';
@@ -50,6 +50,8 @@ export interface DpoOptions extends TrainerOptions<DpoConfig, DpoProgress> {
 export interface DpoResult extends PairTrainingResult<DpoEval> {
   /** The trained policy (with LoRA: adapters attached, not merged). */
   policy: CausalLM;
+  /** Its tokenizer: the one given, with the chat tokens added when the policy had no chat format. */
+  tokenizer: Tokenizer;
 }
 
 /** Chosen answers then rejected answers as one batch of 2·n rows. Inside tf.tidy. */
@@ -105,17 +107,18 @@ function evaluate(model: CausalLM, tok: Tokenizer, pairs: readonly PreferencePai
 export async function trainDpo(opts: DpoOptions): Promise<DpoResult> {
   const c: DpoConfig = { ...DPO_DEFAULTS, ...opts.config };
   checkConfig(c, { ...EPOCH_RULES, beta: 'positive' }, DPO_DEFAULTS);
-  const tok = opts.tokenizer;
   const split = holdOutRankings(opts.pairs, c.valFraction, c.seed);
   const [train, val] = [split.train.flat(), split.val];
 
-  const reference = opts.policy;
-  const T = reference.config.blockSize;
-  const lengths = opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(tok, p.prompt, a, T + 1).ids.length - 1));
-  checkTrainingMemory(reference, c.lora, 2 * Math.min(c.batchSize, train.length), lengths);
-  const ref = referenceLogProbs(reference, tok, opts.pairs);
-  const policy = cloneModel(reference, { merge: true });
-  if (c.lora) policy.addLora(c.lora);
+  // The policy starts as the reference (with the chat tokens when it had no chat format), so the
+  // reference's log-probabilities are read from it before it trains (new adapters start at zero).
+  const T = opts.policy.config.blockSize;
+  const footprint = {
+    rows: 2 * Math.min(c.batchSize, train.length),
+    lengths: (t: Tokenizer) => opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(t, p.prompt, a, T + 1).ids.length - 1)),
+  };
+  const { model: policy, tokenizer: tok } = fineTuneStart(opts.policy, opts.tokenizer, { lora: c.lora, footprint });
+  const ref = referenceLogProbs(policy, tok, opts.pairs);
   const run = await trainEpochs({
     model: policy,
     config: c,
@@ -132,5 +135,5 @@ export async function trainDpo(opts: DpoOptions): Promise<DpoResult> {
       ...p, margin: stats.margin, accuracy: stats.accuracy, valLoss: e?.loss, valMargin: e?.margin, valAccuracy: e?.accuracy, pairsPerSecond: (stats.pairs * 1000) / ms,
     }),
   });
-  return { policy, steps: run.steps, trainPairs: train.length, valPairs: val.length, initial: run.initial, final: run.final, evals: run.evals };
+  return { policy, tokenizer: tok, steps: run.steps, trainPairs: train.length, valPairs: val.length, initial: run.initial, final: run.final, evals: run.evals };
 }

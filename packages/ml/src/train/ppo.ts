@@ -8,11 +8,11 @@
 // β is fixed, or adapts to a target KL. Over-optimisation is watched: an optional held-out "gold"
 // reward is evaluated every few iterations, and a KL bound stops the run (or warns).
 import * as tf from '@tensorflow/tfjs';
-import { chatStopId, renderPrompt } from '../chat.ts';
+import { chatStopIds, renderPrompt } from '../chat.ts';
 import type { CausalLM, LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
-import { generate } from '../sample.ts';
+import { answerText, generate } from '../sample.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
   checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, loadTrainingState, padBatch, promptTurns, requireData,
@@ -174,18 +174,18 @@ interface Rollout {
   score: number;
 }
 
-/** Samples answers to prompts; rows hold prompt + answer ids with the mask on the answer (its <|end|> included). */
+/** Samples answers to prompts; rows hold prompt + answer ids with the mask on the answer (the stop token that ended it included). */
 function sampleRollouts(policy: CausalLM, tok: Tokenizer, prompts: readonly Prompt[], n: number, maxTokens: number, seed: number): Omit<Rollout, 'score'>[] {
-  const stop = chatStopId(tok);
+  const stop = chatStopIds(tok);
   const room = policy.config.blockSize + 1 - maxTokens;
   return prompts.flatMap((prompt, k) => {
     const ids = renderPrompt(tok, promptTurns(prompt)).slice(-room);
-    return generate(policy, ids, { n, maxTokens, stop: [stop], seed: seed + k, temperature: 1 }).map((s) => {
-      const answer = s.finish === 'stop' ? [...s.tokens, stop] : s.tokens;
+    return generate(policy, ids, { n, maxTokens, stop, seed: seed + k, temperature: 1 }).map((s) => {
+      const answer = s.stopId === undefined ? s.tokens : [...s.tokens, s.stopId];
       return {
         prompt,
         row: { ids: [...ids, ...answer], mask: [...ids.map(() => 0), ...answer.map(() => 1)] },
-        text: tok.decode(s.tokens),
+        text: answerText(tok, s.tokens),
       };
     });
   });

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../models/index.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  checkConfig, checkTrainingMemory, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, lastHeadValues, padSequences, renderAnswer, requireData, shuffled,
+  checkConfig, chunks, EPOCH_DEFAULTS, EPOCH_RULES, fineTuneStart, holdOut, lastHeadValues, padSequences, renderAnswer, requireData, shuffled,
   trainEpochs, type EpochConfig, type PairTrainingResult, type PreferencePair, type Prompt, type StepProgress, type TrainerOptions,
 } from './common.ts';
 
@@ -52,6 +52,8 @@ export interface RewardOptions extends TrainerOptions<RewardConfig, RewardProgre
 export interface RewardResult extends PairTrainingResult<RewardEval> {
   /** The reward model: a CausalLM with its scalar head attached (score answers with scoreReward). */
   model: CausalLM;
+  /** Its tokenizer: the one given, with the chat tokens added when the base had no chat format. */
+  tokenizer: Tokenizer;
 }
 
 /** Rewards of answers (prompt + answer each), one forward per batch. */
@@ -174,15 +176,13 @@ export function holdOutRankings(pairs: readonly PreferencePair[], valFraction: n
 export async function trainRewardModel(opts: RewardOptions): Promise<RewardResult> {
   const c: RewardConfig = { ...REWARD_DEFAULTS, ...opts.config };
   checkConfig(c, { ...EPOCH_RULES, centerCoef: 'nonNegative' }, REWARD_DEFAULTS);
-  const tok = opts.tokenizer;
   const { train, val } = holdOutRankings(opts.pairs, c.valFraction, c.seed);
   const T = opts.model.config.blockSize;
-  const rows = 2 * Math.max(...packRankings(train, c.batchSize).map((b) => b.flat().length));
-  checkTrainingMemory(opts.model, c.lora, rows, opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(tok, p.prompt, a, T, 'end').ids.length)));
-
-  const model = cloneModel(opts.model, { merge: true });
-  model.attachHead();
-  if (c.lora) model.addLora(c.lora);
+  const footprint = {
+    rows: 2 * Math.max(...packRankings(train, c.batchSize).map((b) => b.flat().length)),
+    lengths: (t: Tokenizer) => opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(t, p.prompt, a, T, 'end').ids.length)),
+  };
+  const { model, tokenizer: tok } = fineTuneStart(opts.model, opts.tokenizer, { lora: c.lora, head: true, footprint });
   const run = await trainEpochs({
     model,
     config: c,
@@ -198,5 +198,5 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
       ...p, trainAccuracy: stats.accuracy, valLoss: e?.loss, valAccuracy: e?.accuracy, valMargin: e?.margin, pairsPerSecond: (stats.pairs * 1000) / ms,
     }),
   });
-  return { model, steps: run.steps, trainPairs: opts.pairs.length - val.length, valPairs: val.length, initial: run.initial, final: run.final, evals: run.evals };
+  return { model, tokenizer: tok, steps: run.steps, trainPairs: opts.pairs.length - val.length, valPairs: val.length, initial: run.initial, final: run.final, evals: run.evals };
 }

@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../models/index.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  checkConfig, checkTrainingMemory, chunks, cloneModel, EPOCH_DEFAULTS, EPOCH_RULES, holdOut, padBatch, renderAnswer, requireData, shuffled, trainEpochs,
-  type Batch, type EpochConfig, type EvalRecords, type PromptAnswer, type StepProgress, type TrainerOptions,
+  checkConfig, chunks, EPOCH_DEFAULTS, fineTuneStart, EPOCH_RULES, holdOut, padBatch, renderAnswer, requireData, shuffled, trainEpochs,
+  type Batch, type EpochConfig, type EpochsResult, type EvalRecords, type PromptAnswer, type StepProgress, type TrainerOptions,
 } from './common.ts';
 
 export interface SftConfig extends EpochConfig {
@@ -32,12 +32,14 @@ export interface SftOptions extends TrainerOptions<SftConfig, SftProgress> {
 export interface SftResult {
   /** The fine-tuned copy at its best validation loss (with LoRA: adapters attached, not merged). */
   model: CausalLM;
+  /** Its tokenizer: the one given, with the chat tokens added when the base had no chat format. */
+  tokenizer: Tokenizer;
   steps: number;
   bestStep: number;
   /** Validation loss of the base model before training, and of the returned model. */
   baseValLoss: number;
   bestValLoss: number;
-  stopped: { code: 'early-stopped'; message: string } | null;
+  stopped: EpochsResult<{ valLoss: number }>['stopped'];
   evals: EvalRecords<{ valLoss: number }>;
 }
 
@@ -70,13 +72,10 @@ export async function trainSft(opts: SftOptions): Promise<SftResult> {
   const c: SftConfig = { ...SFT_DEFAULTS, ...opts.config };
   checkConfig(c, { ...EPOCH_RULES, patience: 'positiveInt' }, SFT_DEFAULTS);
   requireData(opts.data.length, 'SFT examples', 2);
-  const tok = opts.tokenizer;
   const { train, val } = holdOut(opts.data, Math.max(c.valFraction, 1e-9), c.seed);
   const blockSize = opts.model.config.blockSize;
-  checkTrainingMemory(opts.model, c.lora, Math.min(c.batchSize, train.length), opts.data.map((e) => renderAnswer(tok, e.prompt, e.answer, blockSize + 1).ids.length - 1));
-
-  const model = cloneModel(opts.model, { merge: true });
-  if (c.lora) model.addLora(c.lora);
+  const footprint = { rows: Math.min(c.batchSize, train.length), lengths: (t: Tokenizer) => opts.data.map((e) => renderAnswer(t, e.prompt, e.answer, blockSize + 1).ids.length - 1) };
+  const { model, tokenizer: tok } = fineTuneStart(opts.model, opts.tokenizer, { lora: c.lora, footprint });
   const run = await trainEpochs({
     model,
     config: c,
@@ -91,5 +90,5 @@ export async function trainSft(opts: SftOptions): Promise<SftResult> {
     earlyStopping: { score: (e) => e.valLoss, patience: c.patience },
     progress: (p, { stats, ms, evaluated }) => ({ ...p, valLoss: evaluated?.valLoss, tokensPerSecond: (stats.tokens * 1000) / ms }),
   });
-  return { model, steps: run.steps, bestStep: run.bestStep, baseValLoss: run.initial.valLoss, bestValLoss: run.final.valLoss, stopped: run.stopped, evals: run.evals };
+  return { model, tokenizer: tok, steps: run.steps, bestStep: run.bestStep, baseValLoss: run.initial.valLoss, bestValLoss: run.final.valLoss, stopped: run.stopped, evals: run.evals };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IdSchema, TimestampSchema } from './common.ts';
-import { JobSchema, ModelSchema } from './training.ts';
+import { JobKindSchema, JobSchema, ModelSchema } from './training.ts';
+import { ModelExportSchema, ModelProvenanceSchema } from './model-io.ts';
 import {
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
@@ -103,7 +104,22 @@ export const JobMetricSchema = z.object({
 });
 export type JobMetric = z.infer<typeof JobMetricSchema>;
 
-export const JobLogSchema = z.object({ id: z.string(), level: z.string(), message: z.string(), createdAt: TimestampSchema });
+// GET /v1/projects/:projectId/jobs/throughput (researcher): training speed measured on this
+// installation, from the latest finished jobs of each kind and model preset (empty until one ran)
+export const ThroughputSchema = z.object({ kind: JobKindSchema, preset: z.string(), tokensPerSecond: z.number(), jobs: z.number().int() });
+export type Throughput = z.infer<typeof ThroughputSchema>;
+export const ThroughputResponseSchema = z.object({ items: z.array(ThroughputSchema) });
+export type ThroughputResponse = z.infer<typeof ThroughputResponseSchema>;
+
+/** A log line: `message` in English; `code` and `params` (when set) let a UI say it in its language. */
+export const JobLogSchema = z.object({
+  id: z.string(),
+  level: z.string(),
+  message: z.string(),
+  code: z.string().nullable(),
+  params: z.record(z.string(), z.unknown()).nullable(),
+  createdAt: TimestampSchema,
+});
 export type JobLog = z.infer<typeof JobLogSchema>;
 
 // GET /v1/jobs/:id (researcher): the job with its whole metrics history and log
@@ -136,10 +152,13 @@ export const ModelPreferenceResponseSchema = z.object({
 });
 export type ModelPreferenceResponse = z.infer<typeof ModelPreferenceResponseSchema>;
 
-// GET /v1/models/:id (researcher): the model, its ancestors (parent first) and its files with sha256
+// GET /v1/models/:id (researcher): the model, its ancestors (parent first), its files with sha256,
+// where it came from (imported models) and its exports, newest first
 export const ModelDetailResponseSchema = z.object({
   model: ModelSchema,
   lineage: z.array(ModelSchema),
   files: z.array(z.object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })),
+  provenance: ModelProvenanceSchema.nullable(),
+  exports: z.array(ModelExportSchema),
 });
 export type ModelDetailResponse = z.infer<typeof ModelDetailResponseSchema>;

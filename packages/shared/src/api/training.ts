@@ -3,7 +3,11 @@ import { IdSchema, TimestampSchema } from './common.ts';
 
 export const ModelKindSchema = z.enum(['tokenizer', 'base', 'sft', 'reward', 'policy']);
 export type ModelKind = z.infer<typeof ModelKindSchema>;
-export const JobKindSchema = z.enum(['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate']);
+/** Kinds started through POST /v1/projects/:projectId/jobs. */
+export const TrainingJobKindSchema = z.enum(['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate']);
+export type TrainingJobKind = z.infer<typeof TrainingJobKindSchema>;
+/** Every kind a job row may have: import and export have their own routes (api/model-io.ts). */
+export const JobKindSchema = z.enum([...TrainingJobKindSchema.options, 'import', 'export']);
 export type JobKind = z.infer<typeof JobKindSchema>;
 export const JobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'canceled']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
@@ -26,7 +30,15 @@ export const ModelListQuerySchema = z.object({ kind: ModelKindSchema.optional() 
 export const ModelListResponseSchema = z.object({ items: z.array(ModelSchema) });
 export type ModelListResponse = z.infer<typeof ModelListResponseSchema>;
 
-export const JobErrorSchema = z.object({ code: z.string(), message: z.string(), suggestion: z.string().optional() });
+/** Why a job failed (or a succeeded job's notice): message and suggestion in English, and the numbers
+ * and names they are made of in `params`, for a UI to say them in its language (keyed by code). */
+export const JobErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  suggestion: z.string().optional(),
+  params: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+});
+export type JobError = z.infer<typeof JobErrorSchema>;
 
 export const JobSchema = z.object({
   id: IdSchema,
@@ -44,8 +56,9 @@ export const JobSchema = z.object({
   createdAt: TimestampSchema,
   startedAt: TimestampSchema.nullable(),
   finishedAt: TimestampSchema.nullable(),
-  /** the model it produced, once it has */
+  /** the model it produced, once it has, and that model's name */
   outputModelId: IdSchema.nullable(),
+  outputModelName: z.string().nullable(),
 });
 export type Job = z.infer<typeof JobSchema>;
 

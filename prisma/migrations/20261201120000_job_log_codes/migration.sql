@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "JobLog" ADD COLUMN     "code" TEXT,
+ADD COLUMN     "params" JSONB;
