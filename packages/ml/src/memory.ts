@@ -136,5 +136,7 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
     'out-of-memory',
     `${WHAT[task]} this ${(e.parameters / 1e6).toFixed(0)}M-parameter model needs about ${gb(e.totalBytes)} (${parts}), more than the ${gb(e.limitBytes)} WebAssembly heap`,
     suggestion,
+    // For the web app's own wording of the reason (reasons.ts keys messages by code and params).
+    { task, parametersM: Math.round(e.parameters / 1e6), estimateGb: Number((e.totalBytes / 1e9).toFixed(2)), limitGb: Number((e.limitBytes / 1e9).toFixed(2)), rows, tokens },
   );
 }
