@@ -106,6 +106,17 @@ export function estimateMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOpt
   return { task, parameters, weightBytes, trainingBytes, activationBytes, totalBytes, limitBytes: WASM_HEAP_LIMIT, fits: totalBytes <= WASM_HEAP_LIMIT };
 }
 
+/** The most rows (below `rows`) that fit; the estimate grows with rows. */
+function maxRows(m: ModelConfig, task: MemoryTask, opts: MemoryOptions, rows: number): number {
+  let [lo, hi] = [1, rows - 1];
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (estimateMemory(m, task, { ...opts, rows: mid }).fits) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
 const WHAT: Record<MemoryTask, string> = { sample: 'holding and sampling', lora: 'LoRA fine-tuning', full: 'fine-tuning every weight of' };
 
@@ -126,7 +137,7 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
         ? 'train LoRA adapters instead (lora: { rank: 8, alpha: 16 }), or fine-tune this model outside Jielong (export it as a Hugging Face folder)'
         : 'use a smaller model, or run this one outside Jielong (export it as a Hugging Face folder)'
       : task !== 'sample' && rows > 1 && fitsWith(task, 1)
-        ? `use a smaller batchSize (1 fits: ${gb(estimateMemory(m, task, { ...opts, rows: 1 }).totalBytes)}) or shorter examples`
+        ? `use batchSize ${maxRows(m, task, opts, rows)} or less, or shorter examples`
         : task === 'full' && fitsWith('lora', rows)
           ? 'train LoRA adapters instead (lora: { rank: 8, alpha: 16 }): the frozen base weights need no gradients or optimizer state'
           : task === 'sample'
