@@ -145,7 +145,7 @@ const rm = await timed('reward training', () =>
     onProgress: (p) => p.phase === 'eval' && console.log(`  reward step ${p.step}/${p.steps}: train loss ${p.trainLoss.toFixed(3)}, val accuracy ${p.valAccuracy!.toFixed(3)}, val margin ${p.valMargin!.toFixed(3)}, ${p.pairsPerSecond.toFixed(1)} pairs/s`),
   }),
 );
-const heldOut = await timed('held-out evaluation', () => evaluateRewardModel(rm.model, tokenizer, test));
+const heldOut = await timed('held-out evaluation', () => evaluateRewardModel(rm.model, rm.tokenizer, test));
 // Reference point: "the longer answer wins".
 const longer = test.reduce((s, p) => s + (p.chosen.length > p.rejected.length ? 1 : p.chosen.length === p.rejected.length ? 0.5 : 0), 0) / test.length;
 
@@ -156,7 +156,7 @@ const result = {
   load: loadavg().map((l) => l.toFixed(1)).join(' '),
   args,
   pairs: { train: train.length, test: test.length, skipped },
-  tokenizer: { vocabSize: tokenizer.vocabSize },
+  tokenizer: { vocabSize: tokenizer.vocabSize, rewardModel: rm.tokenizer.vocabSize },
   base: { params: base.model.numParams(), config: base.model.config, ...base.info },
   reward: { steps: rm.steps, trainPairs: rm.trainPairs, heldOut },
   lengthBaselineAccuracy: longer,
