@@ -3,7 +3,8 @@
 // naming the estimate and the limit; what was measured to fit (GPT-2 small, 124M) passes.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -66,7 +67,8 @@ test('a 7B model is refused for every task, full fine-tuning with the advice to 
   assert.throws(() => checkMemory(GPT2_SMALL, 'full', { tokens: 1024 }), (e: unknown) => isOom(e) && /shorter examples/.test((e as TrainingError).suggestion!));
 });
 
-test('import refuses a too-large Hugging Face model from its config.json, before reading weights', async () => {
+/** A Hugging Face folder with Llama 2 7B's config.json and no real weights. */
+function tooLargeFolder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'jl-memory-'));
   writeFileSync(
     join(dir, 'config.json'),
@@ -78,9 +80,23 @@ test('import refuses a too-large Hugging Face model from its config.json, before
   // Not a safetensors file at all: reading it would be a format error, so the refusal must come first.
   writeFileSync(join(dir, 'model.safetensors'), 'not read');
   writeFileSync(join(dir, 'tokenizer.json'), '{}');
+  return dir;
+}
+
+test('import refuses a too-large Hugging Face model from its config.json, before reading weights', async () => {
+  const dir = tooLargeFolder();
   const before = tf.memory().numBytes;
   await assert.rejects(importModel(dir), (e: unknown) => isOom(e) && /6738M-parameter model needs about \d+\.\d\d GB \(26\.95 GB weights/.test((e as Error).message));
   assert.equal(tf.memory().numBytes, before);
+});
+
+test('jielong-ml import says why it refuses, and writes nothing', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'jl-memory-out-')), 'model');
+  const cli = join(import.meta.dirname, '../../packages/ml/bin/jielong-ml.mjs');
+  const r = spawnSync(process.execPath, [cli, 'import', '--from', tooLargeFolder(), '--out', out], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /out-of-memory: holding and sampling this 6738M-parameter model needs about 32\.\d\d GB .* more than the 4\.29 GB WebAssembly heap\nsuggestion: use a smaller model/);
+  assert.ok(!existsSync(out));
 });
 
 test('loading a too-large checkpoint is refused from its config before any tensor is built', async () => {
