@@ -1,14 +1,16 @@
 // Imported models against PyTorch, same run: LoRA SFT tokens/s and KV-cache greedy generation tokens/s
 // (batch 1 and 8), with each side's peak memory, on a GPT-2-small-shaped model (124M, random weights)
 // and on stories260K.
-//   npx tsx bench/imported.ts [--models gpt2,stories] [--rounds 2] [--steps 3] [--threads 2] [--full]
+//   npx tsx bench/imported.ts [--models gpt2,stories] [--rounds 2] [--steps 3] [--threads 2] [--full] [--trainer]
 // Needs bench/setup.sh (python3-torch + libopenblas0-pthread). The GPT-2 folder is written once by
 // bench/torch_llm.py into bench/out/gpt2-small-hf and imported with Jielong's importer into
 // bench/out/gpt2-small (stories260K from its llama2.c file into bench/out/stories260K). Every measure
 // runs in a fresh process on each side, so peak RSS (VmHWM; ru_maxrss for PyTorch) is that measure's
 // alone; for Jielong also the wasm heap's size at the end (it only grows, so it is the heap's peak).
 // Rounds alternate the two sides; each figure's best round counts (the machine is shared: noise only
-// slows). `--full` adds one full fine-tune (every weight trained) on Jielong's side, for memory.
+// slows). `--full` adds one full fine-tune (every weight trained) on Jielong's side, for memory;
+// `--trainer` runs Jielong's SFT trainer itself (trainSft, LoRA rank 8, batch 2, one epoch of 16
+// demonstrations of ~200 tokens, with its validation passes) on the imported model.
 // The child mode (`--child import|sft|gen …`) is this script's own per-measure process.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import {
-  AdamW, backendInfo, clipScale, generate, globalNorm, importModel, initBackend, loadCheckpoint, modelFromTensors, saveCheckpoint, sftLoss,
+  AdamW, backendInfo, clipScale, generate, globalNorm, importModel, initBackend, loadCheckpoint, modelFromTensors, saveCheckpoint, sftLoss, trainSft,
 } from '../packages/ml/src/index.ts';
 import { native } from '../packages/ml/src/kernels/native.ts';
 
@@ -32,6 +34,7 @@ const { values: a } = parseArgs({
     threads: { type: 'string', default: '2' },
     tokens: { type: 'string', default: '32' },
     full: { type: 'boolean', default: false },
+    trainer: { type: 'boolean', default: false },
     child: { type: 'string' },
     model: { type: 'string' },
     from: { type: 'string' },
@@ -85,7 +88,14 @@ async function child(kind: string): Promise<Measured> {
     await saveCheckpoint(a.model!, { model, tokenizer: imported.tokenizer, provenance: imported.provenance });
     return { tokensPerSecond: NaN, seconds: (performance.now() - t) / 1000, parameters: model.numParams(), peakRssMb: peakRssMb(), heapMb: heapMb() };
   }
-  const { model } = await loadCheckpoint(a.model!);
+  const { model, tokenizer } = await loadCheckpoint(a.model!);
+  if (kind === 'trainer') {
+    const words = ['once', 'upon', 'a', 'time', 'there', 'was', 'a', 'little', 'cat', 'who', 'liked', 'to', 'play'];
+    const data = Array.from({ length: 16 }, (_, i) => ({ prompt: `tell story ${i}`, answer: Array.from({ length: 60 }, (_, j) => words[(i + j * 7) % words.length]).join(' ') }));
+    const t = performance.now();
+    const res = await trainSft({ model, tokenizer: tokenizer!, data, config: { lora: { rank: 8, alpha: 16 }, batchSize: 2, epochs: 1, valFraction: 0.125, evalEvery: 100 } });
+    return { tokensPerSecond: NaN, seconds: (performance.now() - t) / 1000, steps: res.steps, baseValLoss: res.baseValLoss, bestValLoss: res.bestValLoss, peakRssMb: peakRssMb(), heapMb: heapMb() };
+  }
   const V = model.config.vocabSize;
   const B = Number(a.batch);
   if (kind === 'gen') {
@@ -185,6 +195,11 @@ for (const name of names) {
         `(peak RSS jielong ${fmt(j.peakRssMb)} MB with wasm heap ${fmt(j.heapMb!)} MB, PyTorch ${fmt(p.peakRssMb)} MB)`,
     );
     report[label] = { jielong: j, pytorch: p };
+  }
+  if (a.trainer) {
+    const r = jielong('trainer', ['--model', m.dir]);
+    console.log(`${name} trainSft (LoRA, 14 demonstrations, batch 2, 1 epoch): ${r.steps} steps in ${(r.seconds as number).toFixed(1)} s, validation loss ${(r.baseValLoss as number).toFixed(3)} → ${(r.bestValLoss as number).toFixed(3)}, peak RSS ${fmt(r.peakRssMb)} MB, wasm heap ${fmt(r.heapMb!)} MB`);
+    report[`${name} trainSft`] = r;
   }
   if (a.full) {
     const f = jielong('full', ['--model', m.dir, '--batch', '1', '--ctx', String(m.sft.ctx), '--steps', '1']);
