@@ -2,7 +2,7 @@
 // uses (packages/ml/src/memory.ts): `npx tsx bench/memory_limits.ts [--tokens 256] [--answers 8]`.
 // Sampling: `--answers` answers at once over the full context; LoRA (rank 8) and full fine-tuning:
 // one row of `--tokens` tokens (the smallest batch). Then the largest GPT-2-shaped model (width
-// 64 per head, as many layers as the width allows) for each task.
+// 64 per head, at least as many layers as heads, as in GPT-2 small to XL) for each task.
 import { parseArgs } from 'node:util';
 import { estimateMemory, parameterCount, type GPTConfig, type LlamaConfig, type MemoryTask, type ModelConfig } from '../packages/ml/src/index.ts';
 
@@ -35,12 +35,12 @@ console.log(`| model | parameters | sample (${answers} answers, 512 tokens) | Lo
 console.log('|---|---|---|---|---|');
 for (const [name, m] of SHAPES) console.log(`| ${name} | ${(parameterCount(m) / 1e6).toFixed(1)}M | ${TASKS.map((t) => cell(m, t)).join(' | ')} |`);
 
-// Largest GPT-2-shaped model per task: width 64·h, layers growing with the width as GPT-2's do.
+// Largest GPT-2-shaped model per task: width 64·h, at least h layers (GPT-2: 12/12, 16/24, 20/36, 25/48).
 console.log('\nlargest GPT-2-shaped model that fits (vocabulary 50,257, context 1024):');
 for (const task of TASKS) {
   let best: GPTConfig | null = null;
   for (let h = 12; h <= 64; h++) {
-    for (let L = 1; L <= 96; L++) {
+    for (let L = h; L <= 96; L++) {
       const m = gpt(L, 64 * h, h);
       if (estimateMemory(m, task, opts(task)).fits && (!best || parameterCount(m) > parameterCount(best))) best = m;
     }

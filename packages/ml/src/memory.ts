@@ -136,7 +136,7 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
       ? task === 'full'
         ? 'train LoRA adapters instead (lora: { rank: 8, alpha: 16 }), or fine-tune this model outside Jielong (export it as a Hugging Face folder)'
         : task === 'sample'
-          ? 'use a smaller model: the heap holds float32 weights of about 0.7 billion parameters with room to sample (docs/benchmarks.md lists which shapes fit)'
+          ? 'use a smaller model: the heap holds float32 weights of about 0.6 billion parameters with room to sample (docs/benchmarks.md lists which shapes fit)'
           : 'train LoRA adapters on a smaller model, or fine-tune this one outside Jielong (export it as a Hugging Face folder)'
       : task !== 'sample' && rows > 1 && fitsWith(task, 1)
         ? `use batchSize ${maxRows(m, task, opts, rows)} or less, or shorter examples`
