@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  CHECKPOINT_FORMAT, checkMemory, estimateMemory, importModel, initBackend, loadCheckpoint, parameterCount, trainSft, TrainingError, WASM_HEAP_LIMIT,
+  CHECKPOINT_FORMAT, checkMemory, estimateMemory, importModel, initBackend, loadCheckpoint, parameterCount, trainPpo, trainSft, TrainingError, WASM_HEAP_LIMIT,
   type GPTConfig, type LlamaConfig, type Tokenizer,
 } from '../../packages/ml/src/index.ts';
 import { describeFailure } from '../../apps/worker/src/failures.ts';
-import { tinyModel, toyTokenizer } from './fixtures/rlhf.ts';
+import { PROMPTS, tinyModel, toyTokenizer } from './fixtures/rlhf.ts';
 
 const GPT2_SMALL: GPTConfig = { family: 'gpt', vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768, dropout: 0 };
 /** Llama 2 7B's shape: 6.7B parameters, 27 GB as float32. */
@@ -120,11 +120,28 @@ test('SFT refuses a batch that cannot fit before copying the model, and the work
   assert.equal(failure?.code, 'out-of-memory');
   assert.match(failure!.message, /needs about .* GB .* more than the 4\.29 GB WebAssembly heap/);
   const fit = Number(/use batchSize (\d+) or less/.exec(failure!.suggestion!)?.[1]);
-  assert.ok(fit > 1000 && fit < 40_000, failure!.suggestion);
+  assert.ok(fit > 1000 && fit < 40_000, String(failure!.suggestion));
   assert.ok(estimateMemory(base.config, 'full', { rows: fit, tokens: base.config.blockSize }).fits);
   assert.ok(!estimateMemory(base.config, 'full', { rows: fit + 1, tokens: base.config.blockSize }).fits);
   assert.equal(failure!.params!.task, 'full');
   // The same model with a batch that fits is not refused by the check.
   assert.ok(estimateMemory(base.config, 'full', { rows: 8, tokens: base.config.blockSize }).fits);
   base.dispose();
+});
+
+test('PPO refuses rollouts that cannot fit, counting a reward model held beside the policy', async () => {
+  const policy = tinyModel(tok);
+  const rewardModel = tinyModel(tok, 2);
+  const tensors = tf.memory().numTensors;
+  const config = { promptsPerIteration: 4000, samplesPerPrompt: 16, miniBatches: 1, maxAnswerTokens: 16 };
+  const err = await trainPpo({ policy, tokenizer: tok, prompts: PROMPTS, reward: rewardModel, config }).catch((e: unknown) => e);
+  assert.ok(isOom(err), String(err));
+  assert.match((err as Error).message, /64000 × \d+ tokens/);
+  assert.equal(tf.memory().numTensors, tensors, 'no copy, no rollout');
+  // The reward model is counted: the same rollouts with a reward function need less.
+  const rows = 64_000;
+  const tokens = 20;
+  assert.ok(estimateMemory(policy.config, 'full', { rows, tokens, alsoHeldBytes: 4 * rewardModel.numParams() }).totalBytes > estimateMemory(policy.config, 'full', { rows, tokens }).totalBytes);
+  policy.dispose();
+  rewardModel.dispose();
 });

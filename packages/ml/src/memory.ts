@@ -19,6 +19,8 @@ export interface MemoryOptions {
   /** The trainer adds the chat tokens (a base without a chat format): a grown copy of the model
    * exists beside the base, and its embedding (and an untied LM head) train in full. */
   grownEmbedding?: boolean;
+  /** Other tensors held in the heap meanwhile, e.g. PPO's reward model. */
+  alsoHeldBytes?: number;
 }
 
 export interface MemoryEstimate {
@@ -26,7 +28,7 @@ export interface MemoryEstimate {
   parameters: number;
   /** float32 weights held once (frozen base weights are shared with the copy LoRA trains). */
   weightBytes: number;
-  /** Copies, gradients and optimizer moments beyond the weights themselves. */
+  /** Copies, gradients and optimizer moments beyond the weights themselves (and alsoHeldBytes). */
   trainingBytes: number;
   /** Activations of one pass (kept for the backward pass, or the KV cache and logits when sampling). */
   activationBytes: number;
@@ -102,6 +104,7 @@ export function estimateMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOpt
     }
     activationBytes = rows * trainingBytesPerRow(m, tokens, task === 'lora');
   }
+  trainingBytes += opts.alsoHeldBytes ?? 0;
   const totalBytes = weightBytes + trainingBytes + activationBytes;
   return { task, parameters, weightBytes, trainingBytes, activationBytes, totalBytes, limitBytes: WASM_HEAP_LIMIT, fits: totalBytes <= WASM_HEAP_LIMIT };
 }
