@@ -54,6 +54,11 @@ test('GPT-2 small: sampling and LoRA on one 256-token row fit, four rows do not 
     assert.deepEqual(err.params, { task: 'lora', parametersM: 124, estimateGb: Number((estimateMemory(GPT2_SMALL, 'lora', { rows: 4, tokens: 256 }).totalBytes / 1e9).toFixed(2)), limitGb: 4.29, rows: 4, tokens: 256 });
     return true;
   });
+  // Two preference pairs are four rows: one pair (two rows) fits.
+  assert.throws(() => checkMemory(GPT2_SMALL, 'lora', { rows: 4, tokens: 256, batch: { name: 'batchSize', rowsPerItem: 2 } }), (e: unknown) => {
+    assert.equal((e as TrainingError).suggestion, 'use batchSize 1 or less, or shorter examples');
+    return true;
+  });
 });
 
 test('a 7B model is refused for every task, full fine-tuning with the advice to use LoRA', () => {
@@ -137,6 +142,7 @@ test('PPO refuses rollouts that cannot fit, counting a reward model held beside 
   const err = await trainPpo({ policy, tokenizer: tok, prompts: PROMPTS, reward: rewardModel, config }).catch((e: unknown) => e);
   assert.ok(isOom(err), String(err));
   assert.match((err as Error).message, /64000 × \d+ tokens/);
+  assert.match((err as TrainingError).suggestion!, /^use promptsPerIteration × samplesPerPrompt \/ miniBatches \d+ or less/);
   assert.equal(tf.memory().numTensors, tensors, 'no copy, no rollout');
   // The reward model is counted: the same rollouts with a reward function need less.
   const rows = 64_000;

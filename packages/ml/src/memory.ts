@@ -21,6 +21,9 @@ export interface MemoryOptions {
   grownEmbedding?: boolean;
   /** Other tensors held in the heap meanwhile, e.g. PPO's reward model. */
   alsoHeldBytes?: number;
+  /** How a refusal names the setting that sets `rows`, and rows per unit of it (a preference pair is
+   * two rows); default { name: 'batchSize', rowsPerItem: 1 }. */
+  batch?: { name: string; rowsPerItem: number };
 }
 
 export interface MemoryEstimate {
@@ -78,9 +81,9 @@ export function trainingBytesPerRow(m: ModelConfig, tokens: number, lora: boolea
 /**
  * Estimated peak heap of a task. sample: the weights, the KV cache of `rows` answers of `tokens`
  * positions, the prompt's logits and (tied embeddings) the LM head's cached transpose. lora: the
- * weights, the adapters with their gradients and AdamW moments, the gradients the backward pass
- * computes for frozen weights too (the largest: the embedding's, twice: LM head and lookup), and
- * the activations. full: the base model, the trained copy, its gradients, AdamW's two moments and
+ * weights, the adapters with their gradients and AdamW moments, an allowance of twice the
+ * embedding for the backward pass's transients (without it the estimate falls ~0.3 GB short of the
+ * heap measured on GPT-2 small), and the activations. full: the base model, the trained copy, its gradients, AdamW's two moments and
  * the best weights kept for early stopping (six copies), and the activations. With `grownEmbedding`
  * one more copy of the weights, and under LoRA the gradients and moments of the token parameters.
  */
@@ -133,6 +136,7 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
   const rows = opts.rows ?? 1;
   const tokens = Math.min(opts.tokens ?? m.blockSize, m.blockSize);
   const parts = `${gb(e.weightBytes)} weights${e.trainingBytes ? ` + ${gb(e.trainingBytes)} copies, gradients and optimizer state` : ''} + ${gb(e.activationBytes)} for ${rows} × ${tokens} tokens`;
+  const batch = opts.batch ?? { name: 'batchSize', rowsPerItem: 1 };
   const fitsWith = (task: MemoryTask, rows: number) => estimateMemory(m, task, { ...opts, rows }).fits;
   const suggestion =
     e.weightBytes + e.trainingBytes >= e.limitBytes
@@ -141,8 +145,8 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
         : task === 'sample'
           ? 'use a smaller model: the heap holds float32 weights of about 0.6 billion parameters with room to sample (docs/benchmarks.md lists which shapes fit)'
           : 'train LoRA adapters on a smaller model, or fine-tune this one outside Jielong (export it as a Hugging Face folder)'
-      : task !== 'sample' && rows > 1 && fitsWith(task, 1)
-        ? `use batchSize ${maxRows(m, task, opts, rows)} or less, or shorter examples`
+      : task !== 'sample' && rows > batch.rowsPerItem && fitsWith(task, batch.rowsPerItem)
+        ? `use ${batch.name} ${Math.floor(maxRows(m, task, opts, rows) / batch.rowsPerItem)} or less, or shorter examples`
         : task === 'full' && fitsWith('lora', rows)
           ? 'train LoRA adapters instead (lora: { rank: 8, alpha: 16 }): the frozen base weights need no gradients or optimizer state'
           : task === 'sample'

@@ -119,6 +119,8 @@ export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: numb
 export interface Footprint {
   rows: number;
   lengths: (tokenizer: Tokenizer) => Iterable<number>;
+  /** Rows per example: 2 for preference pairs (chosen and rejected). */
+  rowsPerItem?: number;
 }
 
 /**
@@ -131,7 +133,7 @@ export function checkTrainingMemory(model: CausalLM, tokenizer: Tokenizer, lora:
   let tokens = 1;
   for (const n of footprint.lengths(grows ? tokenizer.withSpecialTokens(CHAT_TOKENS) : tokenizer)) tokens = Math.max(tokens, n);
   const task = lora ? 'lora' : 'full';
-  checkMemory(model.config, task, { rows: footprint.rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined, grownEmbedding: grows });
+  checkMemory(model.config, task, { rows: footprint.rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined, grownEmbedding: grows, batch: { name: 'batchSize', rowsPerItem: footprint.rowsPerItem ?? 1 } });
 }
 
 /**

@@ -115,6 +115,7 @@ export async function trainDpo(opts: DpoOptions): Promise<DpoResult> {
   const T = opts.policy.config.blockSize;
   const footprint = {
     rows: 2 * Math.min(c.batchSize, train.length),
+    rowsPerItem: 2,
     lengths: (t: Tokenizer) => opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(t, p.prompt, a, T + 1).ids.length - 1)),
   };
   const { model: policy, tokenizer: tok } = fineTuneStart(opts.policy, opts.tokenizer, { lora: c.lora, footprint });

@@ -244,6 +244,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
     tokens: longestPrompt + c.maxAnswerTokens,
     lora: c.lora ?? undefined,
     alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * opts.reward.numParams(),
+    batch: { name: 'promptsPerIteration × samplesPerPrompt / miniBatches', rowsPerItem: 1 },
   });
   const policy = cloneModel(reference, { merge: true });
   if (c.lora) policy.addLora(c.lora);
