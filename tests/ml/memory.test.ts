@@ -1,6 +1,7 @@
 // The memory pre-flight: a model or a fine-tune too large for the 4 GB WebAssembly heap is refused
 // before any work (no weights read, no model built or copied), as TrainingError 'out-of-memory'
-// naming the estimate and the limit; what was measured to fit (GPT-2 small, 124M) passes.
+// naming the estimate and the limit; what was measured to fit (GPT-2 small, 124M) passes. SFT trains
+// a batch too large for one pass in several (gradient accumulation), with the same step.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import {
   type GPTConfig, type LlamaConfig, type Tokenizer,
 } from '../../packages/ml/src/index.ts';
 import { describeFailure } from '../../apps/worker/src/failures.ts';
-import { PROMPTS, tinyModel, toyTokenizer } from './fixtures/rlhf.ts';
+import { demonstrations, PROMPTS, tinyModel, toyTokenizer } from './fixtures/rlhf.ts';
 
 const GPT2_SMALL: GPTConfig = { family: 'gpt', vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768, dropout: 0 };
 /** Llama 2 7B's shape: 6.7B parameters, 27 GB as float32. */
@@ -113,24 +114,22 @@ test('loading a too-large checkpoint is refused from its config before any tenso
   assert.equal(tf.memory().numTensors, before);
 });
 
-test('SFT refuses a batch that cannot fit before copying the model, and the worker records out-of-memory', async () => {
+test('SFT refuses a microBatch that cannot fit before copying the model, and the worker records out-of-memory', async () => {
   const base = tinyModel(tok);
   // Answers long enough to fill the context: each row is blockSize tokens.
   const data = Array.from({ length: 60_000 }, (_, i) => ({ prompt: 'the red cat', answer: `the red cat sat ${i} `.repeat(20) }));
   const tensors = tf.memory().numTensors;
-  const err = await trainSft({ model: base, tokenizer: tok, data, config: { batchSize: 60_000, valFraction: 0.01 } }).catch((e: unknown) => e);
+  const err = await trainSft({ model: base, tokenizer: tok, data, config: { batchSize: 60_000, microBatch: 50_000, valFraction: 0.01 } }).catch((e: unknown) => e);
   assert.ok(isOom(err), String(err));
   assert.equal(tf.memory().numTensors, tensors, 'nothing was copied or trained');
   const failure = describeFailure(err);
   assert.equal(failure?.code, 'out-of-memory');
   assert.match(failure!.message, /needs about .* GB .* more than the 4\.29 GB WebAssembly heap/);
-  const fit = Number(/use batchSize (\d+) or less/.exec(failure!.suggestion!)?.[1]);
+  const fit = Number(/^use microBatch (\d+) or less/.exec(failure!.suggestion!)?.[1]);
   assert.ok(fit > 1000 && fit < 40_000, String(failure!.suggestion));
   assert.ok(estimateMemory(base.config, 'full', { rows: fit, tokens: base.config.blockSize }).fits);
   assert.ok(!estimateMemory(base.config, 'full', { rows: fit + 1, tokens: base.config.blockSize }).fits);
   assert.equal(failure!.params!.task, 'full');
-  // The same model with a batch that fits is not refused by the check.
-  assert.ok(estimateMemory(base.config, 'full', { rows: 8, tokens: base.config.blockSize }).fits);
   base.dispose();
 });
 
@@ -150,4 +149,30 @@ test('PPO refuses rollouts that cannot fit, counting a reward model held beside 
   assert.ok(estimateMemory(policy.config, 'full', { rows, tokens, alsoHeldBytes: 4 * rewardModel.numParams() }).totalBytes > estimateMemory(policy.config, 'full', { rows, tokens }).totalBytes);
   policy.dispose();
   rewardModel.dispose();
+});
+
+test('SFT in passes (microBatch) takes the same step as in one pass', async () => {
+  const base = tinyModel(tok);
+  const data = demonstrations(5, 3);
+  const config = { batchSize: 4, valFraction: 0.2, epochs: 1, lr: 1e-2, warmupSteps: 0, patience: 10 };
+  const whole = await trainSft({ model: base, tokenizer: tok, data, config });
+  const passes = await trainSft({ model: base, tokenizer: tok, data, config: { ...config, microBatch: 3 } });
+  assert.equal(whole.steps, 1);
+  assert.equal(whole.bestStep, 1, 'the step improved validation loss, so its weights are the ones compared');
+  assert.equal(passes.bestStep, 1);
+  let moved = 0;
+  for (const [name, v] of Object.entries(whole.model.params)) {
+    const a = v.dataSync();
+    const b = passes.model.params[name].dataSync();
+    const c = base.params[name].dataSync();
+    for (let i = 0; i < a.length; i++) {
+      assert.ok(Math.abs(a[i] - b[i]) <= 1e-5, `${name}[${i}]: ${a[i]} vs ${b[i]}`);
+      moved = Math.max(moved, Math.abs(a[i] - c[i]));
+    }
+  }
+  assert.ok(moved > 1e-3, 'the step changed the weights');
+  assert.ok(Math.abs(whole.bestValLoss - passes.bestValLoss) < 1e-5);
+  whole.model.dispose();
+  passes.model.dispose();
+  base.dispose();
 });

@@ -112,9 +112,9 @@ export function estimateMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOpt
   return { task, parameters, weightBytes, trainingBytes, activationBytes, totalBytes, limitBytes: WASM_HEAP_LIMIT, fits: totalBytes <= WASM_HEAP_LIMIT };
 }
 
-/** The most rows (below `rows`) that fit; the estimate grows with rows. */
-function maxRows(m: ModelConfig, task: MemoryTask, opts: MemoryOptions, rows: number): number {
-  let [lo, hi] = [1, rows - 1];
+/** The most rows, up to `opts.rows`, that fit (0: not even one); the estimate grows with rows. */
+export function rowsThatFit(m: ModelConfig, task: MemoryTask, opts: MemoryOptions = {}): number {
+  let [lo, hi] = [0, opts.rows ?? 1];
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     if (estimateMemory(m, task, { ...opts, rows: mid }).fits) lo = mid;
@@ -146,7 +146,7 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
           ? 'use a smaller model: the heap holds float32 weights of about 0.6 billion parameters with room to sample (docs/benchmarks.md lists which shapes fit)'
           : 'train LoRA adapters on a smaller model, or fine-tune this one outside Jielong (export it as a Hugging Face folder)'
       : task !== 'sample' && rows > batch.rowsPerItem && fitsWith(task, batch.rowsPerItem)
-        ? `use ${batch.name} ${Math.floor(maxRows(m, task, opts, rows) / batch.rowsPerItem)} or less, or shorter examples`
+        ? `use ${batch.name} ${Math.floor(rowsThatFit(m, task, opts) / batch.rowsPerItem)} or less, or shorter examples`
         : task === 'full' && fitsWith('lora', rows)
           ? 'train LoRA adapters instead (lora: { rank: 8, alpha: 16 }): the frozen base weights need no gradients or optimizer state'
           : task === 'sample'
