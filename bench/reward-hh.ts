@@ -1,7 +1,7 @@
 // Reward-model accuracy on Anthropic's hh-rlhf (helpful-base + harmless-base), 90/10 split:
 //   npx tsx bench/reward-hh.ts [--pretrain-minutes 40] [--preset mini] [--vocab 4096] [--block 128]
 //                              [--batch 16] [--reward-epochs 1] [--reward-lr 1e-4] [--threads 1] [--max-pairs 0]
-//                              [--base-dir DIR]
+//                              [--base-dir DIR] [--base DIR] [--lora RANK]
 // Stages (each timed): parse the dialogues into chat turns; train a tokenizer and pre-train a base
 // model (packages/ml pretrain) on tinyshakespeare + the training split's dialogues for about
 // --pretrain-minutes (the step count comes from a short calibration run); train the reward model on
@@ -9,6 +9,10 @@
 // bench/out/reward-hh.json. The held-out dialogues are never in the pre-training text.
 // --base-dir saves the pre-trained base there, or loads it when present, so the reward stage can
 // be rerun with other settings without pre-training again (the split is fixed by its seed).
+// --base DIR starts from an imported model instead (a folder made by `jielong-ml import`, e.g. from
+// a real checkpoint): no tokenizer training or pre-training; the reward model uses that model's
+// tokenizer. --lora RANK trains LoRA adapters (alpha 2 × rank) and the head instead of every weight,
+// for bases too large to fine-tune whole (the memory pre-flight says which).
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +35,8 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1' },
     'max-pairs': { type: 'string', default: '0' },
     'base-dir': { type: 'string' },
+    base: { type: 'string' },
+    lora: { type: 'string', default: '0' },
   },
 });
 const preset = args.preset as PresetName;
@@ -119,25 +125,27 @@ async function pretrainBase() {
   return { model: res.model, tokenizer, info };
 }
 
+/** A saved or imported base: its model, tokenizer, and what is known of it. */
+async function loadBase(dir: string) {
+  const ck = await timed('load base', () => loadCheckpoint(dir));
+  if (!ck.tokenizer) throw new Error(`${dir} has no tokenizer.json: import the model with its tokenizer`);
+  console.log(`base loaded from ${dir}: ${ck.model.numParams().toLocaleString('en')} parameters${ck.provenance ? ` (${ck.provenance.architecture} from ${ck.provenance.sourceFormat})` : ''}`);
+  return { model: ck.model, tokenizer: ck.tokenizer, info: { ...(ck.state.info as Record<string, unknown>), dir, provenance: ck.provenance } };
+}
+
 const baseDir = args['base-dir'];
-const base = baseDir && hasCheckpoint(baseDir)
-  ? await (async () => {
-    const ck = await loadCheckpoint(baseDir);
-    console.log(`base loaded from ${baseDir}`);
-    return { model: ck.model, tokenizer: ck.tokenizer!, info: ck.state.info as Record<string, unknown> };
-  })()
-  : await pretrainBase();
-if (baseDir && !hasCheckpoint(baseDir)) await saveCheckpoint(baseDir, { model: base.model, tokenizer: base.tokenizer, state: { info: base.info } });
+const base = args.base ? await loadBase(args.base) : baseDir && hasCheckpoint(baseDir) ? await loadBase(baseDir) : await pretrainBase();
+if (!args.base && baseDir && !hasCheckpoint(baseDir)) await saveCheckpoint(baseDir, { model: base.model, tokenizer: base.tokenizer, state: { info: base.info } });
 const tokenizer = base.tokenizer;
 
 const rm = await timed('reward training', () =>
   trainRewardModel({
     model: base.model, tokenizer, pairs: train,
-    config: { epochs: Number(args['reward-epochs']), batchSize, lr: Number(args['reward-lr']), minLr: Number(args['reward-lr']) / 10, warmupSteps: 20, valFraction: 0.05, evalEvery: 50 },
+    config: { lora: Number(args.lora) > 0 ? { rank: Number(args.lora), alpha: 2 * Number(args.lora) } : null, epochs: Number(args['reward-epochs']), batchSize, lr: Number(args['reward-lr']), minLr: Number(args['reward-lr']) / 10, warmupSteps: 20, valFraction: 0.05, evalEvery: 50 },
     onProgress: (p) => p.phase === 'eval' && console.log(`  reward step ${p.step}/${p.steps}: train loss ${p.trainLoss.toFixed(3)}, val accuracy ${p.valAccuracy!.toFixed(3)}, val margin ${p.valMargin!.toFixed(3)}, ${p.pairsPerSecond.toFixed(1)} pairs/s`),
   }),
 );
-const heldOut = await timed('held-out evaluation', () => evaluateRewardModel(rm.model, tokenizer, test));
+const heldOut = await timed('held-out evaluation', () => evaluateRewardModel(rm.model, rm.tokenizer, test));
 // Reference point: "the longer answer wins".
 const longer = test.reduce((s, p) => s + (p.chosen.length > p.rejected.length ? 1 : p.chosen.length === p.rejected.length ? 0.5 : 0), 0) / test.length;
 
@@ -148,7 +156,7 @@ const result = {
   load: loadavg().map((l) => l.toFixed(1)).join(' '),
   args,
   pairs: { train: train.length, test: test.length, skipped },
-  tokenizer: { vocabSize: tokenizer.vocabSize },
+  tokenizer: { vocabSize: tokenizer.vocabSize, rewardModel: rm.tokenizer.vocabSize },
   base: { params: base.model.numParams(), config: base.model.config, ...base.info },
   reward: { steps: rm.steps, trainPairs: rm.trainPairs, heldOut },
   lengthBaselineAccuracy: longer,

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { checkMemory } from './memory.ts';
 import { createModel, type CausalLM, type LoraConfig, type ModelConfig } from './models/index.ts';
 import { AdamW, type AdamWConfig } from './optim.ts';
 import type { Provenance } from './formats/index.ts';
@@ -128,17 +129,22 @@ export function hasCheckpoint(dir: string): boolean {
 }
 
 async function readTensors(dir: string, manifest: Manifest, file: string): Promise<Map<string, tf.Tensor>> {
+  const out = new Map<string, tf.Tensor>();
+  await forEachTensor(dir, manifest, file, (name, t) => out.set(name, t));
+  return out;
+}
+
+/** Each tensor of a checkpoint file in turn, handed over (the callback owns it). */
+async function forEachTensor(dir: string, manifest: Manifest, file: string, take: (name: string, t: tf.Tensor) => void): Promise<void> {
   const info = manifest.files[file];
   const bytes = await readFile(join(dir, file));
   if (sha256(bytes) !== info.sha256) throw new Error(`checkpoint ${join(dir, file)} is corrupt (sha256 mismatch)`);
-  const out = new Map<string, tf.Tensor>();
   for (const e of info.tensors) {
     // Copy into an aligned buffer: Float32Array needs a 4-byte aligned offset.
     const data = new Float32Array(e.byteLength / 4);
     new Uint8Array(data.buffer).set(bytes.subarray(e.offset, e.offset + e.byteLength));
-    out.set(e.name, tf.tensor(data, e.shape, 'float32'));
+    take(e.name, tf.tensor(data, e.shape, 'float32'));
   }
-  return out;
 }
 
 /** Loads a checkpoint folder bit-exactly: weights, LoRA adapters, head, optimizer moments, tokenizer. */
@@ -149,16 +155,20 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as CheckpointConfig;
   if (manifest.format !== CHECKPOINT_FORMAT || config.format !== CHECKPOINT_FORMAT) throw new Error(`${dir} is not a ${CHECKPOINT_FORMAT} checkpoint`);
 
+  checkMemory(config.model, 'sample');
   const model = createModel(config.model, { seed: 0 });
   if (config.lora) model.addLora(config.lora);
   if (config.head) model.attachHead();
-  const weights = await readTensors(dir, manifest, 'weights.bin');
-  for (const [name, v] of Object.entries(model.params)) {
-    const t = weights.get(name);
-    if (!t) throw new Error(`checkpoint ${dir} lacks tensor ${name}`);
-    v.assign(t);
+  // One tensor at a time: the heap holds the weights once, plus the tensor being assigned.
+  const missing = new Set(Object.keys(model.params));
+  await forEachTensor(dir, manifest, 'weights.bin', (name, t) => {
+    if (missing.delete(name)) model.params[name].assign(t);
+    t.dispose();
+  });
+  if (missing.size) {
+    model.dispose();
+    throw new Error(`checkpoint ${dir} lacks tensor ${[...missing][0]}`);
   }
-  tf.dispose([...weights.values()]);
 
   let optimizer: AdamW | null = null;
   if (config.optimizer && manifest.files['optimizer.bin']) {

@@ -37,6 +37,15 @@ function num(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** A model refused before any work (e.g. out-of-memory): its reason and what to do, exit 1. */
+function refused(e: unknown): never {
+  if (e instanceof TrainingError) {
+    process.stderr.write(`jielong-ml: ${e.code}: ${e.message}${e.suggestion ? `\nsuggestion: ${e.suggestion}` : ''}\n`);
+    process.exit(1);
+  }
+  throw e;
+}
+
 const duration = (s: number) => (!Number.isFinite(s) ? '?' : s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : `${Math.floor(s / 60)}m${Math.floor(s % 60)}s`);
 
 /** One line redrawn in place: bar, step, losses, throughput, ETA. */
@@ -145,7 +154,7 @@ async function runSample(argv: string[]): Promise<void> {
   const dir = existsSync(join(values.model, 'manifest.json')) ? values.model : join(values.model, 'model');
   if (!existsSync(join(dir, 'manifest.json'))) fail(`no model in ${values.model}`);
   await initBackend(values.backend);
-  const { model, tokenizer } = await loadCheckpoint(dir);
+  const { model, tokenizer } = await loadCheckpoint(dir).catch(refused);
   if (!tokenizer) fail(`${dir} has no tokenizer.json`);
   // A prompt continues the text that begins a sequence; an empty one starts from it.
   const prompt = tokenizer.encode(values.prompt ?? '', { bos: true });
@@ -181,7 +190,7 @@ async function runImport(argv: string[]): Promise<void> {
       process.stderr.write(`jielong-ml: ${e.message}\n`);
       process.exit(1);
     }
-    throw e;
+    refused(e);
   }
   const model = modelFromTensors(imported.config, imported.tensors);
   await saveCheckpoint(values.out, { model, tokenizer: imported.tokenizer, provenance: imported.provenance });

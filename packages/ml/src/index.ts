@@ -5,6 +5,7 @@ export * from './optim.ts';
 export * from './checkpoint.ts';
 export * from './sample.ts';
 export * from './pretrain.ts';
+export * from './memory.ts';
 export * from './parallel.ts';
 export * from './tokenizers/index.ts';
 export * from './formats/index.ts';

@@ -85,7 +85,7 @@ export interface PretrainProgress {
   etaSeconds: number;
 }
 
-export type TrainingErrorCode = 'diverged' | 'invalid-config' | 'aborted' | 'kl-exceeded';
+export type TrainingErrorCode = 'diverged' | 'invalid-config' | 'aborted' | 'kl-exceeded' | 'out-of-memory';
 
 /** Numbers (and names) a message is made of, so a UI can say it again in its own language. */
 export type ReasonParams = Record<string, number | string>;

@@ -46,11 +46,13 @@ export interface HfFolderModel {
   tokenizer: Tokenizer | null;
 }
 
-/** Reads config.json, the safetensors weights (single or sharded) and the tokenizer of a folder. */
-export async function readHfFolder(dir: string, opts: { tokenizerPath?: string } = {}): Promise<HfFolderModel> {
+/** Reads config.json, the safetensors weights (single or sharded) and the tokenizer of a folder;
+ * `onConfig` sees the config first and may refuse it by throwing. */
+export async function readHfFolder(dir: string, opts: { tokenizerPath?: string; onConfig?: (config: ModelConfig) => void } = {}): Promise<HfFolderModel> {
   const hfConfig = await readJson(join(dir, 'config.json'));
   const [architecture, arch] = architectureOf(hfConfig);
   const config = arch.fromHf(hfConfig);
+  opts.onConfig?.(config); // e.g. a memory check, before any weight is read
   const located = await openSafetensors(dir);
   const sources = new Map<string, ByteSource>();
   const source = new Map<string, SourceTensor>();

@@ -7,6 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { checkMemory } from '../memory.ts';
 import { createModel, type CausalLM, type LlamaConfig, type ModelConfig } from '../models/index.ts';
 import { HfTokenizer } from '../tokenizers/hf.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
@@ -54,6 +55,9 @@ interface ModelFormat {
   read(source: ImportSource): Promise<ImportedModel>;
 }
 
+/** Refuses, before its weights are read, a model the WebAssembly heap cannot hold and sample. */
+const holdable = (config: ModelConfig) => void checkMemory(config, 'sample');
+
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const fileEntry = (role: 'model' | 'tokenizer', path: string, bytes: Uint8Array) => ({ role, name: basename(path), bytes: bytes.byteLength, sha256: sha256(bytes) });
 
@@ -81,7 +85,7 @@ const huggingface: ModelFormat = {
   name: 'huggingface',
   detect: (path, _head, isFile) => !isFile && existsSync(join(path, 'config.json')) && (existsSync(join(path, 'model.safetensors')) || existsSync(join(path, 'model.safetensors.index.json'))),
   async read({ from, tokenizer: tokenizerPath }) {
-    const m = await readHfFolder(from, { tokenizerPath });
+    const m = await readHfFolder(from, { tokenizerPath, onConfig: holdable });
     if (!m.tokenizer) throw new FormatError(`${from} has no tokenizer.json: give one with --tokenizer`);
     const names = (await readdir(from)).sort();
     const files = [
@@ -111,6 +115,7 @@ const ggufFormat: ModelFormat = {
       const architecture = (hfConfig.architectures as string[])[0];
       const arch = ARCHITECTURES[architecture];
       const config = arch.fromHf(hfConfig) as LlamaConfig;
+      holdable(config);
       const permuted = gguf.GGUF_ARCHITECTURES[header.metadata['general.architecture'] as string][1];
       const source = new Map<string, SourceTensor>();
       for (const t of header.tensors) {
@@ -205,6 +210,7 @@ export async function importModel(source: ImportSource | string, opts: { tokeniz
 
 /** A model of `config` holding exactly `tensors` (each parameter once, with its shape). */
 export function modelFromTensors(config: ModelConfig, tensors: Record<string, Float32Array>): CausalLM {
+  holdable(config);
   const model = createModel(config, { seed: 0 });
   try {
     const left = new Set(Object.keys(tensors));

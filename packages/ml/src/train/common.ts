@@ -2,9 +2,10 @@
 // chat template, padded batches, per-answer log-probabilities, model copies, seeded shuffling,
 // config checks, resumable checkpoints, and the epoch loop of SFT, reward model and DPO.
 import * as tf from '@tensorflow/tfjs';
-import { renderChat, type ChatTurn } from '../chat.ts';
+import { CHAT_TOKENS, chatFormat, renderChat, type ChatTurn } from '../chat.ts';
 import { TOKEN_PARAMS, withChatTokens, type ChatReady } from '../chat-tokens.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
+import { checkMemory, rowsThatFit } from '../memory.ts';
 import { createModel, type CausalLM, type LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm, learningRate } from '../optim.ts';
 import { divergedError, TrainingError, type ReasonParams } from '../pretrain.ts';
@@ -113,19 +114,52 @@ export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: numb
   return copy;
 }
 
+/** What one training pass holds: `rows` sequences, each as long as the longest of `lengths` (token
+ * counts of the examples rendered with the tokenizer the run trains with). */
+export interface Footprint {
+  rows: number;
+  lengths: (tokenizer: Tokenizer) => Iterable<number>;
+  /** Rows per example: 2 for preference pairs (chosen and rejected). */
+  rowsPerItem?: number;
+  /** The trainer splits a batch into passes when it does not fit (gradient accumulation). */
+  splittable?: boolean;
+  /** The setting that sets `rows`, for a refusal's suggestion (default batchSize). */
+  setting?: string;
+}
+
+/**
+ * Refuses, before the base model is grown or copied, a fine-tune whose estimated heap exceeds the
+ * 4 GB WebAssembly limit (TrainingError 'out-of-memory'); returns the rows per pass (all of them,
+ * or for a splittable footprint the most that fit). A base without a chat format is counted with
+ * the grown copy withChatTokens makes and its embedding trained in full.
+ */
+export function checkTrainingMemory(model: CausalLM, tokenizer: Tokenizer, lora: LoraConfig | null, footprint: Footprint): number {
+  const grows = chatFormat(tokenizer) === 'plain';
+  let tokens = 1;
+  for (const n of footprint.lengths(grows ? tokenizer.withSpecialTokens(CHAT_TOKENS) : tokenizer)) tokens = Math.max(tokens, n);
+  const task = lora ? 'lora' : 'full';
+  const batch = { name: footprint.setting ?? 'batchSize', rowsPerItem: footprint.rowsPerItem ?? 1 };
+  const opts = { rows: footprint.rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined, grownEmbedding: grows, batch };
+  const fit = footprint.splittable ? rowsThatFit(model.config, task, opts) : 0;
+  if (fit > 0) return fit;
+  checkMemory(model.config, task, opts);
+  return footprint.rows;
+}
+
 /**
  * The copy a fine-tune (SFT, reward, DPO) trains, and the tokenizer to train and save it with:
  * adapters merged, and for a base without a chat format the chat tokens added (withChatTokens).
  * New adapters (`lora`) are attached; with added tokens the embedding (and an untied LM head) train
  * in full beside them, or the new rows would stay at their starting mean.
  */
-export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lora?: LoraConfig | null; head?: boolean } = {}): ChatReady {
+export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lora?: LoraConfig | null; head?: boolean; footprint?: Footprint } = {}): ChatReady & { rowsPerPass: number } {
+  const rowsPerPass = opts.footprint ? checkTrainingMemory(model, tokenizer, opts.lora ?? null, opts.footprint) : Infinity;
   const ready = withChatTokens(model, tokenizer);
   const copy = cloneModel(ready.model, { merge: true });
   if (ready.model !== model) ready.model.dispose();
   if (opts.head) copy.attachHead();
   if (opts.lora) copy.addLora(ready.added ? { ...opts.lora, fullyTrained: Object.keys(TOKEN_PARAMS).filter((n) => n in copy.params) } : opts.lora);
-  return { ...ready, model: copy };
+  return { ...ready, model: copy, rowsPerPass };
 }
 
 /** Removes the scalar head (e.g. PPO's value head from the finished policy). */
@@ -341,6 +375,11 @@ export interface EpochLoop<B, X, E, P> {
   batches: (epoch: number) => B[];
   /** A batch's loss (dropout seeded by `seed`) and numbers read on the forward pass, e.g. accuracy. */
   loss: (batch: B, seed: number) => { loss: tf.Scalar; stats: X };
+  /** Splits a batch too large for one pass into parts, each with its share of the batch's loss
+   * (gradients are accumulated over them); absent or one part: one pass. Needs mergeStats. */
+  split?: (batch: B) => { part: B; weight: number }[];
+  /** The stats of a batch from those of its parts. */
+  mergeStats?: (a: X, b: X) => X;
   /** Held-out metrics of the model as it is now. */
   evaluate: () => E;
   /** Keep the weights of the lowest `score` and stop after `patience` evaluations without a lower one. */
@@ -388,6 +427,40 @@ interface EpochState<E> {
 const startState = <E>(initial: E): EpochState<E> => ({ step: 0, initial, evals: [], trainLossEma: NaN, latest: initial, best: initial, bestStep: 0, stale: 0 });
 
 /**
+ * One batch's loss and gradients, in passes when the loop splits it (gradient accumulation: each
+ * pass's loss is weighted by its share, so the summed gradients are the whole batch's), then
+ * `update` with the loss and the gradients.
+ */
+function trainStep<B, X, E, P>(loop: EpochLoop<B, X, E, P>, batch: B, seed: number, update: (loss: number, grads: Record<string, tf.Tensor>) => void): { loss: number; stats: X } {
+  const passes = loop.split?.(batch) ?? [{ part: batch, weight: 1 }];
+  let stats: X | undefined;
+  let loss = 0;
+  const grads: Record<string, tf.Tensor> = {};
+  try {
+    for (const { part, weight } of passes) {
+      tf.tidy(() => {
+        const out = loop.model.gradients(() => {
+          const o = loop.loss(part, seed);
+          // read here: the forward pass's tensors are freed before the backward pass
+          stats = stats === undefined ? o.stats : loop.mergeStats!(stats, o.stats);
+          return passes.length === 1 ? o.loss : o.loss.mul(weight);
+        });
+        loss += out.loss.dataSync()[0];
+        for (const [name, g] of Object.entries(out.grads)) {
+          const sum = grads[name];
+          grads[name] = tf.keep(sum ? sum.add(g) : g);
+          sum?.dispose();
+        }
+      });
+    }
+    tf.tidy(() => update(loss, grads));
+  } finally {
+    tf.dispose(Object.values(grads));
+  }
+  return { loss, stats: stats! };
+}
+
+/**
  * Trains `loop.model` over epochs of batches: warm-up + cosine learning rate, AdamW with gradient
  * clipping, evaluation every `evalEvery` steps and at the end, optional early stopping, and a
  * resumable checkpoint every `checkpointEvery` steps.
@@ -415,17 +488,9 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
         const step = s.step;
         const lr = learningRate(step, schedule);
         const t0 = performance.now();
-        let stats!: X;
-        const loss = tf.tidy(() => {
-          const { loss, grads } = model.gradients(() => {
-            const out = loop.loss(batch, c.seed + step);
-            stats = out.stats; // read here: the forward pass's tensors are freed before the backward pass
-            return out.loss;
-          });
-          const value = loss.dataSync()[0];
+        const { loss, stats } = trainStep(loop, batch, c.seed + step, (value, grads) => {
           checkFinite(value, loop.lossName, step, lr);
           optimizer!.apply(model.params, grads, lr, clipScale(globalNorm(grads), c.gradClip));
-          return value;
         });
         const ms = performance.now() - t0;
         emaMs = emaMs === 0 ? ms : 0.9 * emaMs + 0.1 * ms;

@@ -112,7 +112,13 @@ export async function trainDpo(opts: DpoOptions): Promise<DpoResult> {
 
   // The policy starts as the reference (with the chat tokens when it had no chat format), so the
   // reference's log-probabilities are read from it before it trains (new adapters start at zero).
-  const { model: policy, tokenizer: tok } = fineTuneStart(opts.policy, opts.tokenizer, { lora: c.lora });
+  const T = opts.policy.config.blockSize;
+  const footprint = {
+    rows: 2 * Math.min(c.batchSize, train.length),
+    rowsPerItem: 2,
+    lengths: (t: Tokenizer) => opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(t, p.prompt, a, T + 1).ids.length - 1)),
+  };
+  const { model: policy, tokenizer: tok } = fineTuneStart(opts.policy, opts.tokenizer, { lora: c.lora, footprint });
   const ref = referenceLogProbs(policy, tok, opts.pairs);
   const run = await trainEpochs({
     model: policy,

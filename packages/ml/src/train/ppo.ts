@@ -9,6 +9,7 @@
 // reward is evaluated every few iterations, and a KL bound stops the run (or warns).
 import * as tf from '@tensorflow/tfjs';
 import { chatStopIds, renderPrompt } from '../chat.ts';
+import { checkMemory } from '../memory.ts';
 import type { CausalLM, LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
@@ -235,6 +236,16 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
   const reference = opts.policy;
   const evalPrompts = opts.evalPrompts ?? opts.prompts.slice(0, 16);
 
+  // A minibatch holds prompt + answer rows of the rollouts; the reward model, when it is one, is in the heap too.
+  const room = reference.config.blockSize + 1 - c.maxAnswerTokens;
+  const longestPrompt = Math.max(...opts.prompts.map((p) => Math.min(room, renderPrompt(tok, promptTurns(p)).length)));
+  checkMemory(reference.config, c.lora ? 'lora' : 'full', {
+    rows: Math.ceil((c.promptsPerIteration * c.samplesPerPrompt) / c.miniBatches),
+    tokens: longestPrompt + c.maxAnswerTokens,
+    lora: c.lora ?? undefined,
+    alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * opts.reward.numParams(),
+    batch: { name: 'promptsPerIteration × samplesPerPrompt / miniBatches', rowsPerItem: 1 },
+  });
   const policy = cloneModel(reference, { merge: true });
   if (c.lora) policy.addLora(c.lora);
   policy.attachHead();

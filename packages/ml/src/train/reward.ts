@@ -177,8 +177,13 @@ export async function trainRewardModel(opts: RewardOptions): Promise<RewardResul
   const c: RewardConfig = { ...REWARD_DEFAULTS, ...opts.config };
   checkConfig(c, { ...EPOCH_RULES, centerCoef: 'nonNegative' }, REWARD_DEFAULTS);
   const { train, val } = holdOutRankings(opts.pairs, c.valFraction, c.seed);
-
-  const { model, tokenizer: tok } = fineTuneStart(opts.model, opts.tokenizer, { lora: c.lora, head: true });
+  const T = opts.model.config.blockSize;
+  const footprint = {
+    rows: 2 * Math.max(...packRankings(train, c.batchSize).map((b) => b.flat().length)),
+    rowsPerItem: 2,
+    lengths: (t: Tokenizer) => opts.pairs.flatMap((p) => [p.chosen, p.rejected].map((a) => renderAnswer(t, p.prompt, a, T, 'end').ids.length)),
+  };
+  const { model, tokenizer: tok } = fineTuneStart(opts.model, opts.tokenizer, { lora: c.lora, head: true, footprint });
   const run = await trainEpochs({
     model,
     config: c,

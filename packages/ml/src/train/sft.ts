@@ -1,7 +1,8 @@
 // Supervised fine-tuning: a base model learns to answer prompts from human demonstrations.
 // Examples go through the chat template and the loss counts only the answer's tokens (its
 // content and <|end|>), so the model learns to answer, not to imitate users. Full fine-tune or
-// LoRA (base weights frozen); validation split, early stopping on the best validation loss.
+// LoRA (base weights frozen); validation split, early stopping on the best validation loss. A batch
+// the WebAssembly heap cannot hold in one pass is trained in several (gradient accumulation).
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../models/index.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
@@ -13,9 +14,12 @@ import {
 export interface SftConfig extends EpochConfig {
   /** Early stopping: stop after this many evaluations in a row without a better validation loss. */
   patience: number;
+  /** Examples per forward/backward pass; a larger batch is trained in passes whose gradients are
+   * summed. 0: the whole batch when it fits the WebAssembly heap, else as many as fit. */
+  microBatch: number;
 }
 
-export const SFT_DEFAULTS: SftConfig = { ...EPOCH_DEFAULTS, epochs: 3, lr: 3e-4, minLr: 3e-5, patience: 3 };
+export const SFT_DEFAULTS: SftConfig = { ...EPOCH_DEFAULTS, epochs: 3, lr: 3e-4, minLr: 3e-5, patience: 3, microBatch: 0 };
 
 export interface SftProgress extends StepProgress {
   /** Validation loss (nats per answer token), on evaluation steps. */
@@ -70,11 +74,20 @@ export function sftValLoss(model: CausalLM, tokenizer: Tokenizer, examples: read
 
 export async function trainSft(opts: SftOptions): Promise<SftResult> {
   const c: SftConfig = { ...SFT_DEFAULTS, ...opts.config };
-  checkConfig(c, { ...EPOCH_RULES, patience: 'positiveInt' }, SFT_DEFAULTS);
+  checkConfig(c, { ...EPOCH_RULES, patience: 'positiveInt', microBatch: 'nonNegativeInt' }, SFT_DEFAULTS);
   requireData(opts.data.length, 'SFT examples', 2);
   const { train, val } = holdOut(opts.data, Math.max(c.valFraction, 1e-9), c.seed);
-
-  const { model, tokenizer: tok } = fineTuneStart(opts.model, opts.tokenizer, { lora: c.lora });
+  const blockSize = opts.model.config.blockSize;
+  const batchRows = Math.min(c.batchSize, train.length);
+  const footprint = {
+    rows: c.microBatch > 0 ? Math.min(c.microBatch, batchRows) : batchRows,
+    lengths: (t: Tokenizer) => opts.data.map((e) => renderAnswer(t, e.prompt, e.answer, blockSize + 1).ids.length - 1),
+    splittable: c.microBatch === 0,
+    setting: c.microBatch > 0 ? 'microBatch' : 'batchSize',
+  };
+  const { model, tokenizer: tok, rowsPerPass } = fineTuneStart(opts.model, opts.tokenizer, { lora: c.lora, footprint });
+  // The loss is a mean over answer tokens, so a pass weighs by its share of the batch's answer tokens.
+  const answerTokens = (e: PromptAnswer) => renderAnswer(tok, e.prompt, e.answer, blockSize + 1).mask.slice(1).reduce((n, m) => n + m, 0);
   const run = await trainEpochs({
     model,
     config: c,
@@ -85,7 +98,15 @@ export async function trainSft(opts: SftOptions): Promise<SftResult> {
       const batch = sftBatch(tok, examples, model.config.blockSize);
       return { loss: sftLoss(model, batch, { training: true, seed }), stats: { tokens: batch.x.size } };
     },
-    evaluate: () => ({ valLoss: sftValLoss(model, tok, val) }),
+    split: (examples) => {
+      if (examples.length <= rowsPerPass) return [{ part: examples, weight: 1 }];
+      const parts = chunks(examples, rowsPerPass);
+      const counts = parts.map((part) => part.reduce((n, e) => n + answerTokens(e), 0));
+      const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
+      return parts.map((part, i) => ({ part, weight: counts[i] / total }));
+    },
+    mergeStats: (a, b) => ({ tokens: a.tokens + b.tokens }),
+    evaluate: () => ({ valLoss: sftValLoss(model, tok, val, Math.min(16, rowsPerPass)) }),
     earlyStopping: { score: (e) => e.valLoss, patience: c.patience },
     progress: (p, { stats, ms, evaluated }) => ({ ...p, valLoss: evaluated?.valLoss, tokensPerSecond: (stats.tokens * 1000) / ms }),
   });
