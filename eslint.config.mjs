@@ -9,7 +9,7 @@ export default defineConfig([
   globalIgnores([
     '**/node_modules/**',
     '**/.next/**',
-    '**/.next-e2e/**',
+    '**/.next-*/**', // the browser tests' and the start-stop test's own builds
     '**/next-env.d.ts',
     'packages/db/src/generated/**',
     'bench/out/**',
