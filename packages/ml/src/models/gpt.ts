@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fusedAttention, fusedGelu, fusedLayerNorm, fusedLinear } from '../kernels/fused.ts';
 import { nativeActive } from '../kernels/native.ts';
 import type { CausalLM } from './index.ts';
-import { causalMask, KVCache, namedGradients, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
+import { causalMask, givenVariable, KVCache, namedGradients, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig, type ModelOptions } from './layers.ts';
 
 export interface GPTConfig {
   /** Absent in checkpoints saved before there were other families. */
@@ -69,10 +69,13 @@ export class GPT implements CausalLM {
   lora: LoraConfig | null = null;
   private seed: number;
   private nextInit = 0;
+  /** Weights to start from (construction only), see ModelOptions. */
+  private given: ModelOptions['weights'];
 
-  constructor(config: GPTConfig, opts: { seed?: number } = {}) {
+  constructor(config: GPTConfig, opts: ModelOptions = {}) {
     this.config = { ...config, family: 'gpt' };
     this.seed = opts.seed ?? 1337;
+    this.given = opts.weights;
     const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C } = config;
     const std = 0.02;
     const projStd = 0.02 / Math.sqrt(2 * L); // GPT-2: residual projections scaled by depth
@@ -95,15 +98,16 @@ export class GPT implements CausalLM {
     }
     this.constant('ln_f.g', [C], 1);
     this.constant('ln_f.b', [C], 0);
+    this.given = undefined; // adapters and heads added later start fresh
   }
 
   private normal(name: string, shape: number[], std: number): void {
     const seed = this.seed * 100003 + this.nextInit++;
-    this.params[name] = tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
+    this.params[name] = givenVariable(this.given, name, shape) ?? tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
   }
 
   private constant(name: string, shape: number[], value: number): void {
-    this.params[name] = tf.variable(tf.fill(shape, value), true);
+    this.params[name] = givenVariable(this.given, name, shape) ?? tf.variable(tf.fill(shape, value), true);
   }
 
   get hasHead(): boolean {

@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fusedAttention } from '../kernels/fused.ts';
 import { nativeActive } from '../kernels/native.ts';
 import type { CausalLM } from './index.ts';
-import { causalMask, KVCache, namedGradients, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
+import { causalMask, givenVariable, KVCache, namedGradients, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig, type ModelOptions } from './layers.ts';
 
 /** Context extension of the rotary frequencies, as HF's `rope_scaling`. */
 export type RopeScaling =
@@ -157,10 +157,13 @@ export class Llama implements CausalLM {
   private readonly rotary: { cos: tf.Tensor2D; sin: tf.Tensor2D };
   private seed: number;
   private nextInit = 0;
+  /** Weights to start from (construction only), see ModelOptions. */
+  private given: ModelOptions['weights'];
 
-  constructor(config: LlamaConfig, opts: { seed?: number } = {}) {
+  constructor(config: LlamaConfig, opts: ModelOptions = {}) {
     this.config = llamaConfig(config);
     this.seed = opts.seed ?? 1337;
+    this.given = opts.weights;
     const { vocabSize: V, nLayer: L, nEmbd: C, nHead: H, nKvHead: Hkv, hiddenSize: F } = this.config;
     const kv = (C / H) * Hkv;
     const std = 0.02;
@@ -186,15 +189,16 @@ export class Llama implements CausalLM {
     this.constant('norm_f.g', [C], 1);
     if (!this.config.tiedEmbeddings) this.normal('lm_head.w', [C, V], std);
     this.rotary = rotaryTables(this.config);
+    this.given = undefined; // adapters and heads added later start fresh
   }
 
   private normal(name: string, shape: number[], std: number): void {
     const seed = this.seed * 100003 + this.nextInit++;
-    this.params[name] = tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
+    this.params[name] = givenVariable(this.given, name, shape) ?? tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
   }
 
   private constant(name: string, shape: number[], value: number): void {
-    this.params[name] = tf.variable(tf.fill(shape, value), true);
+    this.params[name] = givenVariable(this.given, name, shape) ?? tf.variable(tf.fill(shape, value), true);
   }
 
   get hasHead(): boolean {

@@ -106,7 +106,8 @@ export function lastHeadValues(head: tf.Tensor2D, last: readonly number[]): tf.T
 
 /** An independent copy of a model (adapters merged into the weights when `merge`). */
 export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: number } = {}): CausalLM {
-  const copy = createModel(model.config, { seed: opts.seed ?? 0 });
+  // On the model's own tensors: the copy shares them until it trains (frozen LoRA weights never do).
+  const copy = createModel(model.config, { seed: opts.seed ?? 0, weights: model.params });
   if (model.lora) copy.addLora(model.lora);
   if (model.hasHead) copy.attachHead();
   for (const [name, v] of Object.entries(model.params)) copy.params[name].assign(v);
