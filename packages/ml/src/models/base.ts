@@ -3,24 +3,35 @@
 // (W + A·B·alpha/rank on named linear weights), the trainable set and disposal. A family file
 // supplies its config, its forward pass and which linear weights take adapters.
 import * as tf from '@tensorflow/tfjs';
-import { KVCache, namedGradients, type LoraConfig } from './layers.ts';
+import { givenVariable, KVCache, namedGradients, type LoraConfig, type ModelOptions } from './layers.ts';
 
 export abstract class ModelBase {
   abstract readonly config: { nEmbd: number };
   readonly params: Record<string, tf.Variable> = {};
   lora: LoraConfig | null = null;
   private nextInit = 0;
+  private readonly seed: number;
+  /** Weights to start from, during construction only (see ModelOptions). */
+  private given: ModelOptions['weights'];
 
-  constructor(private readonly seed: number) {}
+  constructor(opts: ModelOptions) {
+    this.seed = opts.seed ?? 1337;
+    this.given = opts.weights;
+  }
 
-  /** A new variable from N(0, std²); each one draws from its own seed, so init repeats exactly. */
+  /** Ends construction: adapters and heads added later start fresh, never from given weights. */
+  protected built(): void {
+    this.given = undefined;
+  }
+
+  /** The given tensor, else N(0, std²); each draws from its own seed either way, so init repeats exactly. */
   protected normal(name: string, shape: number[], std: number): void {
     const seed = this.seed * 100003 + this.nextInit++;
-    this.params[name] = tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
+    this.params[name] = givenVariable(this.given, name, shape) ?? tf.variable(tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed)), true);
   }
 
   protected constant(name: string, shape: number[], value: number): void {
-    this.params[name] = tf.variable(tf.fill(shape, value), true);
+    this.params[name] = givenVariable(this.given, name, shape) ?? tf.variable(tf.fill(shape, value), true);
   }
 
   get hasHead(): boolean {

@@ -28,7 +28,7 @@ import { fusedAttention, fusedGelu, fusedLayerNorm, fusedLinear } from '../kerne
 import { nativeActive } from '../kernels/native.ts';
 import { ModelBase } from './base.ts';
 import type { CausalLM } from './index.ts';
-import { causalMask, KVCache, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
+import { causalMask, KVCache, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig, type ModelOptions } from './layers.ts';
 
 export interface GPTConfig {
   /** Absent in checkpoints saved before there were other families. */
@@ -67,8 +67,8 @@ const LINEARS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as cons
 export class GPT extends ModelBase implements CausalLM {
   readonly config: GPTConfig;
 
-  constructor(config: GPTConfig, opts: { seed?: number } = {}) {
-    super(opts.seed ?? 1337);
+  constructor(config: GPTConfig, opts: ModelOptions = {}) {
+    super(opts);
     this.config = { ...config, family: 'gpt' };
     const { vocabSize: V, blockSize: T, nLayer: L, nEmbd: C } = config;
     const std = 0.02;
@@ -92,6 +92,7 @@ export class GPT extends ModelBase implements CausalLM {
     }
     this.constant('ln_f.g', [C], 1);
     this.constant('ln_f.b', [C], 0);
+    this.built();
   }
 
   /** Every attention and MLP weight of every layer. */

@@ -8,7 +8,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { GPT, type GPTConfig } from './gpt.ts';
-import type { ForwardOptions, ForwardResult, KVCache, LoraConfig } from './layers.ts';
+import type { ForwardOptions, ForwardResult, KVCache, LoraConfig, ModelOptions } from './layers.ts';
 import { Llama, type LlamaConfig } from './llama.ts';
 
 export * from './layers.ts';
@@ -42,15 +42,15 @@ export interface CausalLM {
   dispose(): void;
 }
 
-type ModelFactory = (config: ModelConfig, opts: { seed?: number }) => CausalLM;
+type ModelFactory = (config: ModelConfig, opts: ModelOptions) => CausalLM;
 
 const FAMILIES: Record<Family, ModelFactory> = {
   gpt: (c, o) => new GPT(c as GPTConfig, o),
   llama: (c, o) => new Llama(c as LlamaConfig, o),
 };
 
-/** Builds a randomly initialised model of the config's family (weights are then assigned or trained). */
-export function createModel(config: ModelConfig, opts: { seed?: number } = {}): CausalLM {
+/** Builds a model of the config's family, randomly initialised or on `opts.weights` (shared). */
+export function createModel(config: ModelConfig, opts: ModelOptions = {}): CausalLM {
   const family = config.family ?? 'gpt';
   const make = FAMILIES[family];
   if (!make) throw new Error(`unknown model family "${family}" (expected ${Object.keys(FAMILIES).join(', ')})`);

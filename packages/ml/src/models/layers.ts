@@ -116,3 +116,20 @@ export function namedGradients(params: Record<string, tf.Variable>, names: strin
   for (const n of names) if (grads[params[n].name]) byName[n] = grads[params[n].name];
   return { loss: value, grads: byName };
 }
+
+/** How a model is built: the seed of its random initialisation, or tensors to start from. */
+export interface ModelOptions {
+  seed?: number;
+  /** Parameters by name to start from instead of random ones: shared, not copied (tfjs tensors are
+   * immutable, so training the model replaces them without touching the owner's). Copies of a model
+   * then cost no heap until they train. */
+  weights?: Record<string, tf.Tensor>;
+}
+
+/** A variable on the given tensor for `name`, or undefined when none is given; refuses another shape. */
+export function givenVariable(weights: ModelOptions['weights'], name: string, shape: number[]): tf.Variable | undefined {
+  const t = weights?.[name];
+  if (!t) return undefined;
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new Error(`${name}: given [${t.shape.join(', ')}], the model needs [${shape.join(', ')}]`);
+  return tf.variable(t, true);
+}

@@ -27,7 +27,7 @@ import { fusedAttention } from '../kernels/fused.ts';
 import { nativeActive } from '../kernels/native.ts';
 import { ModelBase } from './base.ts';
 import type { CausalLM } from './index.ts';
-import { causalMask, KVCache, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig } from './layers.ts';
+import { causalMask, KVCache, tokenLogProbs, type ForwardOptions, type ForwardResult, type LoraConfig, type ModelOptions } from './layers.ts';
 
 /** Context extension of the rotary frequencies, as HF's `rope_scaling`. */
 export type RopeScaling =
@@ -155,8 +155,8 @@ export class Llama extends ModelBase implements CausalLM {
   readonly config: LlamaConfig;
   private readonly rotary: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
-  constructor(config: LlamaConfig, opts: { seed?: number } = {}) {
-    super(opts.seed ?? 1337);
+  constructor(config: LlamaConfig, opts: ModelOptions = {}) {
+    super(opts);
     this.config = llamaConfig(config);
     const { vocabSize: V, nLayer: L, nEmbd: C, nHead: H, nKvHead: Hkv, hiddenSize: F } = this.config;
     const kv = (C / H) * Hkv;
@@ -183,6 +183,7 @@ export class Llama extends ModelBase implements CausalLM {
     this.constant('norm_f.g', [C], 1);
     if (!this.config.tiedEmbeddings) this.normal('lm_head.w', [C, V], std);
     this.rotary = rotaryTables(this.config);
+    this.built();
   }
 
   /** The projections named in `lora.targets` (default q and v), in every layer. */

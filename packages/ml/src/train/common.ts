@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CHAT_TOKENS, chatFormat, renderChat, type ChatTurn } from '../chat.ts';
 import { TOKEN_PARAMS, withChatTokens, type ChatReady } from '../chat-tokens.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
-import { checkMemory, rowsThatFit } from '../memory.ts';
+import { checkMemory, estimateMemory, rowsThatFit } from '../memory.ts';
 import { createModel, type CausalLM, type LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm, learningRate } from '../optim.ts';
 import { divergedError, TrainingError, type ReasonParams } from '../pretrain.ts';
@@ -106,7 +106,8 @@ export function lastHeadValues(head: tf.Tensor2D, last: readonly number[]): tf.T
 
 /** An independent copy of a model (adapters merged into the weights when `merge`). */
 export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: number } = {}): CausalLM {
-  const copy = createModel(model.config, { seed: opts.seed ?? 0 });
+  // On the model's own tensors: the copy shares them until it trains (frozen LoRA weights never do).
+  const copy = createModel(model.config, { seed: opts.seed ?? 0, weights: model.params });
   if (model.lora) copy.addLora(model.lora);
   if (model.hasHead) copy.attachHead();
   for (const [name, v] of Object.entries(model.params)) copy.params[name].assign(v);
@@ -140,7 +141,8 @@ export function checkTrainingMemory(model: CausalLM, tokenizer: Tokenizer, lora:
   const task = lora ? 'lora' : 'full';
   const batch = { name: footprint.setting ?? 'batchSize', rowsPerItem: footprint.rowsPerItem ?? 1 };
   const opts = { rows: footprint.rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined, grownEmbedding: grows, batch };
-  const fit = footprint.splittable ? rowsThatFit(model.config, task, opts) : 0;
+  // Passes plan within 90% of the heap; a single row only has to fit.
+  const fit = footprint.splittable ? Math.max(rowsThatFit(model.config, task, opts), estimateMemory(model.config, task, { ...opts, rows: 1 }).fits ? 1 : 0) : 0;
   if (fit > 0) return fit;
   checkMemory(model.config, task, opts);
   return footprint.rows;
