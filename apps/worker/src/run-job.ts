@@ -48,17 +48,20 @@ export interface QueueAttempt {
 const asJson = (v: unknown) => v as Prisma.InputJsonValue;
 
 async function finish(prisma: PrismaClient, jobId: string, status: 'failed' | 'canceled', error: JobFailure) {
-  await prisma.trainingJob.updateMany({ where: { id: jobId, status: { in: ['queued', 'running'] } }, data: { status, error: asJson(error), finishedAt: new Date() } });
-  // the line's code is the status; its params say why (the web app words the reason from the job's error)
-  await prisma.jobLog.create({
-    data: {
-      jobId,
-      level: status === 'failed' ? 'error' : 'info',
-      message: `${status}: ${error.message}${error.suggestion ? ` (${error.suggestion})` : ''}`,
-      code: status,
-      params: asJson({ reason: error.code, ...error.params }),
-    },
-  });
+  // One transaction: whoever sees the job finished also finds the line that says why.
+  await prisma.$transaction([
+    prisma.trainingJob.updateMany({ where: { id: jobId, status: { in: ['queued', 'running'] } }, data: { status, error: asJson(error), finishedAt: new Date() } }),
+    // the line's code is the status; its params say why (the web app words the reason from the job's error)
+    prisma.jobLog.create({
+      data: {
+        jobId,
+        level: status === 'failed' ? 'error' : 'info',
+        message: `${status}: ${error.message}${error.suggestion ? ` (${error.suggestion})` : ''}`,
+        code: status,
+        params: asJson({ reason: error.code, ...error.params }),
+      },
+    }),
+  ]);
 }
 
 function defaultModelName(job: TrainingJobRow, kind: string): string {
