@@ -176,14 +176,7 @@ export class GPT extends ModelBase implements CausalLM {
     const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => t.reshape([B, T, H, hs]).transpose([0, 2, 1, 3])) as tf.Tensor4D[];
     let [k, v] = [kNew, vNew];
     const past = cache?.length ?? 0;
-    if (cache) {
-      const prev = cache.layers[layer];
-      if (prev) {
-        k = tf.concat([prev.k, k], 2);
-        v = tf.concat([prev.v, v], 2);
-      }
-      cache.set(layer, k, v);
-    }
+    if (cache) ({ k, v } = cache.append(layer, k, v));
     let att = tf.matMul(q.mul(1 / Math.sqrt(hs)), k, false, true); // [B, H, T, past+T]
     if (T > 1) att = att.add(causalMask(T, past));
     att = tf.softmax(att);

@@ -52,6 +52,17 @@ export class KVCache {
     if (old) tf.dispose([old.k, old.v]);
   }
 
+  /** Appends a layer's new keys/values [B, heads, T, hs] to the cached ones; returns all of them. */
+  append(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): { k: tf.Tensor4D; v: tf.Tensor4D } {
+    const prev = this.layers[layer];
+    if (prev) {
+      k = tf.concat([prev.k, k], 2);
+      v = tf.concat([prev.v, v], 2);
+    }
+    this.set(layer, k, v);
+    return { k, v };
+  }
+
   /** Repeats every entry `times` along the batch, e.g. to sample K answers from one prompt. */
   repeat(times: number): void {
     this.layers.forEach(({ k, v }, i) => this.set(i, tf.tile(k, [times, 1, 1, 1]), tf.tile(v, [times, 1, 1, 1])));

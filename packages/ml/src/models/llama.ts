@@ -277,14 +277,7 @@ export class Llama extends ModelBase implements CausalLM {
     k = k.transpose([0, 2, 1, 3]); // [B, Hkv, T, hs]
     v = v.transpose([0, 2, 1, 3]);
     const past = cache?.length ?? 0;
-    if (cache) {
-      const prev = cache.layers[layer];
-      if (prev) {
-        k = tf.concat([prev.k, k], 2);
-        v = tf.concat([prev.v, v], 2);
-      }
-      cache.set(layer, k, v);
-    }
+    if (cache) ({ k, v } = cache.append(layer, k, v));
     const S = past + T;
     const kr = repeatKv(k, B, Hkv, S * hs, rep).reshape([B, H, S, hs]);
     const vr = repeatKv(v, B, Hkv, S * hs, rep).reshape([B, H, S, hs]);
