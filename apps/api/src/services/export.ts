@@ -1,6 +1,7 @@
 // Dataset export as JSONL rows, read from the database in batches so a large project streams
 // in constant memory. The same row generators can feed a training job's dataset snapshot.
-import { rankingToPairs, type PreferenceRow, type SftMessagesRow, type SftPromptCompletionRow } from '@jielong/shared';
+import { rankingToPairs, type PreferenceRow, type RatingsRow, type SftMessagesRow, type SftPromptCompletionRow, type UnpairedRow } from '@jielong/shared';
+import { unpairedExamples } from './unpaired-examples.ts';
 import type { Db } from '../db.ts';
 
 const BATCH = 500;
@@ -50,6 +51,40 @@ export async function* preferenceRows(db: Db, projectId: string): AsyncGenerator
           if (chosen !== undefined && rejected !== undefined) yield { prompt: c.prompt.text, chosen, rejected };
         }
       }
+    }
+    if (batch.length < BATCH) return;
+    cursor = batch[batch.length - 1].id;
+  }
+}
+
+/** TRL's unpaired rows {"prompt","completion","label"} from the raters' thumbs. */
+export async function* unpairedRows(db: Db, projectId: string): AsyncGenerator<UnpairedRow> {
+  for await (const { prompt, completion, label } of unpairedExamples(db, projectId)) yield { prompt, completion, label };
+}
+
+/** Each scored answer with, per scale, the mean of its raters' scores and how many scored it. */
+export async function* ratingsRows(db: Db, projectId: string): AsyncGenerator<RatingsRow> {
+  let cursor: string | undefined;
+  for (;;) {
+    const batch = await db.answer.findMany({
+      where: { comparison: { projectId }, ratings: { some: { ranking: { skipped: false } } } },
+      select: { id: true, text: true, comparison: { select: { prompt: { select: { text: true } } } }, ratings: { where: { ranking: { skipped: false } }, select: { scores: true } } },
+      orderBy: { id: 'asc' },
+      take: BATCH,
+      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+    });
+    for (const a of batch) {
+      const sums: Record<string, { sum: number; count: number }> = {};
+      for (const r of a.ratings) {
+        for (const [key, value] of Object.entries(r.scores as Record<string, number>)) {
+          sums[key] ??= { sum: 0, count: 0 };
+          sums[key].sum += value;
+          sums[key].count += 1;
+        }
+      }
+      const labels = Object.fromEntries(Object.entries(sums).map(([key, { sum, count }]) => [key, { value: sum / count, count }]));
+      // an answer given only thumbs has no scores: it is in the unpaired export instead
+      if (Object.keys(labels).length > 0) yield { prompt: a.comparison.prompt.text, completion: a.text, labels };
     }
     if (batch.length < BATCH) return;
     cursor = batch[batch.length - 1].id;
