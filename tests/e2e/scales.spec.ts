@@ -80,7 +80,7 @@ test('a researcher sets rating scales; a rater scores and thumbs answers by keyb
   await page.keyboard.press('d');
   await expect(page.locator('.rank-card', { hasText: 'About 50 °C.' }).getByRole('button', { name: 'Thumbs down' })).toHaveAttribute('aria-pressed', 'true');
   await page.keyboard.press('Control+Enter');
-  await expect(page.getByRole('alert')).toContainText(`Score answer ${label['About 50 °C.']} on “Helpfulness” before submitting.`);
+  await expect(page.locator('.form-error[role=alert]')).toContainText(`Score answer ${label['About 50 °C.']} on “Helpfulness” before submitting.`);
   await page.keyboard.press('r');
   await page.keyboard.press('2');
   await page.keyboard.press('Escape');
@@ -92,7 +92,7 @@ test('a researcher sets rating scales; a rater scores and thumbs answers by keyb
 
   // The researcher downloads both exports from the dashboard.
   await researcher.goto(`/projects/${project.id}/dashboard`);
-  const unpairedHref = await researcher.getByRole('link', { name: '⤓ prompt / completion / label' }).getAttribute('href');
+  const unpairedHref = await researcher.getByRole('link', { name: '⤓ prompt / completion / label', exact: true }).getAttribute('href');
   const unpaired = jsonl(await (await researcher.request.get(unpairedHref!)).text());
   expect(unpaired.sort((a, b) => a.completion.localeCompare(b.completion))).toEqual([
     { prompt: 'What is the boiling point of water at sea level?', completion: '100 °C.', label: true },
@@ -176,37 +176,41 @@ test('a reviewer works the queue by keyboard: next, accept, reject with a note, 
   await page.goto(`/projects/${project.id}/review`);
   const items = page.locator('.review-item');
   await expect(items).toHaveCount(3);
-  await expect(page.locator('.review-item.current')).toContainText('Name a colour.');
+  const prompts = await items.evaluateAll((els) => els.map((e) => e.querySelector('.md')!.textContent!.trim()));
+  const current = page.locator('.review-item.current');
+  await expect(current).toContainText(prompts[0]);
   await page.keyboard.press('n');
-  await expect(page.locator('.review-item.current')).toContainText('Name a fruit.');
+  await expect(current).toContainText(prompts[1]);
   await page.keyboard.press('j');
-  await expect(page.locator('.review-item.current')).toContainText('Name a planet.');
+  await expect(current).toContainText(prompts[2]);
 
-  // E: edit the planet answer, Ctrl+Enter accepts the edited text
+  // E: edit the third answer, Ctrl+Enter accepts the edited text
   await page.keyboard.press('e');
-  const editor = page.locator('.review-item.current').getByLabel('Answer');
+  const editor = current.getByRole('textbox', { name: 'Answer' });
   await expect(editor).toBeFocused();
-  await editor.fill('Mars, the red one.');
+  await editor.fill('Edited by the reviewer.');
   await editor.press('Control+Enter');
   await expect(items).toHaveCount(2);
-  // K: back up to the fruit; R: a note, Ctrl+Enter rejects
+  // the queue's first is current again; J to the second, R: a note, Ctrl+Enter rejects
+  await expect(current).toContainText(prompts[0]);
   await page.keyboard.press('k');
-  await expect(page.locator('.review-item.current')).toContainText('Name a colour.');
+  await expect(current).toContainText(prompts[0]);
   await page.keyboard.press('j');
-  await expect(page.locator('.review-item.current')).toContainText('Name a fruit.');
+  await expect(current).toContainText(prompts[1]);
   await page.keyboard.press('r');
   const note = page.getByLabel('Note to the author');
   await expect(note).toBeFocused();
-  await note.fill('A carrot is a vegetable.');
+  await note.fill('Please answer what was asked.');
   await note.press('Control+Enter');
   await expect(items).toHaveCount(1);
-  // A: accept the colour
-  await expect(page.locator('.review-item.current')).toContainText('Name a colour.');
+  // A: accept the first
+  await expect(current).toContainText(prompts[0]);
   await page.keyboard.press('a');
   await expect(page.getByText('Nothing is waiting for review.')).toBeVisible();
 
   const stored = Object.fromEntries((await admin.demonstrations(project.id)).map((d) => [d.promptText, d]));
-  expect(stored['Name a colour.']).toMatchObject({ status: 'accepted', answer: 'Blue.' });
-  expect(stored['Name a fruit.']).toMatchObject({ status: 'rejected', reviewNote: 'A carrot is a vegetable.' });
-  expect(stored['Name a planet.']).toMatchObject({ status: 'accepted', answer: 'Mars, the red one.' });
+  expect(stored[prompts[0]]).toMatchObject({ status: 'accepted' });
+  expect(stored[prompts[0]].answer).not.toBe('Edited by the reviewer.');
+  expect(stored[prompts[1]]).toMatchObject({ status: 'rejected', reviewNote: 'Please answer what was asked.' });
+  expect(stored[prompts[2]]).toMatchObject({ status: 'accepted', answer: 'Edited by the reviewer.' });
 });
