@@ -113,12 +113,12 @@ export function AnswerScales({ label, scales, thumbs, rating, open, activeScale,
                 type="button"
                 className={thumb === th ? `thumb on thumb-${th}` : 'thumb'}
                 aria-pressed={thumb === th}
-                aria-label={t(th === 'up' ? 'scales.thumbUp' : 'scales.thumbDown')}
-                title={`${t(th === 'up' ? 'scales.thumbUp' : 'scales.thumbDown')} (${th === 'up' ? 'U' : 'D'})`}
+                aria-keyshortcuts={th === 'up' ? 'U' : 'D'}
                 disabled={disabled}
                 onClick={() => onThumb(th)}
               >
-                <span aria-hidden>{th === 'up' ? '👍' : '👎'}</span>
+                <span aria-hidden>{th === 'up' ? '✓ ' : '✗ '}</span>
+                {t(th === 'up' ? 'scales.thumbUp' : 'scales.thumbDown')}
               </button>
             ))}
           </span>

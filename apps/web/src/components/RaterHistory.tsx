@@ -96,7 +96,7 @@ function HistoryItem({ item, editing, onEdit, onSaved }: { item: RaterHistoryIte
                     return (
                       <span key={id} className="history-answer" data-answer-id={id}>
                         <strong>{t('rank.answer', { n: a?.label ?? 0 })}</strong>{' '}
-                        {r?.thumb && <span aria-label={t(r.thumb === 'up' ? 'scales.thumbUp' : 'scales.thumbDown')}>{r.thumb === 'up' ? '👍' : '👎'} </span>}
+                        {r?.thumb && <span className={`thumb on thumb-${r.thumb}`}>{t(r.thumb === 'up' ? 'scales.thumbUp' : 'scales.thumbDown')}</span>}{' '}
                         {(ranking.flags[id] ?? []).map((f) => (
                           <span key={f} className="flag on">
                             {t(`rank.flag.${f}`)}
