@@ -1,7 +1,7 @@
 // A rater's scores and thumbs as the UI edits them, and the scale presets a researcher can start
 // from. Pure functions, like lib/ranking.ts.
 import type { AnswerRating, AnswerRatings, RatingScale, RatingScaleInput, Thumb } from '@jielong/shared';
-import type { MessageKey } from '@/i18n/messages';
+import type { MessageKey } from '../i18n/messages';
 
 type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
