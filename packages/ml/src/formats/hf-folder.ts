@@ -179,7 +179,7 @@ async function writePeftAdapter(dir: string, baseDir: string, model: CausalLM, r
     const bt = tf.tidy(() => model.params[b].transpose().dataSync() as Float32Array);
     tensors.push({ name: `${prefix}.lora_A.weight`, shape: [rank, fanIn], data: at }, { name: `${prefix}.lora_B.weight`, shape: [fanOut, rank], data: bt });
   }
-  const targets = gpt ? ['c_attn', 'c_proj', 'c_fc'] : (lora.targets ?? ['q', 'v']).map((t) => PEFT_TARGETS[t]);
+  const targets = gpt ? (lora.targets ?? ['c_attn', 'c_proj', 'c_fc']) : (lora.targets ?? ['q', 'v']).map((t) => PEFT_TARGETS[t]);
   const adapterConfig = {
     peft_type: 'LORA', task_type: model.hasHead ? 'SEQ_CLS' : 'CAUSAL_LM', base_model_name_or_path: baseDir, r: lora.rank, lora_alpha: lora.alpha,
     lora_dropout: 0, target_modules: targets, bias: 'none', fan_in_fan_out: gpt, inference_mode: true, modules_to_save: null, init_lora_weights: true,
