@@ -9,9 +9,9 @@ import { initialGroups, type Groups } from '@/lib/ranking';
 import { missingRequired, setScore, toggleThumb } from '@/lib/scales';
 import { useSubmit } from '@/lib/useSubmit';
 import { AnswerScales, useRatingKeys } from './AnswerScales';
+import { Dialogue } from './Dialogue';
 import { ErrorBanner } from './ErrorBanner';
 import { Guidelines } from './Guidelines';
-import { Markdown } from './Markdown';
 import { useProject } from './ProjectContext';
 import { RankingBoard, type BoardAnswer, type Flags } from './RankingBoard';
 import { SkipForm } from './SkipForm';
@@ -177,10 +177,7 @@ export function RankTask() {
       {loaded && (
         <div className="rank-layout">
           <div className="rank-main">
-            <section className="card prompt-card" aria-label={t('rank.prompt')}>
-              <h3 className="card-label">{t('rank.prompt')}</h3>
-              <Markdown text={loaded.task.prompt.text} />
-            </section>
+            <Dialogue turns={loaded.task.prompt.turns} label={t('rank.prompt')} next="dialogue.nextRank" />
             <p className="muted small">{t('rank.help')}</p>
             <p className="keys-hint small">{t('rank.keys', { k: Math.min(9, loaded.answers.length) })}</p>
             <p className="keys-hint small">{t('scales.keys')}</p>
