@@ -144,6 +144,13 @@ test('exports: thumbs in TRL unpaired format, scores summed up per answer', asyn
     { prompt: 'Name a prime.', completion: '9', label: false },
   ]);
 
+  const conversational = jsonl((await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/unpaired?format=conversational`)).body);
+  assert.deepEqual(conversational.find((r) => r.label === false), {
+    prompt: [{ role: 'user', content: 'Name a prime.' }],
+    completion: [{ role: 'assistant', content: '9' }],
+    label: false,
+  });
+
   const ratings = jsonl((await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/ratings`)).body);
   const byCompletion = Object.fromEntries(ratings.map((r) => [r.completion, r]));
   assert.deepEqual(byCompletion['7'], { prompt: 'Name a prime.', completion: '7', labels: { helpfulness: { value: 6.5, count: 2 } } });

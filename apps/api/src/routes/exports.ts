@@ -62,13 +62,14 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['export'],
         description: 'JSONL of {"prompt","completion","label"} (TRL unpaired preference, for KTO): one row per thumb a rater gave an answer, up = true.',
         params: ProjectParamsSchema,
+        querystring: PreferenceExportQuerySchema,
         produces: ['application/x-ndjson'],
       },
     },
     async (req, reply) => {
       const { project } = await requireProject(req, req.params.projectId, ['researcher']);
       reply.type(NDJSON).header('content-disposition', attachment(project.name, 'unpaired'));
-      return reply.send(Readable.from(toJsonLines(unpairedRows(app.prisma, project.id))));
+      return reply.send(Readable.from(toJsonLines(unpairedRows(app.prisma, project.id, req.query.format))));
     },
   );
 

@@ -62,8 +62,12 @@ export async function* preferenceRows(db: Db, projectId: string, format: 'standa
 }
 
 /** TRL's unpaired rows {"prompt","completion","label"} from the raters' thumbs. */
-export async function* unpairedRows(db: Db, projectId: string): AsyncGenerator<UnpairedRow> {
-  for await (const { prompt, completion, label } of unpairedExamples(db, projectId)) yield { prompt, completion, label };
+export async function* unpairedRows(db: Db, projectId: string, format: 'standard' | 'conversational'): AsyncGenerator<UnpairedRow> {
+  for await (const { prompt, completion, label } of unpairedExamples(db, projectId)) {
+    yield format === 'conversational'
+      ? { prompt: turnsOfPrompt(prompt), completion: [{ role: 'assistant', content: completion }], label }
+      : { prompt: prompt.text, completion, label };
+  }
 }
 
 /** Each scored answer with, per scale, the mean of its raters' scores and how many scored it. */

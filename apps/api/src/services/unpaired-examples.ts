@@ -1,12 +1,16 @@
 // Unpaired examples: one answer with a good/bad label, as TRL's KTO trainer takes them
 // ({"prompt","completion","label"}). The one query for them: the unpaired export streams it, and
 // a job dataset built from thumbs reads it (freezing the rankings it names).
-import type { UnpairedRow } from '@jielong/shared';
-import type { Db } from '../db.ts';
+import type { Db, Prisma } from '../db.ts';
 
 const BATCH = 500;
 
-export interface UnpairedExample extends UnpairedRow {
+export interface UnpairedExample {
+  /** the stored prompt: promptContent / turnsOfPrompt (@jielong/shared) give either format */
+  prompt: { text: string; turns: Prisma.JsonValue };
+  completion: string;
+  /** thumbs up */
+  label: boolean;
   /** the ranking the thumb was given with (to freeze it with a dataset) */
   rankingId: string;
   answerId: string;
@@ -22,13 +26,13 @@ export async function* unpairedExamples(db: Db, projectId: string): AsyncGenerat
   for (;;) {
     const batch = await db.answerRating.findMany({
       where: { thumb: { not: null }, ranking: { skipped: false, comparison: { projectId } } },
-      select: { rankingId: true, answerId: true, thumb: true, answer: { select: { text: true, comparison: { select: { prompt: { select: { text: true } } } } } } },
+      select: { rankingId: true, answerId: true, thumb: true, answer: { select: { text: true, comparison: { select: { prompt: { select: { text: true, turns: true } } } } } } },
       orderBy: [{ rankingId: 'asc' }, { answerId: 'asc' }],
       take: BATCH,
       ...(cursor ? { cursor: { rankingId_answerId: cursor }, skip: 1 } : {}),
     });
     for (const r of batch) {
-      yield { prompt: r.answer.comparison.prompt.text, completion: r.answer.text, label: r.thumb!, rankingId: r.rankingId, answerId: r.answerId };
+      yield { prompt: r.answer.comparison.prompt, completion: r.answer.text, label: r.thumb!, rankingId: r.rankingId, answerId: r.answerId };
     }
     if (batch.length < BATCH) return;
     const last = batch[batch.length - 1];

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { IdSchema } from './common.ts';
+import { PromptContentSchema } from '../dialogue.ts';
+import { AssistantTurnListSchema } from './datasets.ts';
 
 // Rating scales: besides ranking a comparison's answers, raters score each answer on the scales
 // the project sets (helpfulness 1–7, Open-Assistant's quality labels…) and may give it a thumbs
@@ -55,10 +57,10 @@ export type AnswerRatingInput = z.input<typeof AnswerRatingSchema>;
 export const AnswerRatingsSchema = z.record(IdSchema, AnswerRatingSchema);
 export type AnswerRatings = z.output<typeof AnswerRatingsSchema>;
 
-// GET /v1/projects/:projectId/export/unpaired (researcher)
+// GET /v1/projects/:projectId/export/unpaired ?format=standard|conversational (researcher)
 // TRL's unpaired preference format (what KTO trains on): one row per thumb a rater gave an
-// answer, label true for up and false for down.
-export const UnpairedRowSchema = z.object({ prompt: z.string(), completion: z.string(), label: z.boolean() });
+// answer, label true for up and false for down; strings, or turns as the other exports have them.
+export const UnpairedRowSchema = z.object({ prompt: PromptContentSchema, completion: z.union([z.string(), AssistantTurnListSchema]), label: z.boolean() });
 export type UnpairedRow = z.infer<typeof UnpairedRowSchema>;
 
 // GET /v1/projects/:projectId/export/ratings (researcher)
