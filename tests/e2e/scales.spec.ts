@@ -92,13 +92,13 @@ test('a researcher sets rating scales; a rater scores and thumbs answers by keyb
 
   // The researcher downloads both exports from the dashboard.
   await researcher.goto(`/projects/${project.id}/dashboard`);
-  const unpairedHref = await researcher.getByRole('link', { name: '⤓ prompt / completion / label', exact: true }).getAttribute('href');
+  const unpairedHref = await researcher.getByRole('link', { name: '⤓ prompt, completion, label', exact: true }).getAttribute('href');
   const unpaired = jsonl(await (await researcher.request.get(unpairedHref!)).text());
   expect(unpaired.sort((a, b) => a.completion.localeCompare(b.completion))).toEqual([
     { prompt: 'What is the boiling point of water at sea level?', completion: '100 °C.', label: true },
     { prompt: 'What is the boiling point of water at sea level?', completion: 'About 50 °C.', label: false },
   ]);
-  const ratingsHref = await researcher.getByRole('link', { name: '⤓ prompt / completion / labels' }).getAttribute('href');
+  const ratingsHref = await researcher.getByRole('link', { name: '⤓ prompt, completion, labels', exact: true }).getAttribute('href');
   const ratings = jsonl(await (await researcher.request.get(ratingsHref!)).text());
   expect(Object.fromEntries(ratings.map((r) => [r.completion, r.labels]))).toEqual({
     '100 °C.': { helpfulness: { value: 7, count: 1 }, harmlessness: { value: 6, count: 1 }, honesty: { value: 5, count: 1 } },

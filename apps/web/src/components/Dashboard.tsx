@@ -99,7 +99,10 @@ export function Dashboard() {
             <strong>{t('dash.exportUnpaired')}</strong>
             <div className="button-row">
               <a className="btn" href={`${base}/unpaired`} download={`${fileStem}-unpaired.jsonl`}>
-                ⤓ prompt / completion / label
+                ⤓ prompt, completion, label
+              </a>
+              <a className="btn" href={`${base}/unpaired?format=conversational`} download={`${fileStem}-unpaired-conversational.jsonl`}>
+                ⤓ {t('dialogue.exportConversational')}
               </a>
             </div>
           </div>
@@ -107,7 +110,7 @@ export function Dashboard() {
             <strong>{t('dash.exportRatings')}</strong>
             <div className="button-row">
               <a className="btn" href={`${base}/ratings`} download={`${fileStem}-ratings.jsonl`}>
-                ⤓ prompt / completion / labels
+                ⤓ prompt, completion, labels
               </a>
             </div>
           </div>
