@@ -4,12 +4,14 @@
 // tokens). Rounds repeat from the policy the last round left. After each round the policy's greedy
 // answers to the evaluation prompts are scored (and by a gold reward, when given), with its sampled
 // KL to the starting (SFT) model.
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint.ts';
+// All rounds are one epoch loop (one learning-rate schedule and optimizer): a round's answers are
+// sampled when its first epoch starts, from the policy the previous round left, and kept in the
+// checkpoint, so a resumed round trains on the answers it sampled before.
 import type { CausalLM } from '../models/index.ts';
 import { TrainingError } from '../pretrain.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  checkAborted, checkConfig, chunks, EPOCH_DEFAULTS, EPOCH_RULES, fineTuneStart, renderAnswer, requireData, shuffled, trainEpochs,
+  checkConfig, chunks, EPOCH_DEFAULTS, EPOCH_RULES, fineTuneStart, renderAnswer, requireData, shuffled, trainEpochs,
   type EpochConfig, type Prompt, type PromptAnswer, type StepProgress, type TrainerOptions,
 } from './common.ts';
 import { mean, sampleRollouts, sampledKl, scoreAnswers, type RewardFn } from './rollouts.ts';
@@ -31,22 +33,25 @@ export const BEST_OF_N_DEFAULTS: BestOfNConfig = (({ valFraction: _v, evalEvery:
   ...epoch, rounds: 1, samplesPerPrompt: 8, maxAnswerTokens: 32, temperature: 1, promptsPerRound: 0, epochs: 2, lr: 1e-4, minLr: 1e-5,
 }))(EPOCH_DEFAULTS);
 
-export interface BestOfNRound {
+/** The policy judged on the evaluation prompts (at the start, and after each round). */
+export interface BestOfNEval {
+  /** Mean reward of its greedy answers, and their gold reward when one is given. */
+  greedyReward: number;
+  goldReward?: number;
+  /** Its sampled KL to the starting model, nats per answer (null when chat tokens were added to it). */
+  kl: number | null;
+}
+
+export interface BestOfNRound extends BestOfNEval {
   round: number;
   /** Mean reward of all N samples, and of the kept (best) ones. */
   sampledReward: number;
   keptReward: number;
-  /** Mean reward of the policy's greedy answers to the evaluation prompts after the round. */
-  greedyReward: number;
-  goldReward?: number;
-  /** Sampled KL to the starting model after the round, nats per answer (null when chat tokens were added). */
-  kl: number | null;
-  steps: number;
 }
 
 export interface BestOfNProgress extends StepProgress {
   round: number;
-  /** On the last step of a round. */
+  /** On the last step of a round: its samples' rewards and the policy's judgement after it. */
   sampledReward?: number;
   keptReward?: number;
   evalReward?: number;
@@ -68,19 +73,16 @@ export interface BestOfNResult {
   policy: CausalLM;
   tokenizer: Tokenizer;
   steps: number;
-  /** The starting model's greedy reward (and gold reward) on the evaluation prompts. */
-  initialGreedyReward: number;
-  initialGoldReward?: number;
+  /** The starting model judged as each round is. */
+  initial: BestOfNEval;
   rounds: BestOfNRound[];
 }
 
-interface RoundsState {
-  /** Rounds done. */
-  round: number;
-  initialGreedyReward: number;
-  initialGoldReward?: number;
-  rounds: BestOfNRound[];
-  [k: string]: unknown;
+/** A round's kept answers and its samples' rewards. */
+interface Sampled {
+  kept: PromptAnswer[];
+  sampledReward: number;
+  keptReward: number;
 }
 
 export async function trainBestOfN(opts: BestOfNOptions): Promise<BestOfNResult> {
@@ -95,75 +97,60 @@ export async function trainBestOfN(opts: BestOfNOptions): Promise<BestOfNResult>
   const T = opts.policy.config.blockSize;
   const footprint = {
     rows: Math.min(c.batchSize, perRound),
-    // the kept answers are not known yet: count prompts with a full-length answer
+    // the kept answers are not known yet: count each prompt with a full-length answer
     lengths: (t: Tokenizer) => opts.prompts.map((p) => Math.min(T, renderAnswer(t, p, '', T + 1).ids.length - 1 + c.maxAnswerTokens)),
   };
   const { model: policy, tokenizer: tok, added } = fineTuneStart(opts.policy, opts.tokenizer, { lora: c.lora, footprint });
   const evalPrompts = opts.evalPrompts ?? opts.prompts.slice(0, 16);
-  const roundsDir = opts.checkpointDir && `${opts.checkpointDir}/rounds`;
   const stepsPerRound = c.epochs * Math.ceil(perRound / c.batchSize);
-  try {
-    // The policy's greedy answers judged by the rewards; its samples' KL to the starting model.
-    const judge = () => {
-      const greedy = sampleRollouts(policy, tok, evalPrompts, 1, c.maxAnswerTokens, 0, 0);
-      const kl = added ? null : sampledKl(policy, opts.policy, sampleRollouts(policy, tok, evalPrompts, 4, c.maxAnswerTokens, c.seed ^ 0x9e3779b9), tok.eotId);
-      return { greedyReward: mean(scoreAnswers(opts.reward, opts.tokenizer, greedy)), goldReward: opts.goldReward && mean(scoreAnswers(opts.goldReward, opts.tokenizer, greedy)), kl };
-    };
-    let state: RoundsState;
-    if (roundsDir && hasCheckpoint(roundsDir)) {
-      const ck = await loadCheckpoint(roundsDir);
-      for (const [name, v] of Object.entries(policy.params)) v.assign(ck.model.params[name]);
-      ck.model.dispose();
-      state = ck.state as RoundsState;
-    } else {
-      const start = judge();
-      state = { round: 0, initialGreedyReward: start.greedyReward, initialGoldReward: start.goldReward, rounds: [] };
-    }
-    for (let r = state.round; r < c.rounds; r++) {
-      checkAborted(opts.signal, r * stepsPerRound);
-      // Sampling depends only on the round's starting policy and the seed: a resumed round samples the same answers.
-      const seed = (c.seed * 1000003 + r * 7919) >>> 0;
-      const prompts = shuffled(opts.prompts, seed).slice(0, perRound);
-      const samples = sampleRollouts(policy, tok, prompts, c.samplesPerPrompt, c.maxAnswerTokens, seed, c.temperature);
-      const scores = scoreAnswers(opts.reward, opts.tokenizer, samples);
-      const kept: PromptAnswer[] = [];
-      const keptScores: number[] = [];
-      for (let p = 0; p < prompts.length; p++) {
-        const group = scores.slice(p * c.samplesPerPrompt, (p + 1) * c.samplesPerPrompt);
-        const best = group.indexOf(Math.max(...group));
-        kept.push({ prompt: prompts[p], answer: samples[p * c.samplesPerPrompt + best].text });
-        keptScores.push(group[best]);
-      }
-      let last: BestOfNProgress | undefined;
-      const run = await trainEpochs({
-        model: policy,
-        config: { ...c, valFraction: 0, evalEvery: Number.MAX_SAFE_INTEGER, seed: c.seed + r },
-        options: {
-          signal: opts.signal,
-          checkpointDir: opts.checkpointDir && `${opts.checkpointDir}/round-${r}`,
-          beforeCheckpoint: opts.beforeCheckpoint,
-          onProgress: (p: BestOfNProgress) => opts.onProgress?.((last = p)),
-        },
-        lossName: 'best-of-N SFT loss',
-        batches: (epoch) => chunks(shuffled(kept, c.seed + r * 101 + epoch), c.batchSize),
-        loss: (examples, s) => ({ loss: sftLoss(policy, sftBatch(tok, examples, T), { training: true, seed: s }), stats: {} }),
-        evaluate: () => ({}),
-        progress: (p): BestOfNProgress => ({ ...p, step: r * stepsPerRound + p.step, steps: c.rounds * stepsPerRound, round: r }),
-      });
-      const judged = judge();
-      const record: BestOfNRound = { round: r, sampledReward: mean(scores), keptReward: mean(keptScores), ...judged, steps: run.steps };
-      state = { ...state, round: r + 1, rounds: [...state.rounds, record] };
-      // the round's judgement: its last step again, with the rewards after it
-      const at = last ?? { phase: 'train', step: (r + 1) * stepsPerRound, steps: c.rounds * stepsPerRound, epoch: c.epochs - 1, lr: c.minLr, trainLoss: NaN, etaSeconds: 0, round: r };
-      opts.onProgress?.({ ...at, phase: 'eval', sampledReward: record.sampledReward, keptReward: record.keptReward, evalReward: record.greedyReward, goldReward: record.goldReward, kl: record.kl ?? undefined });
-      if (roundsDir) {
-        await opts.beforeCheckpoint?.();
-        await saveCheckpoint(roundsDir, { model: policy, state });
-      }
-    }
-    return { policy, tokenizer: tok, steps: state.rounds.reduce((n, x) => n + x.steps, 0), initialGreedyReward: state.initialGreedyReward, initialGoldReward: state.initialGoldReward, rounds: state.rounds };
-  } catch (e) {
-    policy.dispose();
-    throw e;
-  }
+
+  const judge = (): BestOfNEval => {
+    const greedy = sampleRollouts(policy, tok, evalPrompts, 1, c.maxAnswerTokens, 0, 0);
+    const kl = added ? null : sampledKl(policy, opts.policy, sampleRollouts(policy, tok, evalPrompts, 4, c.maxAnswerTokens, c.seed ^ 0x9e3779b9), tok.eotId);
+    const e: BestOfNEval = { greedyReward: mean(scoreAnswers(opts.reward, opts.tokenizer, greedy)), kl };
+    if (opts.goldReward) e.goldReward = mean(scoreAnswers(opts.goldReward, opts.tokenizer, greedy));
+    return e;
+  };
+  // Sampling depends only on the round's starting policy and the seed.
+  const sample = (r: number): Sampled => {
+    const seed = (c.seed * 1000003 + r * 7919) >>> 0;
+    const prompts = shuffled(opts.prompts, seed).slice(0, perRound);
+    const samples = sampleRollouts(policy, tok, prompts, c.samplesPerPrompt, c.maxAnswerTokens, seed, c.temperature);
+    const scores = scoreAnswers(opts.reward, opts.tokenizer, samples);
+    const kept: PromptAnswer[] = [];
+    const keptScores: number[] = [];
+    prompts.forEach((prompt, p) => {
+      const group = scores.slice(p * c.samplesPerPrompt, (p + 1) * c.samplesPerPrompt);
+      const best = group.indexOf(Math.max(...group));
+      kept.push({ prompt, answer: samples[p * c.samplesPerPrompt + best].text });
+      keptScores.push(group[best]);
+    });
+    return { kept, sampledReward: mean(scores), keptReward: mean(keptScores) };
+  };
+  let rounds: Sampled[] = [];
+  const run = await trainEpochs({
+    model: policy,
+    // a round is `epochs` epochs; the judgement after each round is the loop's evaluation
+    config: { ...c, epochs: c.rounds * c.epochs, valFraction: 0, evalEvery: stepsPerRound },
+    options: opts,
+    lossName: 'best-of-N SFT loss',
+    batches: (epoch) => {
+      const r = Math.floor(epoch / c.epochs);
+      rounds[r] ??= sample(r);
+      return chunks(shuffled(rounds[r].kept, c.seed + epoch), c.batchSize);
+    },
+    loss: (examples, seed) => ({ loss: sftLoss(policy, sftBatch(tok, examples, T), { training: true, seed }), stats: {} }),
+    evaluate: judge,
+    state: { save: () => ({ rounds }), restore: (saved) => void (rounds = saved.rounds as Sampled[]) },
+    progress: (p, { evaluated }): BestOfNProgress => {
+      const round = Math.floor((p.step - 1) / stepsPerRound);
+      if (!evaluated) return { ...p, round };
+      const { sampledReward, keptReward } = rounds[round];
+      return { ...p, round, sampledReward, keptReward, evalReward: evaluated.greedyReward, goldReward: evaluated.goldReward, kl: evaluated.kl ?? undefined };
+    },
+  });
+  return {
+    policy, tokenizer: tok, steps: run.steps, initial: run.initial,
+    rounds: run.evals.map(({ step: _s, trainLoss: _l, ...e }, r) => ({ round: r, sampledReward: rounds[r].sampledReward, keptReward: rounds[r].keptReward, ...e })),
+  };
 }
