@@ -41,6 +41,9 @@ const INPUTS: Record<JobKind, Record<string, ModelKind[]>> = {
   reward: { baseModelId: ['base', 'sft'] },
   ppo: { policyModelId: ['sft', 'policy', 'base'], rewardModelId: ['reward'] },
   dpo: { policyModelId: ['sft', 'policy', 'base'] },
+  grpo: { policyModelId: ['sft', 'policy', 'base'], rewardModelId: ['reward'] },
+  kto: { policyModelId: ['sft', 'policy', 'base'] },
+  best_of_n: { policyModelId: ['sft', 'policy', 'base'], rewardModelId: ['reward'] },
   generate: { modelIds: ['base', 'sft', 'policy'] },
   // checked by routes/model-io.ts
   import: {},
@@ -191,7 +194,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['jobs'],
         params: IdParamsSchema,
         description:
-          'The JSONL the job trains on, as frozen at its creation: SFT rows are {prompt, completion}, reward and DPO rows {prompt, chosen, rejected, group} (TRL\'s prompt-completion and preference formats), pretrain rows {text}.',
+          'The JSONL the job trains on, as frozen at its creation: SFT rows are {prompt, completion}, reward and DPO rows {prompt, chosen, rejected, group} (TRL\'s prompt-completion and preference formats), KTO rows {prompt, completion, label, group} (TRL\'s unpaired preference format), PPO, GRPO and best-of-N rows {promptId, prompt}, pretrain rows {text}.',
       },
     },
     async (req, reply) => {

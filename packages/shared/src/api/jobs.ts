@@ -3,8 +3,11 @@ import { IdSchema, TimestampSchema } from './common.ts';
 import { JobKindSchema, JobSchema, ModelSchema } from './training.ts';
 import { ModelExportSchema, ModelProvenanceSchema } from './model-io.ts';
 import {
+  BestOfNHyperparamsSchema,
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
+  GrpoHyperparamsSchema,
+  KtoHyperparamsSchema,
   PpoHyperparamsSchema,
   PretrainHyperparamsSchema,
   RewardHyperparamsSchema,
@@ -54,6 +57,29 @@ export const CreateJobRequestSchema = z.discriminatedUnion('kind', [
     policyModelId: IdSchema,
   }),
   z.object({
+    kind: z.literal('grpo'),
+    name,
+    hyperparams: GrpoHyperparamsSchema.prefault({}),
+    /** The SFT model: the policy starts from it and the KL term keeps it near it. */
+    policyModelId: IdSchema,
+    rewardModelId: IdSchema,
+  }),
+  z.object({
+    kind: z.literal('kto'),
+    name,
+    hyperparams: KtoHyperparamsSchema.prefault({}),
+    /** The SFT model: the policy starts from it and it is KTO's reference. */
+    policyModelId: IdSchema,
+  }),
+  z.object({
+    kind: z.literal('best_of_n'),
+    name,
+    hyperparams: BestOfNHyperparamsSchema.prefault({}),
+    /** The SFT model the rounds start from; the reward model keeps the best of N answers. */
+    policyModelId: IdSchema,
+    rewardModelId: IdSchema,
+  }),
+  z.object({
     kind: z.literal('generate'),
     name,
     hyperparams: GenerateHyperparamsSchema.prefault({}),
@@ -72,12 +98,17 @@ export const SftRowSchema = z.object({ prompt: z.string(), completion: z.string(
 /** One (better, worse) pair of one ranking; pairs of the same ranking share `group` (the ranking id). */
 export const PreferencePairRowSchema = z.object({ prompt: z.string(), chosen: z.string(), rejected: z.string(), group: z.string() });
 export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: z.string() });
+/** One unpaired answer (TRL's unpaired preference format): `label` true when desirable; `group` its ranking (or rating). */
+export const UnpairedRowSchema = z.object({ prompt: z.string(), completion: z.string(), label: z.boolean(), group: z.string() });
 export const DATASET_ROW_SCHEMAS = {
   pretrain: PretrainRowSchema,
   sft: SftRowSchema,
   reward: PreferencePairRowSchema,
   dpo: PreferencePairRowSchema,
   ppo: PromptRowSchema,
+  grpo: PromptRowSchema,
+  kto: UnpairedRowSchema,
+  best_of_n: PromptRowSchema,
   generate: PromptRowSchema,
 } as const;
 
