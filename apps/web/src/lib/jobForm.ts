@@ -4,7 +4,7 @@
 // exactly what the API would fill in.
 import { HYPERPARAMS_SCHEMAS, PRESET_BLOCK_SIZE, type TrainingJobKind, type Model, type ModelKind, type Throughput } from '@jielong/shared';
 
-export const JOB_KINDS: readonly TrainingJobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate'];
+export const JOB_KINDS: readonly TrainingJobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'grpo', 'kto', 'best_of_n', 'generate'];
 
 export interface ModelInput {
   /** request field */
@@ -24,6 +24,15 @@ export const MODEL_INPUTS: Record<TrainingJobKind, ModelInput[]> = {
     { field: 'rewardModelId', kinds: ['reward'] },
   ],
   dpo: [{ field: 'policyModelId', kinds: ['sft', 'policy', 'base'] }],
+  grpo: [
+    { field: 'policyModelId', kinds: ['sft', 'policy', 'base'] },
+    { field: 'rewardModelId', kinds: ['reward'] },
+  ],
+  kto: [{ field: 'policyModelId', kinds: ['sft', 'policy', 'base'] }],
+  best_of_n: [
+    { field: 'policyModelId', kinds: ['sft', 'policy', 'base'] },
+    { field: 'rewardModelId', kinds: ['reward'] },
+  ],
   generate: [{ field: 'modelIds', kinds: ['sft', 'policy', 'base'], multiple: true }],
 };
 
@@ -56,13 +65,30 @@ export const HP_FIELDS: Record<TrainingJobKind, { main: string[]; advanced: stri
     main: ['beta', 'epochs', 'batchSize', 'lr', 'lora'],
     advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'checkpointEvery', 'seed'],
   },
+  grpo: {
+    main: ['iterations', 'promptsPerIteration', 'groupSize', 'lr', 'klCoef', 'lora'],
+    advanced: [
+      'maxAnswerTokens', 'temperature', 'grpoEpochs', 'miniBatches', 'scaleRewards', 'gradClip', 'clipRange',
+      'klTarget', 'klHorizon', 'maxKl', 'onKlExceeded', 'checkpointEvery', 'seed',
+    ],
+  },
+  kto: {
+    main: ['beta', 'epochs', 'batchSize', 'lr', 'lora'],
+    advanced: ['desirableWeight', 'undesirableWeight', 'minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'checkpointEvery', 'seed'],
+  },
+  best_of_n: {
+    main: ['rounds', 'samplesPerPrompt', 'epochs', 'lr', 'lora'],
+    advanced: ['promptsPerRound', 'maxAnswerTokens', 'temperature', 'batchSize', 'minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'checkpointEvery', 'seed'],
+  },
   generate: {
     main: ['answersPerPrompt', 'maxPrompts', 'temperature', 'maxTokens'],
     advanced: ['requiredRankings', 'topK', 'topP', 'seed'],
   },
 };
 
-export const HP_CHOICES: Record<string, string[]> = { preset: ['tiny', 'mini', 'small'], onKlExceeded: ['stop', 'warn'] };
+export const HP_CHOICES: Record<string, string[]> = { preset: ['tiny', 'mini', 'small'], onKlExceeded: ['stop', 'warn'], scaleRewards: ['true', 'false'] };
+/** Choices sent as booleans. */
+const HP_BOOLEAN = new Set(['scaleRewards']);
 /** Fields where an empty box means null ("none"), not "the default". */
 export const HP_NULLABLE = new Set(['klTarget', 'maxKl']);
 const LORA_DEFAULT = { rank: '8', alpha: '16' };
@@ -117,7 +143,7 @@ export function hyperparamsFromForm(kind: TrainingJobKind, values: HpValues): { 
     if (path === 'lora') {
       set(hyperparams, 'lora', values.lora ? { rank: number('lora.rank'), alpha: number('lora.alpha') } : null);
     } else if (HP_CHOICES[path]) {
-      set(hyperparams, path, values[path]);
+      set(hyperparams, path, HP_BOOLEAN.has(path) ? values[path] === 'true' : values[path]);
     } else {
       const n = number(path);
       if (n !== undefined) set(hyperparams, path, n);
