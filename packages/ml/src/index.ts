@@ -22,4 +22,4 @@ export * from './train/dpo.ts';
 export * from './train/grpo.ts';
 export * from './train/kto.ts';
 export * from './train/best-of-n.ts';
-export { sampleRollouts, sampledKl, scoreAnswers, type Rollout } from './train/rollouts.ts';
+export { sampleRollouts, sampledKl, scoreAnswers, textLogProbs, type Rollout } from './train/rollouts.ts';

@@ -109,6 +109,12 @@ export const GenerateHyperparamsSchema = z.object({
   topP: z.number().gt(0).max(1).default(0.95),
   maxTokens: int(1, 4096).default(64),
   seed: seed.default(1),
+  /**
+   * Scores every answer for the policy comparison: the reward model's score, and the answer's
+   * log-ratio log π − log π_ref against the reference (usually the SFT model the policies started
+   * from; at temperature 1 and topP 1 its mean over a model's answers is that model's sampled KL).
+   */
+  judge: z.object({ rewardModelId: z.uuid(), referenceModelId: z.uuid() }).optional(),
 });
 export type GenerateHyperparams = z.infer<typeof GenerateHyperparamsSchema>;
 

@@ -7,7 +7,7 @@ import type { CausalLM } from '../models/index.ts';
 import { TrainingError } from '../pretrain.ts';
 import { answerText, generate } from '../sample.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
-import { padBatch, promptTurns, type Batch, type Prompt, type Row } from './common.ts';
+import { answerLogProbs, padBatch, promptTurns, renderAnswer, type Batch, type Prompt, type Row } from './common.ts';
 import { scoreRewards } from './reward.ts';
 
 /** Scores an answer to a prompt; higher is better. */
@@ -89,4 +89,14 @@ export function sampledKl(policy: CausalLM, reference: CausalLM, rollouts: reado
     });
   }
   return sum / Math.max(1, rollouts.length);
+}
+
+/** log π(answer | prompt) of answer texts under a model (rendered with its own tokenizer), in batches. */
+export function textLogProbs(model: CausalLM, tok: Tokenizer, items: readonly { prompt: Prompt; text: string }[], batchSize = 16): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < items.length; i += batchSize) {
+    const rows = items.slice(i, i + batchSize).map((it) => renderAnswer(tok, it.prompt, it.text, model.config.blockSize + 1));
+    out.push(...tf.tidy(() => answerLogProbs(model, padBatch(rows, tok.eotId)).dataSync()));
+  }
+  return out;
 }

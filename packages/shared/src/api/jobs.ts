@@ -172,6 +172,12 @@ export const ModelPreferenceSchema = z.object({
   losses: z.number().int(),
   /** wins / (wins + losses); null without any such pair */
   winRate: z.number().nullable(),
+  /** A judged job's means over this model's answers: reward-model score and log-ratio to the reference (null when not judged) */
+  meanReward: z.number().nullable(),
+  kl: z.number().nullable(),
+  /** From the model's metrics: how it was trained (ppo, grpo, dpo, kto, best_of_n) and its job's wall time */
+  method: z.string().nullable(),
+  wallSeconds: z.number().nullable(),
 });
 export const ModelPreferenceResponseSchema = z.object({
   jobId: IdSchema,
@@ -180,6 +186,8 @@ export const ModelPreferenceResponseSchema = z.object({
   /** cross-model answer pairs those rankings ordered */
   pairs: z.number().int(),
   models: z.array(ModelPreferenceSchema),
+  /** The judge's models, when the job scored its answers */
+  judge: z.object({ rewardModelId: IdSchema, referenceModelId: IdSchema }).nullable(),
 });
 export type ModelPreferenceResponse = z.infer<typeof ModelPreferenceResponseSchema>;
 
