@@ -45,7 +45,7 @@ test('KTO moves the log-ratio of desirable answers above that of undesirable one
 test('the same seed repeats the run bit for bit', async () => {
   const progress: KtoProgress[] = [];
   const res = await trainKto({ policy: sft, tokenizer: tok, examples: unpaired(300, 8), config: CONFIG, onProgress: (p) => progress.push(p) });
-  const strip = (ps: KtoProgress[]) => ps.map(({ etaSeconds: _e, examplesPerSecond: _s, ...p }) => p);
+  const strip = (ps: KtoProgress[]) => ps.map((p) => ({ ...p, etaSeconds: 0, examplesPerSecond: 0 }));
   assert.deepEqual(strip(progress), strip(first.progress));
   assert.ok(Buffer.from(res.policy.params.wte.dataSync<'float32'>().buffer).equals(Buffer.from(first.weights.buffer)));
   res.policy.dispose();

@@ -29,9 +29,17 @@ export interface BestOfNConfig extends Omit<EpochConfig, 'valFraction' | 'evalEv
 }
 
 /** The one block of defaults: packages/shared's BestOfNHyperparamsSchema parses {} to it (tests/shared checks). */
-export const BEST_OF_N_DEFAULTS: BestOfNConfig = (({ valFraction: _v, evalEvery: _e, ...epoch }) => ({
-  ...epoch, rounds: 1, samplesPerPrompt: 8, maxAnswerTokens: 32, temperature: 1, promptsPerRound: 0, epochs: 2, lr: 1e-4, minLr: 1e-5,
-}))(EPOCH_DEFAULTS);
+export const BEST_OF_N_DEFAULTS: BestOfNConfig = {
+  ...withoutSplit(EPOCH_DEFAULTS), rounds: 1, samplesPerPrompt: 8, maxAnswerTokens: 32, temperature: 1, promptsPerRound: 0, epochs: 2, lr: 1e-4, minLr: 1e-5,
+};
+
+/** An epoch loop's fields without its held-out split (valFraction, evalEvery). */
+function withoutSplit<T extends { valFraction: unknown; evalEvery: unknown }>(o: T): Omit<T, 'valFraction' | 'evalEvery'> {
+  const copy: Partial<T> = { ...o };
+  delete copy.valFraction;
+  delete copy.evalEvery;
+  return copy as Omit<T, 'valFraction' | 'evalEvery'>;
+}
 
 /** The policy judged on the evaluation prompts (at the start, and after each round). */
 export interface BestOfNEval {
@@ -87,8 +95,7 @@ interface Sampled {
 
 export async function trainBestOfN(opts: BestOfNOptions): Promise<BestOfNResult> {
   const c: BestOfNConfig = { ...BEST_OF_N_DEFAULTS, ...opts.config };
-  const { valFraction: _v, evalEvery: _e, ...rules } = EPOCH_RULES;
-  checkConfig(c, { ...rules, rounds: 'positiveInt', samplesPerPrompt: 'positiveInt', maxAnswerTokens: 'positiveInt', temperature: 'positive', promptsPerRound: 'nonNegativeInt' }, BEST_OF_N_DEFAULTS);
+  checkConfig(c, { ...withoutSplit(EPOCH_RULES), rounds: 'positiveInt', samplesPerPrompt: 'positiveInt', maxAnswerTokens: 'positiveInt', temperature: 'positive', promptsPerRound: 'nonNegativeInt' }, BEST_OF_N_DEFAULTS);
   if (c.maxAnswerTokens >= opts.policy.config.blockSize) {
     throw new TrainingError('invalid-config', `maxAnswerTokens must be below the context of ${opts.policy.config.blockSize}, got ${c.maxAnswerTokens}`, `set maxAnswerTokens to ${Math.floor(opts.policy.config.blockSize / 2)}`);
   }
@@ -151,6 +158,6 @@ export async function trainBestOfN(opts: BestOfNOptions): Promise<BestOfNResult>
   });
   return {
     policy, tokenizer: tok, steps: run.steps, initial: run.initial,
-    rounds: run.evals.map(({ step: _s, trainLoss: _l, ...e }, r) => ({ round: r, sampledReward: rounds[r].sampledReward, keptReward: rounds[r].keptReward, ...e })),
+    rounds: run.evals.map((e, r) => ({ round: r, sampledReward: rounds[r].sampledReward, keptReward: rounds[r].keptReward, greedyReward: e.greedyReward, goldReward: e.goldReward, kl: e.kl })),
   };
 }

@@ -13,7 +13,6 @@ import { checkMemory } from '../memory.ts';
 import type { CausalLM, LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
-import type { Tokenizer } from '../tokenizers/index.ts';
 import {
   checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, loadTrainingState, padBatch, promptTurns, requireData,
   restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Prompt, type TrainerOptions,
