@@ -7,12 +7,17 @@ import { HYPERPARAMS_SCHEMAS, PRESET_BLOCK_SIZE, type TrainingJobKind, type Mode
 export const JOB_KINDS: readonly TrainingJobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'grpo', 'kto', 'best_of_n', 'generate'];
 
 export interface ModelInput {
-  /** request field */
-  field: 'baseModelId' | 'policyModelId' | 'rewardModelId' | 'modelIds';
+  /** request field; judge.*: a generate job's judge, sent in hyperparams */
+  field: 'baseModelId' | 'policyModelId' | 'rewardModelId' | 'modelIds' | 'judge.rewardModelId' | 'judge.referenceModelId';
   /** model kinds the API accepts, the usual one first (it is preselected) */
   kinds: ModelKind[];
   multiple?: boolean;
+  /** may be left empty (none is preselected) */
+  optional?: boolean;
 }
+
+/** Model inputs sent inside `hyperparams` rather than beside it. */
+export const inHyperparams = (input: ModelInput) => input.field.startsWith('judge.');
 
 /** Same rules as the API's (apps/api/src/routes/jobs.ts), with the usual kind first. */
 export const MODEL_INPUTS: Record<TrainingJobKind, ModelInput[]> = {
@@ -33,7 +38,12 @@ export const MODEL_INPUTS: Record<TrainingJobKind, ModelInput[]> = {
     { field: 'policyModelId', kinds: ['sft', 'policy', 'base'] },
     { field: 'rewardModelId', kinds: ['reward'] },
   ],
-  generate: [{ field: 'modelIds', kinds: ['sft', 'policy', 'base'], multiple: true }],
+  generate: [
+    { field: 'modelIds', kinds: ['sft', 'policy', 'base'], multiple: true },
+    // the policy comparison: every answer scored by a reward model and its log-ratio to a reference
+    { field: 'judge.rewardModelId', kinds: ['reward'], optional: true },
+    { field: 'judge.referenceModelId', kinds: ['sft', 'policy', 'base'], optional: true },
+  ],
 };
 
 /** Hyper-parameters by dotted path: the main ones, then the advanced ones. */
