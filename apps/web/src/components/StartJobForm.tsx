@@ -308,6 +308,8 @@ function ModelPicker({
       {error}
     </small>
   );
+  // an optional input without candidates is simply not offered
+  if (input.optional && (loading || options.length === 0)) return null;
   if (loading || options.length === 0) {
     return (
       <div className="field field-wide">
