@@ -15,7 +15,7 @@ import type { CausalLM, LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import {
-  checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, loadTrainingState, padBatch, promptTurns, requireData, restore,
+  checkAborted, checkConfig, checkFinite, checkLoraTargets, checkpointDue, chunks, cloneModel, loadTrainingState, padBatch, promptTurns, requireData, restore,
   saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Prompt, type TrainerOptions,
 } from './common.ts';
 import type { PpoEval, PpoWarning } from './ppo.ts';
@@ -164,6 +164,7 @@ export async function trainGrpo(opts: GrpoOptions): Promise<GrpoResult> {
     throw new TrainingError('invalid-config', `maxAnswerTokens must be below the context of ${opts.policy.config.blockSize}, got ${c.maxAnswerTokens}`, `set maxAnswerTokens to ${Math.floor(opts.policy.config.blockSize / 2)}`);
   }
   requireData(opts.prompts.length, 'training prompts');
+  checkLoraTargets(opts.policy, c.lora);
   const tok = opts.tokenizer;
   const reference = opts.policy;
   const evalPrompts = opts.evalPrompts ?? opts.prompts.slice(0, 16);

@@ -15,7 +15,7 @@ import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import {
   checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, loadTrainingState, padBatch, promptTurns, requireData,
-  restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Prompt, type TrainerOptions,
+  checkLoraTargets, restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Prompt, type TrainerOptions,
 } from './common.ts';
 import { mean, rolloutTensors, sampleRollouts, scoreAnswers, type Rollout, type RewardFn } from './rollouts.ts';
 
@@ -179,6 +179,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
     throw new TrainingError('invalid-config', `maxAnswerTokens must be below the context of ${opts.policy.config.blockSize}, got ${c.maxAnswerTokens}`, `set maxAnswerTokens to ${Math.floor(opts.policy.config.blockSize / 2)}`);
   }
   requireData(opts.prompts.length, 'training prompts');
+  checkLoraTargets(opts.policy, c.lora);
   const tok = opts.tokenizer;
   const reference = opts.policy;
   const evalPrompts = opts.evalPrompts ?? opts.prompts.slice(0, 16);
