@@ -401,6 +401,8 @@ export interface EpochLoop<B, X, E, P> {
   earlyStopping?: { score: (e: E) => number; patience: number };
   /** The trainer's progress record of a step (`evaluated` on evaluation steps). */
   progress: (p: StepProgress, step: { stats: X; ms: number; evaluated?: E }) => P;
+  /** What the trainer keeps besides the loop's own state (e.g. data it sampled), saved with each checkpoint and handed back on resume. */
+  state?: { save: () => Record<string, unknown>; restore: (saved: Record<string, unknown>) => void };
 }
 
 /** What the trainers on preference pairs (reward model, DPO) report besides their model. */
@@ -489,6 +491,7 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
   try {
     const resumed = await loadTrainingState(opts.checkpointDir, model);
     optimizer = resumed?.optimizer ?? new AdamW({ weightDecay: c.weightDecay });
+    if (resumed) loop.state?.restore(resumed.state.trainer as Record<string, unknown>);
     const s = (resumed?.state as EpochState<E> | undefined) ?? startState(loop.evaluate());
     if (es) best = resumed ? resumed.extra : snapshot(model);
     else if (resumed) tf.dispose(Object.values(resumed.extra));
@@ -534,7 +537,7 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
         if (stopped) break;
         if (checkpointDue(opts.checkpointDir, c.checkpointEvery, s.step)) {
           await opts.beforeCheckpoint?.();
-          await saveTrainingState(opts.checkpointDir, model, optimizer, s, best);
+          await saveTrainingState(opts.checkpointDir, model, optimizer, loop.state ? { ...s, trainer: loop.state.save() } : s, best);
         }
         await yieldToEventLoop();
       }
