@@ -8,6 +8,7 @@ Hugging Face folder the benchmark imports.
         its ids stay below the 50,257 of the vocabulary)
     /usr/bin/python3 bench/torch_llm.py bench --model gpt2:DIR | llama2c:FILE --measure sft|gen
         [--threads 2] [--batch 4] [--ctx 256] [--steps 3] [--prompt 16] [--tokens 32]
+    /usr/bin/python3 bench/torch_llm.py bench --model ... --measure ttft --prompt 512
 
 `bench` prints one JSON line: {"measure", "tokens_per_s", "peak_rss_mb", "threads", ...}.
 - sft: one step = forward, masked mean cross-entropy, backward, clipping at 1 and AdamW on the
@@ -15,6 +16,8 @@ Hugging Face folder the benchmark imports.
   on every linear of a GPT block (c_attn, attn c_proj, c_fc, mlp c_proj), on q and v for Llama.
 - gen: the same 16-token prompt in every row of the batch, then greedy tokens one position at a
   time with keys and values cached per layer; tokens/s counts new tokens of all rows.
+- ttft: time to the first token of a --prompt-token prompt (the prefill and one argmax), best of 3;
+  printed as "ttft_ms".
 """
 import argparse
 import json
@@ -290,13 +293,26 @@ def gen_speed(model, vocab, batch, prompt_len, tokens):
     return batch * tokens / (time.perf_counter() - t)
 
 
+@torch.no_grad()
+def ttft_ms(model, vocab, prompt_len):
+    prompt = torch.tensor([[(i * 37) % vocab for i in range(prompt_len)]])
+
+    def first():
+        t = time.perf_counter()
+        model(prompt, model.new_cache())[:, -1].argmax(-1)
+        return time.perf_counter() - t
+
+    first()  # warm-up
+    return min(first() for _ in range(3)) * 1000
+
+
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "make-gpt2":
         return make_gpt2(sys.argv[2])
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["bench"])
     ap.add_argument("--model", required=True)
-    ap.add_argument("--measure", choices=["sft", "gen"], required=True)
+    ap.add_argument("--measure", choices=["sft", "gen", "ttft"], required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--ctx", type=int, default=256)
@@ -307,6 +323,10 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model, vocab = load(a.model)
+    if a.measure == "ttft":
+        ms = ttft_ms(model, vocab, a.prompt)
+        print(json.dumps({"measure": "ttft", "model": a.model, "prompt": a.prompt, "ttft_ms": ms, "threads": torch.get_num_threads()}))
+        return
     if a.measure == "sft":
         speed = sft_speed(model, vocab, a.batch, a.ctx, a.steps)
     else:
