@@ -2,7 +2,7 @@
 // answers per call (one batch), and time to first token for a long prompt, on config A's model, on
 // stories260K and on a GPT-2-small-shaped model (124M).
 //   npx tsx bench/generate.ts [--models A,stories,gpt2] [--batches 1,8] [--prompt 16] [--tokens 96]
-//                             [--ttft 512] [--threads 1] [--rounds 3]
+//                             [--ttft 512 (0: none)] [--threads 1] [--rounds 3]
 // Prints per model and batch size `generation batch N: X tok/s, PyTorch Y tok/s, ratio R×` and
 // `time to first token (P-token prompt): X ms, PyTorch Y ms, ratio R×` (PyTorch's time over ours).
 // PyTorch: bench/torch_gpt.py --generate for config A (its GPT, random weights), bench/torch_llm.py for
@@ -118,7 +118,7 @@ for (const name of a.models!.split(',')) {
     console.log(`  generation batch ${n}: ${fmt(ours)} tok/s, PyTorch ${fmt(theirs)} tok/s, ratio ${(ours / theirs).toFixed(2)}×`);
     rows[`batch ${n}`] = { jielong: ours, pytorch: theirs, ratio: ours / theirs };
   }
-  if (ttftLen <= model.config.blockSize) {
+  if (ttftLen > 0 && ttftLen <= model.config.blockSize) {
     let [ours, theirs] = [Infinity, Infinity];
     for (let r = 0; r < Number(a.rounds); r++) {
       ours = Math.min(ours, ttftMs(model));
