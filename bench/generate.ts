@@ -5,6 +5,7 @@
 //                             [--ttft 512 (0: none)] [--threads 1] [--rounds 3]
 // Prints per model and batch size `generation batch N: X tok/s, PyTorch Y tok/s, ratio R×` and
 // `time to first token (P-token prompt): X ms, PyTorch Y ms, ratio R×` (PyTorch's time over ours).
+// Tokens per CPU-second of each process are printed beside: less disturbed when others load the machine.
 // PyTorch: bench/torch_gpt.py --generate for config A (its GPT, random weights), bench/torch_llm.py for
 // the imported models (it reads their files itself), each a plain loop concatenating cached keys and
 // values per layer, in a fresh process per measure. Rounds alternate the sides; each side's best round
@@ -75,13 +76,16 @@ function python(args: string[]): Record<string, number> {
 
 const promptOf = (len: number, V: number) => Array.from({ length: len }, (_, i) => (i * 37) % V);
 
-/** New tokens per second of all answers, the prefill included (as PyTorch's figure). */
-function tokensPerSecond(model: CausalLM, n: number): number {
+/** New tokens of all answers per second and per CPU-second of this process, the prefill included (as PyTorch's figures). */
+function tokensPerSecond(model: CausalLM, n: number): { wall: number; cpu: number } {
   const prompt = promptOf(promptLen, model.config.vocabSize);
   generate(model, prompt, { maxTokens: 2, temperature: 0, n }); // warm-up
   const t = performance.now();
+  const cpu0 = process.cpuUsage();
   const out = generate(model, prompt, { maxTokens, temperature: 0, n });
-  return (out.reduce((s, o) => s + o.tokens.length, 0) * 1000) / (performance.now() - t);
+  const cpu = process.cpuUsage(cpu0);
+  const tokens = out.reduce((s, o) => s + o.tokens.length, 0);
+  return { wall: (tokens * 1000) / (performance.now() - t), cpu: (tokens * 1e6) / (cpu.user + cpu.system) };
 }
 
 function ttftMs(model: CausalLM): number {
@@ -110,13 +114,18 @@ for (const name of a.models!.split(',')) {
   console.log(`${name} (${fmt(model.numParams())} parameters, context ${model.config.blockSize}):`);
   const rows: Record<string, unknown> = {};
   for (const n of a.batches!.split(',').map(Number)) {
-    let [ours, theirs] = [0, 0];
+    const [ours, theirs] = [{ wall: 0, cpu: 0 }, { wall: 0, cpu: 0 }];
     for (let r = 0; r < Number(a.rounds); r++) {
-      ours = Math.max(ours, tokensPerSecond(model, n));
-      theirs = Math.max(theirs, python(m.torch('gen', ['--batch', String(n), '--prompt', String(promptLen), '--tokens', String(maxTokens)])).tokens_per_s);
+      const j = tokensPerSecond(model, n);
+      const p = python(m.torch('gen', ['--batch', String(n), '--prompt', String(promptLen), '--tokens', String(maxTokens)]));
+      [ours.wall, ours.cpu] = [Math.max(ours.wall, j.wall), Math.max(ours.cpu, j.cpu)];
+      [theirs.wall, theirs.cpu] = [Math.max(theirs.wall, p.tokens_per_s), Math.max(theirs.cpu, p.tokens_per_cpu_s)];
     }
-    console.log(`  generation batch ${n}: ${fmt(ours)} tok/s, PyTorch ${fmt(theirs)} tok/s, ratio ${(ours / theirs).toFixed(2)}×`);
-    rows[`batch ${n}`] = { jielong: ours, pytorch: theirs, ratio: ours / theirs };
+    console.log(
+      `  generation batch ${n}: ${fmt(ours.wall)} tok/s, PyTorch ${fmt(theirs.wall)} tok/s, ratio ${(ours.wall / theirs.wall).toFixed(2)}× ` +
+        `(per CPU-second ${fmt(ours.cpu)} and ${fmt(theirs.cpu)}, ratio ${(ours.cpu / theirs.cpu).toFixed(2)}×)`,
+    );
+    rows[`batch ${n}`] = { jielong: ours, pytorch: theirs, ratio: ours.wall / theirs.wall, cpuRatio: ours.cpu / theirs.cpu };
   }
   if (ttftLen > 0 && ttftLen <= model.config.blockSize) {
     let [ours, theirs] = [Infinity, Infinity];

@@ -7,8 +7,9 @@ clipping at 1. Prints one JSON line: {"config", "tokens_per_s", "tokens_per_cpu_
 usage: python3 bench/torch_gpt.py --config A [--threads 2] [--steps 10]
        python3 bench/torch_gpt.py --config A --generate [--batch 1] [--prompt 16] [--tokens 96] [--threads 1]
            greedy generation with a plain KV-cache loop (keys and values concatenated per layer, as
-           transformers' GPT-2 does): {"tokens_per_s", "ttft_ms"} (new tokens of all rows per second, the
-           prefill of the prompt included; ttft_ms: prefill plus the first token)
+           transformers' GPT-2 does): {"tokens_per_s", "tokens_per_cpu_s", "ttft_ms"} (new tokens of all
+           rows per second and per CPU-second, the prefill of the prompt included; ttft_ms: prefill plus
+           the first token)
        python3 bench/torch_gpt.py --matmul [--threads 1]   (anchor check: 1024³ float32 GFLOP/s)
 """
 import argparse
@@ -94,9 +95,9 @@ def generate_speed(model, vocab, batch, prompt_len, tokens):
         return first
 
     run(2)  # warm-up
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     first = run(tokens)
-    return batch * tokens / (time.perf_counter() - t), first * 1000
+    return batch * tokens / (time.perf_counter() - t), batch * tokens / (time.process_time() - cpu), first * 1000
 
 
 def timed(f):
@@ -128,8 +129,8 @@ def main():
     model = GPT(c["vocab"], c["ctx"], c["d"], c["layers"], c["heads"])
     if args.generate:
         model.eval()
-        speed, ttft = generate_speed(model, c["vocab"], args.batch, args.prompt, args.tokens)
-        print(json.dumps({"config": args.config, "batch": args.batch, "tokens_per_s": speed, "ttft_ms": ttft, "threads": torch.get_num_threads()}))
+        speed, per_cpu, ttft = generate_speed(model, c["vocab"], args.batch, args.prompt, args.tokens)
+        print(json.dumps({"config": args.config, "batch": args.batch, "tokens_per_s": speed, "tokens_per_cpu_s": per_cpu, "ttft_ms": ttft, "threads": torch.get_num_threads()}))
         return
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
     x = torch.randint(0, c["vocab"], (c["batch"], c["ctx"]))

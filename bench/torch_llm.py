@@ -15,7 +15,8 @@ Hugging Face folder the benchmark imports.
   LoRA adapters only (rank 8, alpha 16, base frozen). The adapters sit where Jielong puts them:
   on every linear of a GPT block (c_attn, attn c_proj, c_fc, mlp c_proj), on q and v for Llama.
 - gen: the same 16-token prompt in every row of the batch, then greedy tokens one position at a
-  time with keys and values cached per layer; tokens/s counts new tokens of all rows.
+  time with keys and values cached per layer; tokens/s counts new tokens of all rows (also per
+  CPU-second of the process, "tokens_per_cpu_s": less disturbed by other load).
 - ttft: time to the first token of a --prompt-token prompt (the prefill and one argmax), best of 3;
   printed as "ttft_ms".
 """
@@ -288,9 +289,9 @@ def gen_speed(model, vocab, batch, prompt_len, tokens):
             nxt = model(nxt, cache)[:, -1].argmax(-1, keepdim=True)
 
     run(2)  # warm-up
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     run(tokens)
-    return batch * tokens / (time.perf_counter() - t)
+    return batch * tokens / (time.perf_counter() - t), batch * tokens / (time.process_time() - cpu)
 
 
 @torch.no_grad()
@@ -327,12 +328,13 @@ def main():
         ms = ttft_ms(model, vocab, a.prompt)
         print(json.dumps({"measure": "ttft", "model": a.model, "prompt": a.prompt, "ttft_ms": ms, "threads": torch.get_num_threads()}))
         return
+    per_cpu = None
     if a.measure == "sft":
         speed = sft_speed(model, vocab, a.batch, a.ctx, a.steps)
     else:
-        speed = gen_speed(model, vocab, a.batch, a.prompt, a.tokens)
+        speed, per_cpu = gen_speed(model, vocab, a.batch, a.prompt, a.tokens)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"measure": a.measure, "model": a.model, "batch": a.batch, "tokens_per_s": speed, "peak_rss_mb": peak, "threads": torch.get_num_threads()}))
+    print(json.dumps({"measure": a.measure, "model": a.model, "batch": a.batch, "tokens_per_s": speed, "tokens_per_cpu_s": per_cpu, "peak_rss_mb": peak, "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":
