@@ -198,6 +198,11 @@ test('a generate job over the tiny model stores answers without any special toke
   }
   const logs = await p.prisma.jobLog.findMany({ where: { jobId: job.id, code: 'generated' } });
   assert.deepEqual(logs.map((l) => l.params), [{ prompts: 3, answers: 4 }]);
+  // the three prompts are sampled as one batch; the metrics split the time between sampling and storing
+  const { metrics } = (await p.call(researcher, 'GET', `/v1/jobs/${job.id}`)).json() as JobDetailResponse;
+  assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3]);
+  const time = metrics.at(-1)!.data as { sampleSeconds: number; otherSeconds: number };
+  assert.ok(time.sampleSeconds > 0 && time.otherSeconds > 0, JSON.stringify(time));
 });
 
 test('a learning rate that makes the loss explode fails the job with "diverged" and a suggestion', async () => {

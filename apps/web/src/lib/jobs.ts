@@ -144,5 +144,18 @@ export function formatDuration(seconds: number): string {
   return `${s} s`;
 }
 
+/** The parts a job's time is split into, as the worker's metrics name them (cumulative seconds). */
+export const TIME_PARTS = ['sampleSeconds', 'scoreSeconds', 'trainSeconds', 'otherSeconds'] as const;
+
+/** Where a job's time went so far (PPO: sampling, scoring, training; generate: sampling, storing), with shares. */
+export function timeSplit(metrics: JobMetric[]): { part: (typeof TIME_PARTS)[number]; seconds: number; share: number }[] {
+  const parts = TIME_PARTS.flatMap((part) => {
+    const seconds = latest(metrics, part);
+    return seconds === undefined ? [] : [{ part, seconds }];
+  });
+  const total = parts.reduce((s, p) => s + p.seconds, 0);
+  return total > 0 ? parts.map((p) => ({ ...p, share: p.seconds / total })) : [];
+}
+
 /** Known job error codes, which have their own explanation (a message key jobs.code.<code>). */
 export const KNOWN_CODES = ['diverged', 'overfit-stopped', 'early-stopped', 'small-dataset', 'kl-exceeded', 'out-of-memory', 'bad-data', 'invalid-config', 'canceled', 'worker-lost', 'internal'];

@@ -4,11 +4,15 @@
 // sampling settings for researchers, never shown to raters. With a judge, each answer also records
 // the reward model's score and its log-ratio to the reference model (the policy comparison). The
 // database is the checkpoint: a retried job skips prompts that already have this job's comparison.
+// Prompts are sampled in batches.
 import { createComparison } from '@jielong/db';
-import { answerText, chatStopIds, generate, promptTurns, renderPrompt, scoreRewards, shuffled, textLogProbs, TrainingError, type Prompt } from '@jielong/ml';
+import { answerText, chatStopIds, generateBatch, promptTurns, renderPrompt, scoreRewards, shuffled, textLogProbs, TrainingError, type Prompt } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
+
+/** Prompts sampled together: their answers advance in one batched step on the native decoder. */
+const PROMPTS_PER_BATCH = 8;
 
 export async function runGenerate(run: JobRun): Promise<KindResult> {
   const hp = run.hyperparams(GenerateHyperparamsSchema);
@@ -22,35 +26,55 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
 
   const models: LoadedModel[] = [];
   const judges: LoadedModel[] = [];
+  // Seconds spent sampling, and judging and storing comparisons (this attempt): the job page shows the split.
+  const time = { sampleSeconds: 0, otherSeconds: 0 };
   try {
     for (const id of run.job.inputModelIds) models.push(await run.loadModel(id));
     if (hp.judge) for (const id of [hp.judge.rewardModelId, hp.judge.referenceModelId]) judges.push(await run.loadModel(id));
     const [rewardModel, reference] = judges;
-    for (const [i, row] of rows.entries()) {
-      if (done.has(row.promptId)) continue;
-      if (run.signal.aborted) throw new TrainingError('aborted', `generation aborted after ${i} prompts`);
-      const answers: (NewAnswer & { reward?: number; logRatio?: number })[] = [];
+    const todo = rows.map((row, i) => ({ row, i })).filter(({ row }) => !done.has(row.promptId));
+    for (let b = 0; b < todo.length; b += PROMPTS_PER_BATCH) {
+      if (run.signal.aborted) throw new TrainingError('aborted', `generation aborted after ${todo[b].i} prompts`);
+      const batch = todo.slice(b, b + PROMPTS_PER_BATCH);
+      const t0 = performance.now();
+      const texts: { m: LoadedModel; j: number; sampling: NewAnswer['sampling']; texts: string[] }[] = [];
       models.forEach((m, mi) => {
-        const n = Array.from({ length: K }, (_, k) => (k + i) % models.length).filter((x) => x === mi).length;
-        if (n === 0) return;
-        const sampling = { temperature: hp.temperature, topK: hp.topK, topP: hp.topP, maxTokens: hp.maxTokens, seed: hp.seed + i * 1009 + mi };
+        const sampling = { temperature: hp.temperature, topK: hp.topK, topP: hp.topP, maxTokens: hp.maxTokens };
         // chat.ts renders the dialogue (a plain prompt: one user turn) in the model's chat format; a
         // base that never saw a chat turn (an imported one nobody fine-tuned yet) continues the
         // turns as plain text instead.
-        const ids = renderPrompt(m.tokenizer, promptTurns(row.prompt));
-        const samples = generate(m.model, ids, { ...sampling, n, stop: chatStopIds(m.tokenizer) });
-        const texts = samples.map((s) => cleanAnswer(answerText(m.tokenizer, s.tokens)));
-        const judged = rewardModel ? judge(m, rewardModel, reference, row.prompt, texts) : [];
-        texts.forEach((text, k) => answers.push({ text, modelId: m.row.id, sampling, ...judged[k] }));
+        const requests = batch
+          .map(({ row, i }, j) => ({
+            j,
+            prompt: renderPrompt(m.tokenizer, promptTurns(row.prompt)),
+            n: Array.from({ length: K }, (_, k) => (k + i) % models.length).filter((x) => x === mi).length,
+            seed: hp.seed + i * 1009 + mi,
+          }))
+          .filter((r) => r.n > 0);
+        const samples = generateBatch(m.model, requests, { ...sampling, stop: chatStopIds(m.tokenizer) });
+        samples.forEach((list, k) => {
+          const { j, seed } = requests[k];
+          texts.push({ m, j, sampling: { ...sampling, seed }, texts: list.map((s) => cleanAnswer(answerText(m.tokenizer, s.tokens))) });
+        });
       });
-      await createComparison(run.prisma, {
-        projectId: run.job.projectId,
-        promptId: row.promptId,
-        answers: shuffled(answers, hp.seed + i),
-        requiredRankings,
-        jobId: run.id,
-      });
-      run.metric(i + 1, { prompts: i + 1, answers: answers.length }, rows.length);
+      time.sampleSeconds += (performance.now() - t0) / 1000;
+      const t1 = performance.now();
+      const answers: (NewAnswer & { reward?: number; logRatio?: number })[][] = batch.map(() => []);
+      for (const { m, j, sampling, texts: list } of texts) {
+        const judged = rewardModel ? judge(m, rewardModel, reference, batch[j].row.prompt, list) : [];
+        list.forEach((text, k) => answers[j].push({ text, modelId: m.row.id, sampling, ...judged[k] }));
+      }
+      for (const [j, { row, i }] of batch.entries()) {
+        await createComparison(run.prisma, {
+          projectId: run.job.projectId,
+          promptId: row.promptId,
+          answers: shuffled(answers[j], hp.seed + i),
+          requiredRankings,
+          jobId: run.id,
+        });
+        run.metric(i + 1, { prompts: i + 1, answers: answers[j].length, ...time, otherSeconds: time.otherSeconds + (performance.now() - t1) / 1000 }, rows.length);
+      }
+      time.otherSeconds += (performance.now() - t1) / 1000;
       await new Promise((resolve) => setImmediate(resolve)); // let heartbeats and cancel polls run
     }
   } finally {

@@ -9,12 +9,19 @@ import type { KindResult } from './types.ts';
 export async function runPpo(run: JobRun): Promise<KindResult> {
   const hp = run.hyperparams(PpoHyperparamsSchema);
   const prompts = (await run.dataset(PromptRowSchema)).map((r) => r.prompt);
+  // Seconds spent so far in this attempt sampling, scoring and training: the job page shows the split.
+  const time = { sampleSeconds: 0, scoreSeconds: 0, trainSeconds: 0 };
   return runTrainer(
     run,
-    (p: PpoProgress) => ({
-      reward: p.meanReward, kl: p.kl, klCoef: p.klCoef, entropy: p.entropy, clipFraction: p.clipFraction, answerLength: p.answerLength,
-      policyLoss: p.policyLoss, valueLoss: p.valueLoss, evalReward: p.evalReward,
-    }),
+    (p: PpoProgress) => {
+      time.sampleSeconds += p.sampleSeconds;
+      time.scoreSeconds += p.scoreSeconds;
+      time.trainSeconds += p.trainSeconds;
+      return {
+        reward: p.meanReward, kl: p.kl, klCoef: p.klCoef, entropy: p.entropy, clipFraction: p.clipFraction, answerLength: p.answerLength,
+        policyLoss: p.policyLoss, valueLoss: p.valueLoss, evalReward: p.evalReward, ...time,
+      };
+    },
     async ([sft, reward], job) => {
       const result = await trainPpo({
         policy: sft.model,
@@ -37,6 +44,7 @@ export async function runPpo(run: JobRun): Promise<KindResult> {
           rewardModelId: reward.row.id,
           iterations: result.iterations,
           ...onlineSummary(result.history),
+          time: { ...time },
           history: result.history,
         },
         notice: result.stopped ?? undefined,

@@ -117,8 +117,8 @@ export function ropeInverseFrequencies(headSize: number, theta: number, scaling?
   });
 }
 
-/** cos and sin of position·frequency for every position, [blockSize, hs], each half repeated. */
-function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+/** cos and sin of position·frequency for every position, [blockSize, hs], each half repeated (also kernels/decode.ts's). */
+export function rotaryTableData(config: LlamaConfig): { cos: Float32Array; sin: Float32Array } {
   const hs = config.nEmbd / config.nHead;
   const inv = ropeInverseFrequencies(hs, config.ropeTheta, config.ropeScaling);
   const cos = new Float32Array(config.blockSize * hs);
@@ -130,6 +130,12 @@ function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D
       sin[p * hs + j] = sin[p * hs + j + hs / 2] = Math.sin(a);
     });
   }
+  return { cos, sin };
+}
+
+function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const { cos, sin } = rotaryTableData(config);
+  const hs = config.nEmbd / config.nHead;
   return { cos: tf.tensor2d(cos, [config.blockSize, hs]), sin: tf.tensor2d(sin, [config.blockSize, hs]) };
 }
 

@@ -101,6 +101,11 @@ export interface PpoStats {
   answerLength: number;
   policyLoss: number;
   valueLoss: number;
+  /** Where the iteration's time went: sampling the rollouts, scoring them (reward model or function),
+   * and training (log-probs, values, advantages and the PPO epochs). */
+  sampleSeconds: number;
+  scoreSeconds: number;
+  trainSeconds: number;
 }
 
 export interface PpoEval {
@@ -226,7 +231,9 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
       while (order.length < c.promptsPerIteration) order = order.concat(shuffled(opts.prompts.map((_, i) => i), c.seed + it * 31 + order.length));
       const prompts = order.splice(0, c.promptsPerIteration).map((i) => opts.prompts[i]);
       const sampled = sampleRollouts(policy, tok, prompts, c.samplesPerPrompt, c.maxAnswerTokens, (c.seed * 1000003 + it * 7919) >>> 0);
+      const tSampled = performance.now();
       const scores = scoreAnswers(opts.reward, tok, sampled);
+      const tScored = performance.now();
       const rollouts: (Rollout & { score: number })[] = sampled.map((r, i) => ({ ...r, score: scores[i] }));
 
       // Per-token KL, rewards and GAE advantages, on the CPU: answers are short.
@@ -345,6 +352,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
       const iterStats: PpoStats = {
         iteration: it, meanReward, kl: stats.kl, klCoef: beta, entropy: stats.entropy, clipFraction: clipped / counted,
         answerLength: stats.answerLength, policyLoss: policyLoss / updates, valueLoss: valueLoss / updates,
+        sampleSeconds: (tSampled - t0) / 1000, scoreSeconds: (tScored - tSampled) / 1000, trainSeconds: (performance.now() - tScored) / 1000,
       };
       history.push(iterStats);
       if (c.klTarget !== null) {
