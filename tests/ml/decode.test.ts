@@ -33,7 +33,7 @@ const VARIANTS: Record<string, { config: ModelConfig; lora?: boolean }> = {
 function model(name: string): CausalLM {
   const v = VARIANTS[name];
   const m = createModel(v.config, { seed: 5 });
-  if (v.lora) m.addLora({ rank: 2, alpha: 4, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
+  if (v.lora) m.addLora({ rank: 2, alpha: 4, targets: [...m.loraModules] }); // every projection
   let seed = 11;
   for (const [n, p] of Object.entries(m.params)) {
     if (n.endsWith('.b') || n.endsWith('.g') || n.endsWith('.lora_b')) p.assign(tf.tensor(randomValues(p.size, seed++), p.shape).mul(n.endsWith('.g') ? 0.3 : 0.5).add(n.endsWith('.g') ? 1 : 0));
