@@ -16,7 +16,7 @@ import { TrainingError } from '../pretrain.ts';
 import { answerText, generate } from '../sample.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, loadTrainingState, padBatch, promptTurns, requireData,
+  checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, thawedFor, loadTrainingState, padBatch, promptTurns, requireData,
   restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Batch, type Prompt, type Row, type TrainerOptions,
 } from './common.ts';
 import { scoreRewards } from './reward.ts';
@@ -245,8 +245,9 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
     lora: c.lora ?? undefined,
     alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * opts.reward.numParams(),
     batch: { name: 'promptsPerIteration × samplesPerPrompt / miniBatches', rowsPerItem: 1 },
+    frozen: Object.keys(reference.frozen).length > 0,
   });
-  const policy = cloneModel(reference, { merge: true });
+  const policy = cloneModel(reference, { merge: true, thaw: thawedFor(c.lora) });
   if (c.lora) policy.addLora(c.lora);
   policy.attachHead();
   let optimizer: AdamW | undefined;
