@@ -168,22 +168,24 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
   if (e.fits) return e;
   const rows = opts.rows ?? 1;
   const tokens = Math.min(opts.tokens ?? m.blockSize, m.blockSize);
-  const where = e.frozenBytes ? ' (frozen, outside the heap)' : '';
-  const parts = `${gb(e.weightBytes)} weights${where}${e.trainingBytes ? ` + ${gb(e.trainingBytes)} copies, gradients and optimizer state` : ''} + ${gb(e.activationBytes)} for ${rows} × ${tokens} tokens`;
+  const rest = `${e.trainingBytes ? ` + ${gb(e.trainingBytes)} copies, gradients and optimizer state` : ''} + ${gb(e.activationBytes)} for ${rows} × ${tokens} tokens`;
   const params = { task, parametersM: Math.round(e.parameters / 1e6), rows, tokens };
-  if (e.totalBytes <= e.limitBytes) {
-    // The heap would hold it; the machine's RAM does not (frozen weights live there).
+  const what = `${WHAT[task]} this ${(e.parameters / 1e6).toFixed(0)}M-parameter model needs about`;
+  if (e.frozenBytes && e.ramBytes > e.ramLimitBytes) {
+    // Frozen weights live in the process's own memory: the machine's free RAM is their limit.
     throw new TrainingError(
       'out-of-memory',
-      `${WHAT[task]} this ${(e.parameters / 1e6).toFixed(0)}M-parameter model needs about ${gb(e.ramBytes)} of RAM (${parts}), more than the ${gb(e.ramLimitBytes)} free on this machine`,
+      `${what} ${gb(e.ramBytes)} (${gb(e.frozenBytes)} weights outside the heap${rest}), more than the ${gb(e.ramLimitBytes)} of RAM free on this machine`,
       'use a smaller model, or free memory (other jobs and processes on this machine hold the rest)',
       { ...params, estimateGb: Number((e.ramBytes / 1e9).toFixed(2)), limitGb: Number((e.ramLimitBytes / 1e9).toFixed(2)), limit: 'ram' },
     );
   }
+  const heapWeights = e.weightBytes - e.frozenBytes;
+  const parts = `${heapWeights ? `${gb(heapWeights)} weights` : `the ${gb(e.frozenBytes)} weights outside the heap`}${rest}`;
   const batch = opts.batch ?? { name: 'batchSize', rowsPerItem: 1 };
   const fitsWith = (task: MemoryTask, rows: number) => estimateMemory(m, task, { ...opts, rows }).fits;
   const suggestion =
-    e.weightBytes + e.trainingBytes >= e.limitBytes
+    heapWeights + e.trainingBytes >= e.limitBytes
       ? task === 'full'
         ? 'train LoRA adapters instead (lora: { rank: 8, alpha: 16 }), or fine-tune this model outside Jielong (export it as a Hugging Face folder)'
         : task === 'sample'
@@ -198,7 +200,7 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
             : 'use shorter examples (fewer tokens per row) or a smaller model';
   throw new TrainingError(
     'out-of-memory',
-    `${WHAT[task]} this ${(e.parameters / 1e6).toFixed(0)}M-parameter model needs about ${gb(e.totalBytes)} (${parts}), more than the ${gb(e.limitBytes)} WebAssembly heap`,
+    `${what} ${gb(e.totalBytes)}${heapWeights ? '' : ' of heap'} (${parts}), more than the ${gb(e.limitBytes)} WebAssembly heap`,
     suggestion,
     // For the web app's own wording of the reason (reasons.ts keys messages by code and params).
     { ...params, estimateGb: Number((e.totalBytes / 1e9).toFixed(2)), limitGb: Number((e.limitBytes / 1e9).toFixed(2)) },

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs';
 import { sizeOf, type WasmBackend } from './heap.ts';
-import { native } from './native.ts';
+import { native, nativeActive } from './native.ts';
 
 /** A 2-D float32 weight [rows, cols] held outside the wasm heap; never written once made. */
 export class FrozenWeight {
@@ -78,8 +78,10 @@ export function registerFrozenKernels(): void {
 const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Attrs) =>
   tf.engine().runKernel(name, inputs as NamedTensorMap, attrs as unknown as NamedAttrMap) as tf.Tensor;
 
-/** x·W for x [N, K], W [K, M] (or x·Wᵀ for W [M, K] with `transposeW`); differentiable in x only. */
+/** x·W for x [N, K], W [K, M] (or x·Wᵀ for W [M, K] with `transposeW`); differentiable in x only.
+ * On another backend (a model frozen on wasm, then run on cpu) W is copied in for the call. */
 export function frozenMatMul(x: tf.Tensor2D, w: FrozenWeight, transposeW = false): tf.Tensor2D {
+  if (!nativeActive()) return tf.tidy(() => tf.matMul(x, tf.tensor2d(w.data, w.shape), false, transposeW));
   const attrs = { w, transposeW };
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
     value: run('JlFrozenMatMul', { x: args[0] as tf.Tensor }, attrs),
@@ -90,5 +92,6 @@ export function frozenMatMul(x: tf.Tensor2D, w: FrozenWeight, transposeW = false
 
 /** Rows ids (int32, any shape) of W [rows, width]: [...ids.shape, width]. */
 export function frozenGather(w: FrozenWeight, ids: tf.Tensor): tf.Tensor {
+  if (!nativeActive()) return tf.tidy(() => tf.gather(tf.tensor2d(w.data, w.shape), ids.toInt()));
   return run('JlFrozenGather', { ids: ids.toInt() }, { w, transposeW: false });
 }
