@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { nativeActive } from '../kernels/native.ts';
 import { checkMemory } from '../memory.ts';
 import { createModel, type CausalLM, type LlamaConfig, type ModelConfig } from '../models/index.ts';
