@@ -243,7 +243,8 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
     rows: Math.ceil((c.promptsPerIteration * c.samplesPerPrompt) / c.miniBatches),
     tokens: longestPrompt + c.maxAnswerTokens,
     lora: c.lora ?? undefined,
-    alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * opts.reward.numParams(),
+    // Only the reward model's weights in the heap count here (frozen ones are outside it).
+    alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * Object.values(opts.reward.params).reduce((n, v) => n + v.size, 0),
     batch: { name: 'promptsPerIteration × samplesPerPrompt / miniBatches', rowsPerItem: 1 },
     frozen: Object.keys(reference.frozen).length > 0,
   });
