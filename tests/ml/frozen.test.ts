@@ -66,7 +66,8 @@ function pair(config: ModelConfig): { heap: CausalLM; frozen: CausalLM } {
   const heap = createModel(config, { values });
   const frozen = createModel(config, { values, freeze: true });
   for (const m of [heap, frozen]) {
-    m.addLora({ rank: 2, alpha: 4, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
+    // Every projection: GPT's default, all of Llama's named.
+    m.addLora({ rank: 2, alpha: 4, targets: config.family === 'llama' ? ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] : undefined });
     for (const [name, v] of Object.entries(m.params)) if (name.endsWith('.lora_b')) v.assign(tf.tensor(randomValues(v.size, 11), v.shape).mul(0.1));
   }
   return { heap, frozen };

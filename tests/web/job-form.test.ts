@@ -36,6 +36,8 @@ test('empty boxes fall back to the default, nullable ones become null; text that
 
   const sft = hyperparamsFromForm('sft', { ...defaultValues('sft', project), lora: 'on', 'lora.rank': '4' }).hyperparams;
   assert.deepEqual(sft.lora, { rank: 4, alpha: 16 });
+  const targeted = hyperparamsFromForm('sft', { ...defaultValues('sft', project), lora: 'on', 'lora.targets': ' q_proj,v_proj  o_proj' }).hyperparams;
+  assert.deepEqual(targeted.lora, { rank: 8, alpha: 16, targets: ['q_proj', 'v_proj', 'o_proj'] });
 });
 
 test('a request built from the form passes the API schema; its errors map back to form fields', () => {
@@ -47,6 +49,9 @@ test('a request built from the form passes the API schema; its errors map back t
   assert.equal(bad.success, false);
   assert.equal(formField(`hyperparams.${bad.error!.issues[0].path.slice(1).join('.')}`), 'model.nEmbd');
   assert.equal(formField('hyperparams.lora.rank'), 'lora.rank');
+  const badTarget = CreateJobRequestSchema.safeParse({ kind: 'sft', modelId: crypto.randomUUID(), hyperparams: { lora: { rank: 4, alpha: 8, targets: ['q_proj', 'qq'] } } });
+  assert.equal(badTarget.success, false);
+  assert.equal(formField(`hyperparams.${badTarget.error!.issues[0].path.slice(1).join('.')}`), 'lora.targets');
   assert.equal(formField('modelIds.1'), 'modelIds');
   assert.equal(formField(undefined), undefined);
 });

@@ -14,6 +14,7 @@ import type {
   Role,
   User,
 } from '@jielong/shared';
+import { turnsOfPrompt } from '@jielong/shared';
 import type { Prisma } from './db.ts';
 
 const iso = (d: Date) => d.toISOString();
@@ -46,17 +47,18 @@ export function toMember(m: Prisma.ProjectMemberModel & { user: { email: string;
 }
 
 export function toPrompt(p: Prisma.PromptModel): Prompt {
-  return { id: p.id, projectId: p.projectId, text: p.text, language: p.language, source: p.source, authorId: p.authorId, createdAt: iso(p.createdAt) };
+  return { id: p.id, projectId: p.projectId, text: p.text, turns: turnsOfPrompt(p), language: p.language, source: p.source, authorId: p.authorId, createdAt: iso(p.createdAt) };
 }
 
-export const demonstrationInclude = { prompt: { select: { text: true } }, author: { select: { displayName: true } } } as const;
+export const demonstrationInclude = { prompt: { select: { text: true, turns: true } }, author: { select: { displayName: true } } } as const;
 
-export function toDemonstration(d: Prisma.DemonstrationModel & { prompt: { text: string }; author: { displayName: string } | null }): Demonstration {
+export function toDemonstration(d: Prisma.DemonstrationModel & { prompt: { text: string; turns: unknown }; author: { displayName: string } | null }): Demonstration {
   return {
     id: d.id,
     projectId: d.projectId,
     promptId: d.promptId,
     promptText: d.prompt.text,
+    promptTurns: turnsOfPrompt(d.prompt),
     answer: d.answer,
     authorId: d.authorId,
     authorName: d.author?.displayName ?? null,
@@ -70,14 +72,14 @@ export function toDemonstration(d: Prisma.DemonstrationModel & { prompt: { text:
 }
 
 export const comparisonInclude = {
-  prompt: { select: { text: true } },
+  prompt: { select: { text: true, turns: true } },
   answers: { orderBy: { position: 'asc' }, include: { model: { select: { name: true } } } },
   _count: { select: { rankings: { where: { skipped: false } } } },
 } as const satisfies Prisma.ComparisonInclude;
 
 export function toComparison(
   c: Prisma.ComparisonModel & {
-    prompt: { text: string };
+    prompt: { text: string; turns: unknown };
     answers: (Prisma.AnswerModel & { model: { name: string } | null })[];
     _count: { rankings: number };
   },
@@ -87,6 +89,7 @@ export function toComparison(
     projectId: c.projectId,
     promptId: c.promptId,
     promptText: c.prompt.text,
+    promptTurns: turnsOfPrompt(c.prompt),
     status: c.status,
     requiredRankings: c.requiredRankings,
     rankingsCount: c._count.rankings,

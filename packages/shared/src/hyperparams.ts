@@ -26,7 +26,20 @@ export const ModelShapeSchema = z
   })
   .partial();
 
-export const LoraSchema = z.object({ rank: int(1, 256), alpha: z.number().positive().max(1024) });
+/** PEFT's target_modules names: Llama-family projections, then GPT-2's linears. The worker refuses
+ * one the model's family lacks (invalid-config naming lora.targets). */
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'c_attn', 'c_proj', 'c_fc'] as const;
+
+export const LoraSchema = z.object({
+  rank: int(1, 256),
+  alpha: z.number().positive().max(1024),
+  /** Which modules take adapters; absent: q_proj and v_proj on Llama, every linear on GPT-2. */
+  targets: z
+    .array(z.enum(LORA_TARGETS))
+    .min(1)
+    .refine((t) => new Set(t).size === t.length, 'each target once')
+    .optional(),
+});
 
 /** Learning-rate schedule and optimiser fields every trainer shares. */
 const optimiser = {

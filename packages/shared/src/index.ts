@@ -15,3 +15,4 @@ export * from './api/model-io.ts';
 export * from './hyperparams.ts';
 export * from './pairs.ts';
 export * from './text.ts';
+export * from './dialogue.ts';

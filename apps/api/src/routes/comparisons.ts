@@ -25,10 +25,11 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { user, project } = await requireProject(req, req.params.projectId, ['researcher']);
-      const { promptId, prompt: text, language, answers, requiredRankings } = req.body;
+      const { promptId, prompt: given, language, answers, requiredRankings } = req.body;
       const comparison = await app.prisma.$transaction(async (tx) => {
-        const prompt = text
-          ? (await upsertPrompt(tx, project.id, { text, language }, 'written', user.id)).prompt
+        const newPrompt = typeof given === 'string' ? { text: given, language } : { turns: given, language };
+        const prompt = given
+          ? (await upsertPrompt(tx, project.id, newPrompt, 'written', user.id)).prompt
           : await tx.prompt.findFirst({ where: { id: promptId, projectId: project.id } });
         if (!prompt) throw notFound('prompt', 'promptId');
         return createComparison(tx, {

@@ -2,7 +2,12 @@
 // repeatable-read transaction and written as JSONL to jobs/<jobId>/dataset.jsonl in the artifact
 // store, with sha256 and counts in the job's datasetSnapshot. Data added later is not in it, so a
 // job (and a retry of it) trains on exactly what the researcher saw when starting it.
+//
+// Prompts are read with their turns: a dataset holding any dialogue is written in TRL's
+// conversational format throughout (toConversational), so the file a researcher downloads loads in
+// TRL as it is and the worker's trainers see every turn.
 import {
+  promptContent,
   rankingToPairs,
   type DatasetSnapshot,
   type ParsedCreateJobRequest,
@@ -16,7 +21,7 @@ import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
 import { ApiError } from '../errors.ts';
 
-type Row = z.infer<typeof PretrainRowSchema> | z.infer<typeof SftRowSchema> | z.infer<typeof PreferencePairRowSchema> | z.infer<typeof PromptRowSchema>;
+type Row = z.input<typeof PretrainRowSchema> | z.input<typeof SftRowSchema> | z.input<typeof PreferencePairRowSchema> | z.input<typeof PromptRowSchema>;
 
 interface Collected {
   rows: Row[];
@@ -44,17 +49,17 @@ async function pretrainRows(db: Db, projectId: string, corpus: string | undefine
 async function sftRows(db: Db, projectId: string): Promise<Collected> {
   const demos = await db.demonstration.findMany({
     where: { projectId, status: 'accepted' },
-    include: { prompt: { select: { text: true } } },
+    include: { prompt: { select: { text: true, turns: true } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
-  return { rows: demos.map((d) => ({ prompt: d.prompt.text, completion: d.answer })), counts: { demonstrations: demos.length }, source: 'accepted demonstrations' };
+  return { rows: demos.map((d) => ({ prompt: promptContent(d.prompt), completion: d.answer })), counts: { demonstrations: demos.length }, source: 'accepted demonstrations' };
 }
 
 /** Every (better, worse) pair of every non-skipped ranking, through the shared rankingToPairs. */
 async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
   const rankings = await db.ranking.findMany({
     where: { skipped: false, comparison: { projectId } },
-    select: { id: true, order: true, comparison: { select: { id: true, prompt: { select: { text: true } }, answers: { select: { id: true, text: true } } } } },
+    select: { id: true, order: true, comparison: { select: { id: true, prompt: { select: { text: true, turns: true } }, answers: { select: { id: true, text: true } } } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
   const rows: Row[] = [];
@@ -65,32 +70,32 @@ async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
     for (const { better, worse } of rankingToPairs(r.order as string[][])) {
       const chosen = text.get(better);
       const rejected = text.get(worse);
-      if (chosen !== undefined && rejected !== undefined) rows.push({ prompt: r.comparison.prompt.text, chosen, rejected, group: r.id });
+      if (chosen !== undefined && rejected !== undefined) rows.push({ prompt: promptContent(r.comparison.prompt), chosen, rejected, group: r.id });
     }
   }
   return { rows, counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size }, source: 'rankings (every ranked pair)' };
 }
 
 async function ppoRows(db: Db, projectId: string): Promise<Collected> {
-  const prompts = await db.prompt.findMany({ where: { projectId }, select: { id: true, text: true }, orderBy: promptOrder });
-  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: prompts.length }, source: 'project prompts' };
+  const prompts = await db.prompt.findMany({ where: { projectId }, select: { id: true, text: true, turns: true }, orderBy: promptOrder });
+  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: promptContent(p) })), counts: { prompts: prompts.length }, source: 'project prompts' };
 }
 
 async function generateRows(db: Db, projectId: string, promptIds: string[] | undefined, maxPrompts: number): Promise<Collected> {
   if (promptIds) {
-    const found = new Map((await db.prompt.findMany({ where: { projectId, id: { in: promptIds } }, select: { id: true, text: true } })).map((p) => [p.id, p]));
+    const found = new Map((await db.prompt.findMany({ where: { projectId, id: { in: promptIds } }, select: { id: true, text: true, turns: true } })).map((p) => [p.id, p]));
     const missing = promptIds.findIndex((id) => !found.has(id));
     if (missing >= 0) throw new ApiError(404, 'not_found', 'prompt not found in this project', `promptIds.${missing}`);
     const unique = [...new Set(promptIds)].map((id) => found.get(id)!);
-    return { rows: unique.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: unique.length }, source: 'chosen prompts' };
+    return { rows: unique.map((p) => ({ promptId: p.id, prompt: promptContent(p) })), counts: { prompts: unique.length }, source: 'chosen prompts' };
   }
   const prompts = await db.prompt.findMany({
     where: { projectId, comparisons: { none: {} } },
-    select: { id: true, text: true },
+    select: { id: true, text: true, turns: true },
     orderBy: promptOrder,
     take: maxPrompts,
   });
-  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: prompts.length }, source: 'project prompts without comparisons' };
+  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: promptContent(p) })), counts: { prompts: prompts.length }, source: 'project prompts without comparisons' };
 }
 
 function collect(db: Db, projectId: string, req: ParsedCreateJobRequest): Promise<Collected> {
@@ -118,6 +123,19 @@ const WHAT: Record<ParsedCreateJobRequest['kind'], string> = {
   generate: 'prompts to answer (every prompt already has a comparison: pass promptIds)',
 };
 
+/** Every row in TRL's conversational form (prompt as turns, answers as one-turn assistant lists), when any prompt is a dialogue. */
+function toConversational(rows: Row[]): Row[] {
+  if (!rows.some((r) => 'prompt' in r && Array.isArray(r.prompt))) return rows;
+  const turn = (content: unknown) => (typeof content === 'string' ? [{ role: 'assistant' as const, content }] : content);
+  return rows.map((r) => {
+    if (!('prompt' in r)) return r;
+    const prompt = typeof r.prompt === 'string' ? [{ role: 'user' as const, content: r.prompt }] : r.prompt;
+    if ('completion' in r) return { ...r, prompt, completion: turn(r.completion) } as Row;
+    if ('chosen' in r) return { ...r, prompt, chosen: turn(r.chosen), rejected: turn(r.rejected) } as Row;
+    return { ...r, prompt };
+  });
+}
+
 /** Reads the job's rows consistently, checks there are enough, writes the file; returns the snapshot. */
 export async function freezeDataset(prisma: PrismaClient, store: ArtifactStore, projectId: string, jobId: string, req: ParsedCreateJobRequest): Promise<DatasetSnapshot> {
   const { rows, counts, source } = await prisma.$transaction((tx) => collect(tx, projectId, req), { isolationLevel: 'RepeatableRead', timeout: 60_000 });
@@ -125,6 +143,6 @@ export async function freezeDataset(prisma: PrismaClient, store: ArtifactStore, 
     throw emptyDataset(`a ${req.kind} job needs at least ${MIN_ROWS[req.kind]} rows of ${WHAT[req.kind]}; the project has ${rows.length}`);
   }
   const path = `${jobPrefix(jobId)}/dataset.jsonl`;
-  const { sha256, bytes } = await store.put(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { immutable: true });
+  const { sha256, bytes } = await store.put(path, toConversational(rows).map((r) => JSON.stringify(r)).join('\n') + '\n', { immutable: true });
   return { path, sha256, bytes, counts: { rows: rows.length, ...counts }, source, frozenAt: new Date().toISOString() };
 }

@@ -5,7 +5,7 @@
 // a comparison's slots happens while holding its row lock (SELECT … FOR UPDATE), so counting and
 // taking a slot are one atomic step and two raters can never both get the last one.
 import { createHash } from 'node:crypto';
-import type { RatingTask, SubmitRankingRequestSchema } from '@jielong/shared';
+import { turnsOfPrompt, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
 import { Prisma, type Db, type PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
@@ -64,7 +64,7 @@ async function toTask(tx: Db, comparisonId: string, raterId: string, expiresAt: 
   });
   return {
     comparisonId: c.id,
-    prompt: { id: c.prompt.id, text: c.prompt.text, language: c.prompt.language },
+    prompt: { id: c.prompt.id, text: c.prompt.text, turns: turnsOfPrompt(c.prompt), language: c.prompt.language },
     // no model ids or names: raters judge blind, in an order of their own
     answers: seededShuffle(c.answers, `${raterId}:${c.id}`),
     expiresAt: expiresAt.toISOString(),

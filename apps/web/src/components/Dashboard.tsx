@@ -79,6 +79,9 @@ export function Dashboard() {
               <a className="btn" href={`${base}/sft?format=messages`} download={`${fileStem}-sft-messages.jsonl`}>
                 ⤓ messages
               </a>
+              <a className="btn" href={`${base}/sft?format=conversational`} download={`${fileStem}-sft-conversational.jsonl`}>
+                ⤓ {t('dialogue.exportConversational')}
+              </a>
             </div>
           </div>
           <div>
@@ -86,6 +89,9 @@ export function Dashboard() {
             <div className="button-row">
               <a className="btn" href={`${base}/preferences`} download={`${fileStem}-preferences.jsonl`}>
                 ⤓ prompt / chosen / rejected
+              </a>
+              <a className="btn" href={`${base}/preferences?format=conversational`} download={`${fileStem}-preferences-conversational.jsonl`}>
+                ⤓ {t('dialogue.exportConversational')}
               </a>
             </div>
           </div>

@@ -7,9 +7,9 @@ import type { MessageKey } from '@/i18n/messages';
 import { api, ApiError } from '@/lib/api';
 import { initialGroups, type Groups } from '@/lib/ranking';
 import { useSubmit } from '@/lib/useSubmit';
+import { Dialogue } from './Dialogue';
 import { ErrorBanner } from './ErrorBanner';
 import { Guidelines } from './Guidelines';
-import { Markdown } from './Markdown';
 import { useProject } from './ProjectContext';
 import { RankingBoard, type BoardAnswer, type Flags } from './RankingBoard';
 import { SkipForm } from './SkipForm';
@@ -117,10 +117,7 @@ export function RankTask() {
       {loaded && (
         <div className="rank-layout">
           <div className="rank-main">
-            <section className="card prompt-card" aria-label={t('rank.prompt')}>
-              <h3 className="card-label">{t('rank.prompt')}</h3>
-              <Markdown text={loaded.task.prompt.text} />
-            </section>
+            <Dialogue turns={loaded.task.prompt.turns} label={t('rank.prompt')} next="dialogue.nextRank" />
             <p className="muted small">{t('rank.help')}</p>
             <p className="keys-hint small">{t('rank.keys', { k: Math.min(9, loaded.answers.length) })}</p>
             <RankingBoard key={loaded.task.comparisonId} answers={loaded.answers} groups={groups} onGroupsChange={setGroups} flags={flags} onFlagsChange={setFlags} disabled={busy} />

@@ -7,6 +7,7 @@ import { api } from '@/lib/api';
 import { useApiData } from '@/lib/useApiData';
 import { useSubmit } from '@/lib/useSubmit';
 import { Collapsible } from './Collapsible';
+import { Turns } from './Dialogue';
 import { ErrorBanner } from './ErrorBanner';
 import { Markdown } from './Markdown';
 import { MarkdownEditor } from './MarkdownEditor';
@@ -59,7 +60,7 @@ function ReviewItem({ demo, onDone }: { demo: Demonstration; onDone: (d: 'accept
       </div>
       <h3 className="card-label">{t('write.prompt')}</h3>
       <Collapsible maxHeight={140}>
-        <Markdown text={demo.promptText} />
+        <Turns turns={demo.promptTurns} />
       </Collapsible>
       {mode !== 'edit' && <h3 className="card-label">{t('review.answer')}</h3>}
       {mode === 'edit' ? (

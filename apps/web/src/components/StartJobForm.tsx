@@ -49,7 +49,7 @@ export function StartJobForm() {
 
   const apiField = error instanceof ApiError ? formField(error.field) : undefined;
   const fieldError = (path: string): string | undefined => localErrors[path] ?? (apiField === path && error instanceof ApiError ? error.message : undefined);
-  const allPaths = new Set([...HP_FIELDS[kind].main, ...HP_FIELDS[kind].advanced, 'lora.rank', 'lora.alpha', 'name', 'corpus', ...MODEL_INPUTS[kind].map((i) => i.field)]);
+  const allPaths = new Set([...HP_FIELDS[kind].main, ...HP_FIELDS[kind].advanced, 'lora.rank', 'lora.alpha', 'lora.targets', 'name', 'corpus', ...MODEL_INPUTS[kind].map((i) => i.field)]);
   // an error no field shows goes in the banner
   const unplacedError = error != null && !(apiField && allPaths.has(apiField)) ? error : null;
 
@@ -95,7 +95,7 @@ export function StartJobForm() {
       onChange={(v) => setValues({ ...values, ...v })}
       error={fieldError(path)}
       warning={path === 'lr' && lrFar ? t(lrFar.key, { default: lrFar.default }) : undefined}
-      subErrors={{ rank: fieldError('lora.rank'), alpha: fieldError('lora.alpha') }}
+      subErrors={{ rank: fieldError('lora.rank'), alpha: fieldError('lora.alpha'), targets: fieldError('lora.targets') }}
     />
   );
 
@@ -222,7 +222,7 @@ function HyperparamField({
   onChange: (v: HpValues) => void;
   error?: string;
   warning?: string;
-  subErrors: { rank?: string; alpha?: string };
+  subErrors: { rank?: string; alpha?: string; targets?: string };
 }) {
   const { t } = useI18n();
   const label = t(`hp.${path}` as MessageKey);
@@ -242,6 +242,9 @@ function HyperparamField({
                 {(control) => <input {...control} inputMode="decimal" value={values[`lora.${k}`]} onChange={(e) => onChange({ [`lora.${k}`]: e.target.value })} />}
               </Field>
             ))}
+            <Field label={t('hp.lora.targets')} code="targets" error={subErrors.targets} hint={t('hp.lora.targetsHint')}>
+              {(control) => <input {...control} value={values['lora.targets'] ?? ''} placeholder="q_proj, v_proj" onChange={(e) => onChange({ 'lora.targets': e.target.value })} />}
+            </Field>
           </div>
         ) : (
           <small className="muted">{t('jobs.form.loraOff')}</small>

@@ -49,7 +49,8 @@ export function errorText(err: unknown, t: Translate): string {
   if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err);
   if (err.code === 'not_found' && err.field === 'email') return t('error.noUserWithEmail');
   const line = /^line (\d+)/.exec(err.field ?? '');
-  if (err.code === 'invalid' && line) return t('error.invalidLine', { line: line[1], detail: err.message.replace(/^line \d+:\s*/, '') });
+  // "line 3: …", or a field within the line ("line 3.messages.1.role must be …"): the detail names the field
+  if (err.code === 'invalid' && line) return t('error.invalidLine', { line: line[1], detail: err.message.replace(/^line \d+(:\s*|\.)/, '') });
   const plain = BY_CODE[err.code];
   if (plain) return t(plain);
   const withDetail = WITH_DETAIL[err.code];

@@ -92,6 +92,7 @@ export function defaultValues(kind: TrainingJobKind, project: { answersPerCompar
       values.lora = v ? 'on' : '';
       values['lora.rank'] = v ? String((v as { rank: number }).rank) : LORA_DEFAULT.rank;
       values['lora.alpha'] = v ? String((v as { alpha: number }).alpha) : LORA_DEFAULT.alpha;
+      values['lora.targets'] = ((v as { targets?: string[] } | null)?.targets ?? []).join(', ');
     } else {
       values[path] = v === undefined || v === null ? '' : String(v);
     }
@@ -115,7 +116,9 @@ export function hyperparamsFromForm(kind: TrainingJobKind, values: HpValues): { 
   };
   for (const path of [...HP_FIELDS[kind].main, ...HP_FIELDS[kind].advanced]) {
     if (path === 'lora') {
-      set(hyperparams, 'lora', values.lora ? { rank: number('lora.rank'), alpha: number('lora.alpha') } : null);
+      // targets: PEFT's module names, separated by commas or spaces; none means the family's default
+      const targets = (values['lora.targets'] ?? '').split(/[\s,]+/).filter(Boolean);
+      set(hyperparams, 'lora', values.lora ? { rank: number('lora.rank'), alpha: number('lora.alpha'), ...(targets.length ? { targets } : {}) } : null);
     } else if (HP_CHOICES[path]) {
       set(hyperparams, path, values[path]);
     } else {
@@ -138,7 +141,8 @@ export function modelsFor(input: ModelInput, models: Model[]): Model[] {
 /** The form field an API error names: "hyperparams.lr" → "lr", "modelIds.1" → "modelIds". */
 export function formField(apiField: string | undefined): string | undefined {
   if (!apiField) return undefined;
-  if (apiField.startsWith('hyperparams.')) return apiField.slice('hyperparams.'.length);
+  // hyperparams.lora.targets.1 → lora.targets: the box holds the whole list
+  if (apiField.startsWith('hyperparams.')) return apiField.slice('hyperparams.'.length).replace(/^(lora\.targets)\.\d+$/, '$1');
   return apiField.replace(/\.\d+$/, '');
 }
 

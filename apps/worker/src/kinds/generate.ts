@@ -1,10 +1,10 @@
-// generate: K answers per prompt from one or several models → comparisons for raters. The K slots
+// generate: K answers per prompt (the next assistant turn of its dialogue) from one or several models → comparisons for raters. The K slots
 // of each prompt are dealt round-robin over the models (shifted per prompt) and shuffled with a
 // seeded PRNG, so neither position nor count gives a model away; each answer records its modelId and
 // sampling settings for researchers, never shown to raters. The database is the checkpoint: a
 // retried job skips prompts that already have this job's comparison.
 import { createComparison } from '@jielong/db';
-import { answerText, chatStopIds, generate, renderPrompt, shuffled, TrainingError } from '@jielong/ml';
+import { answerText, chatStopIds, generate, promptTurns, renderPrompt, shuffled, TrainingError } from '@jielong/ml';
 import { GenerateHyperparamsSchema, PromptRowSchema, type NewAnswer } from '@jielong/shared';
 import type { JobRun, LoadedModel } from '../job-run.ts';
 import type { KindResult } from './types.ts';
@@ -30,9 +30,10 @@ export async function runGenerate(run: JobRun): Promise<KindResult> {
         const n = Array.from({ length: K }, (_, k) => (k + i) % models.length).filter((x) => x === mi).length;
         if (n === 0) return;
         const sampling = { temperature: hp.temperature, topK: hp.topK, topP: hp.topP, maxTokens: hp.maxTokens, seed: hp.seed + i * 1009 + mi };
-        // chat.ts renders the prompt in the model's chat format; a base that never saw a chat turn
-        // (an imported one nobody fine-tuned yet) continues the prompt as plain text instead.
-        const ids = renderPrompt(m.tokenizer, [{ role: 'user', content: row.prompt }]);
+        // chat.ts renders the dialogue (a plain prompt: one user turn) in the model's chat format; a
+        // base that never saw a chat turn (an imported one nobody fine-tuned yet) continues the
+        // turns as plain text instead.
+        const ids = renderPrompt(m.tokenizer, promptTurns(row.prompt));
         const samples = generate(m.model, ids, { ...sampling, n, stop: chatStopIds(m.tokenizer) });
         for (const s of samples) answers.push({ text: cleanAnswer(answerText(m.tokenizer, s.tokens)), modelId: m.row.id, sampling });
       });

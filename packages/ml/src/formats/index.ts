@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { nativeActive } from '../kernels/native.ts';
 import { checkMemory } from '../memory.ts';
 import { createModel, type CausalLM, type LlamaConfig, type ModelConfig } from '../models/index.ts';
@@ -218,6 +219,18 @@ export function modelFromTensors(config: ModelConfig, tensors: Record<string, Fl
     model = createModel(config, { seed: 0, values: tensors, freeze: true });
   } catch (e) {
     throw e instanceof Error && !(e instanceof FormatError) ? new FormatError(`imported ${e.message}`) : e;
+  }
+  // A reward model (…ForSequenceClassification) brings its scalar head, made after the base: filled here.
+  if ('head.w' in tensors) {
+    model.attachHead();
+    for (const name of ['head.w', 'head.b']) {
+      const v = model.params[name];
+      if (tensors[name]?.length !== v.size) {
+        model.dispose();
+        throw new FormatError(`imported ${name} has ${tensors[name]?.length ?? 0} values, the model expects [${v.shape.join(', ')}]`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(tensors[name], v.shape, 'float32')));
+    }
   }
   const names = model.weightNames();
   const lacking = names.find((name) => !tensors[name]);

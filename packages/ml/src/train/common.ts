@@ -161,6 +161,7 @@ export function checkTrainingMemory(model: CausalLM, tokenizer: Tokenizer, lora:
  * in full beside them, or the new rows would stay at their starting mean.
  */
 export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lora?: LoraConfig | null; head?: boolean; footprint?: Footprint } = {}): ChatReady & { rowsPerPass: number } {
+  checkLoraTargets(model, opts.lora);
   const rowsPerPass = opts.footprint ? checkTrainingMemory(model, tokenizer, opts.lora ?? null, opts.footprint) : Infinity;
   const ready = withChatTokens(model, tokenizer);
   const fullyTrained = ready.added ? Object.keys(TOKEN_PARAMS).filter((n) => ready.model.weightNames().includes(n)) : [];
@@ -169,6 +170,18 @@ export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lor
   if (opts.head) copy.attachHead();
   if (opts.lora) copy.addLora(ready.added ? { ...opts.lora, fullyTrained } : opts.lora);
   return { ...ready, model: copy, rowsPerPass };
+}
+
+/** Refuses, before any work, LoRA targets the model's family has no module for (lora.targets). */
+export function checkLoraTargets(model: CausalLM, lora: LoraConfig | null | undefined): void {
+  const unknown = (lora?.targets ?? []).filter((t) => !model.loraModules.includes(t) && !model.loraModules.includes(`${t}_proj`));
+  if (!unknown.length) return;
+  throw new TrainingError(
+    'invalid-config',
+    `lora.targets: ${unknown.join(', ')} is not a module of this ${model.config.family ?? 'gpt'} model (it has ${model.loraModules.join(', ')})`,
+    `choose lora.targets among ${model.loraModules.join(', ')}`,
+    { field: 'lora.targets', targets: unknown.join(', '), modules: model.loraModules.join(', ') },
+  );
 }
 
 /** Removes the scalar head (e.g. PPO's value head from the finished policy). */

@@ -17,7 +17,7 @@ import { answerText, generate } from '../sample.ts';
 import type { Tokenizer } from '../tokenizers/index.ts';
 import {
   checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, thawedFor, loadTrainingState, padBatch, promptTurns, requireData,
-  restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Batch, type Prompt, type Row, type TrainerOptions,
+  checkLoraTargets, restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Batch, type Prompt, type Row, type TrainerOptions,
 } from './common.ts';
 import { scoreRewards } from './reward.ts';
 
@@ -232,6 +232,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
     throw new TrainingError('invalid-config', `maxAnswerTokens must be below the context of ${opts.policy.config.blockSize}, got ${c.maxAnswerTokens}`, `set maxAnswerTokens to ${Math.floor(opts.policy.config.blockSize / 2)}`);
   }
   requireData(opts.prompts.length, 'training prompts');
+  checkLoraTargets(opts.policy, c.lora);
   const tok = opts.tokenizer;
   const reference = opts.policy;
   const evalPrompts = opts.evalPrompts ?? opts.prompts.slice(0, 16);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AnswerTextSchema, IdSchema, PromptTextSchema, TimestampSchema } from './common.ts';
 import { LanguageSchema } from './prompts.ts';
+import { ChatMessageSchema, DialogueSchema } from '../dialogue.ts';
 
 export const ComparisonStatusSchema = z.enum(['open', 'complete']);
 export type ComparisonStatus = z.infer<typeof ComparisonStatusSchema>;
@@ -23,11 +24,12 @@ export const NewAnswerSchema = z.object({
 export type NewAnswer = z.infer<typeof NewAnswerSchema>;
 
 // POST /v1/projects/:projectId/comparisons (researcher)
-// The prompt is an existing promptId or a new text (stored once per project).
+// The prompt is an existing promptId, or a new text or dialogue (stored once per project); the
+// answers are candidate next assistant turns.
 export const CreateComparisonRequestSchema = z
   .object({
     promptId: IdSchema.optional(),
-    prompt: PromptTextSchema.optional(),
+    prompt: z.union([PromptTextSchema, DialogueSchema]).optional(),
     language: LanguageSchema.optional(),
     answers: z.array(NewAnswerSchema).min(2).max(16),
     /** defaults to the project's ratersPerComparison */
@@ -76,6 +78,8 @@ export const ComparisonSchema = z.object({
   projectId: IdSchema,
   promptId: IdSchema,
   promptText: z.string(),
+  /** the dialogue the answers continue (a plain prompt: its one user turn) */
+  promptTurns: z.array(ChatMessageSchema),
   status: ComparisonStatusSchema,
   requiredRankings: z.number().int(),
   /** rankings that are not skips */
@@ -104,7 +108,8 @@ export type ComparisonListResponse = z.infer<typeof ComparisonListResponseSchema
 /** What a rater sees: answers shuffled for them, with no model names or ids. */
 export const RatingTaskSchema = z.object({
   comparisonId: IdSchema,
-  prompt: z.object({ id: IdSchema, text: z.string(), language: z.string() }),
+  /** turns: the dialogue the answers continue, a user turn last (a plain prompt: its one user turn) */
+  prompt: z.object({ id: IdSchema, text: z.string(), turns: z.array(ChatMessageSchema), language: z.string() }),
   answers: z.array(z.object({ id: IdSchema, text: z.string() })),
   /** the slot is held for the caller until then */
   expiresAt: TimestampSchema,

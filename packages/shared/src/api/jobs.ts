@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { IdSchema, TimestampSchema } from './common.ts';
 import { JobKindSchema, JobSchema, ModelSchema } from './training.ts';
 import { ModelExportSchema, ModelProvenanceSchema } from './model-io.ts';
+import { AssistantTurnListSchema } from './datasets.ts';
+import { PromptContentSchema } from '../dialogue.ts';
 import {
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
@@ -66,12 +68,18 @@ export const CreateJobRequestSchema = z.discriminatedUnion('kind', [
 export type CreateJobRequest = z.input<typeof CreateJobRequestSchema>;
 export type ParsedCreateJobRequest = z.infer<typeof CreateJobRequestSchema>;
 
-/** The rows of a job's dataset file (JSONL), per kind. The API writes them, the worker reads them. */
+/**
+ * The rows of a job's dataset file (JSONL), per kind. The API writes them, the worker reads them.
+ * A dataset holding any dialogue is written in TRL's conversational format throughout (prompt as
+ * turns, answers as one-turn assistant lists), otherwise in its standard format (strings), so the
+ * file loads in TRL as it is; the worker reads either, answers as their text.
+ */
 export const PretrainRowSchema = z.object({ text: z.string() });
-export const SftRowSchema = z.object({ prompt: z.string(), completion: z.string() });
+const AnswerContentSchema = z.union([z.string(), AssistantTurnListSchema.transform(([turn]) => turn.content)]);
+export const SftRowSchema = z.object({ prompt: PromptContentSchema, completion: AnswerContentSchema });
 /** One (better, worse) pair of one ranking; pairs of the same ranking share `group` (the ranking id). */
-export const PreferencePairRowSchema = z.object({ prompt: z.string(), chosen: z.string(), rejected: z.string(), group: z.string() });
-export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: z.string() });
+export const PreferencePairRowSchema = z.object({ prompt: PromptContentSchema, chosen: AnswerContentSchema, rejected: AnswerContentSchema, group: z.string() });
+export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: PromptContentSchema });
 export const DATASET_ROW_SCHEMAS = {
   pretrain: PretrainRowSchema,
   sft: SftRowSchema,
