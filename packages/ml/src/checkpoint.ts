@@ -7,7 +7,9 @@
 //   extra.bin       other tensors a trainer resumes with (e.g. the best weights so far), when given
 //   manifest.json   name, shape and byte range of every tensor, and the sha256 of each .bin file
 // Saving writes a sibling temp folder and renames it into place, so a process killed mid-save
-// leaves the previous checkpoint readable.
+// leaves the previous checkpoint readable. Files are written and read tensor by tensor (a model with
+// frozen weights may pass the 4 GB a Buffer holds), and loading can keep the weights frozen outside
+// the wasm heap (`{ frozen: true }`).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
