@@ -3,6 +3,7 @@ export * from './backend.ts';
 export * from './models/index.ts';
 export * from './optim.ts';
 export * from './checkpoint.ts';
+export { FrozenWeight } from './kernels/frozen.ts';
 export * from './sample.ts';
 export * from './pretrain.ts';
 export * from './memory.ts';

@@ -105,11 +105,12 @@ export class NativeDecoder {
     return out;
   }
 
-  /** Views of the weights in the wasm heap, taken anew for every call: the heap may have grown since. */
+  /** The weights: frozen ones' own arrays (outside the heap), else views of the wasm heap taken anew
+   * for every call, as the heap may have grown since. */
   private weights(): (F32 | null)[] {
     const be = tf.backend() as unknown as WasmBackend;
-    const p = this.model.params;
-    const view = (name: string): F32 | null => (p[name] ? (be.typedArrayFromHeap(p[name]) as F32) : null);
+    const { params: p, frozen } = this.model;
+    const view = (name: string): F32 | null => frozen[name]?.data ?? (p[name] ? (be.typedArrayFromHeap(p[name]) as F32) : null);
     const linear = (name: string) => [view(`${name}.w`), view(`${name}.b`), view(`${name}.lora_a`), view(`${name}.lora_b`)];
     const layer = (names: string[], i: number) => names.flatMap((n) => (n.endsWith('.g') || n.endsWith('.b') ? [view(`h.${i}.${n}`)] : linear(`h.${i}.${n}`)));
     const { L } = this.dims;

@@ -15,7 +15,7 @@ import type { CausalLM, LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import {
-  checkAborted, checkConfig, checkFinite, checkLoraTargets, checkpointDue, chunks, cloneModel, loadTrainingState, padBatch, promptTurns, requireData, restore,
+  checkAborted, checkConfig, checkFinite, checkLoraTargets, checkpointDue, chunks, cloneModel, thawedFor, loadTrainingState, padBatch, promptTurns, requireData, restore,
   saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Prompt, type TrainerOptions,
 } from './common.ts';
 import type { PpoEval, PpoWarning } from './ppo.ts';
@@ -178,7 +178,7 @@ export async function trainGrpo(opts: GrpoOptions): Promise<GrpoResult> {
     alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * opts.reward.numParams(),
     batch: { name: 'promptsPerIteration × groupSize / miniBatches', rowsPerItem: 1 },
   });
-  const policy = cloneModel(reference, { merge: true });
+  const policy = cloneModel(reference, { merge: true, thaw: thawedFor(c.lora) });
   if (c.lora) policy.addLora(c.lora);
   let optimizer: AdamW | undefined;
   let withinBound: Record<string, tf.Tensor> | undefined;

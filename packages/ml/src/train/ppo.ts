@@ -14,7 +14,7 @@ import type { CausalLM, LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
 import {
-  checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, loadTrainingState, padBatch, promptTurns, requireData,
+  checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, thawedFor, loadTrainingState, padBatch, promptTurns, requireData,
   checkLoraTargets, restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Prompt, type TrainerOptions,
 } from './common.ts';
 import { mean, rolloutTensors, sampleRollouts, scoreAnswers, type Rollout, type RewardFn } from './rollouts.ts';
@@ -196,10 +196,12 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
     rows: Math.ceil((c.promptsPerIteration * c.samplesPerPrompt) / c.miniBatches),
     tokens: longestPrompt + c.maxAnswerTokens,
     lora: c.lora ?? undefined,
-    alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * opts.reward.numParams(),
+    // Only the reward model's weights in the heap count here (frozen ones are outside it).
+    alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * Object.values(opts.reward.params).reduce((n, v) => n + v.size, 0),
     batch: { name: 'promptsPerIteration × samplesPerPrompt / miniBatches', rowsPerItem: 1 },
+    frozen: Object.keys(reference.frozen).length > 0,
   });
-  const policy = cloneModel(reference, { merge: true });
+  const policy = cloneModel(reference, { merge: true, thaw: thawedFor(c.lora) });
   if (c.lora) policy.addLora(c.lora);
   policy.attachHead();
   let optimizer: AdamW | undefined;
