@@ -22,3 +22,4 @@ export interface CreatePrismaClientOptions {
 export function createPrismaClient(url: string, options: CreatePrismaClientOptions = {}): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: options.max }) });
 }
+export { startProcessLease, LEASE_HELD_SQL, LEASE_LOCK_CLASS, type ProcessLease } from './lease.ts';
