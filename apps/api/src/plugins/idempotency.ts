@@ -47,9 +47,11 @@ export default fp(
     app.decorateRequest('idempotency', null);
     const lease = app.lease;
 
-    const ownerAlive = async (owner: number | null, createdAt: Date) => {
+    /** tokens of the claims this process's requests hold right now */
+    const active = new Set<string>();
+    const ownerAlive = async (owner: number | null, claim: string | null, createdAt: Date) => {
       if (owner === null || !lease) return Date.now() - createdAt.getTime() < STALE_CLAIM_MS;
-      if (owner === lease.key) return true;
+      if (owner === lease.key) return claim !== null && active.has(claim);
       const [row] = await app.prisma.$queryRawUnsafe<{ held: boolean }[]>(LEASE_HELD_SQL, owner);
       return row.held;
     };
@@ -74,6 +76,7 @@ export default fp(
         try {
           await app.prisma.idempotencyKey.create({ data: { userId, key, scope, requestHash, statusCode: IN_FLIGHT, responseBody: {}, owner, claim: token } });
           req.idempotency = { userId, key, token, recorded: false };
+          active.add(token);
           return;
         } catch (err) {
           if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
@@ -86,9 +89,10 @@ export default fp(
         if (stored.statusCode === IN_FLIGHT) {
           if (stored.claim === token) {
             req.idempotency = { userId, key, token, recorded: false };
+          active.add(token);
             return;
           }
-          if (await ownerAlive(stored.owner, stored.createdAt)) throw inProgress();
+          if (await ownerAlive(stored.owner, stored.claim, stored.createdAt)) throw inProgress();
           // its process is gone and its write (if any) was rolled back with it: the key is ours
           const { count } = await app.prisma.idempotencyKey.updateMany({
             where: { userId, key, statusCode: IN_FLIGHT, claim: stored.claim },
@@ -96,6 +100,7 @@ export default fp(
           });
           if (count === 1) {
             req.idempotency = { userId, key, token, recorded: false };
+          active.add(token);
             return;
           }
           continue;
@@ -129,16 +134,26 @@ export default fp(
       const claim = req.idempotency;
       if (!claim) return payload;
       req.idempotency = null;
-      if (claim.recorded) return payload;
+      if (claim.recorded) {
+        active.delete(claim.token);
+        return payload;
+      }
       const where = { userId: claim.userId, key: claim.key, claim: claim.token, statusCode: IN_FLIGHT };
-      await retryIfConnectionLost(async () => {
-        if (reply.statusCode >= 200 && reply.statusCode < 300 && typeof payload === 'string') {
-          await app.prisma.idempotencyKey.updateMany({ where, data: { statusCode: reply.statusCode, responseBody: JSON.parse(payload), owner: null, claim: null } });
-        } else {
-          // failures are not stored: the client may fix the problem and retry with the same key
-          await app.prisma.idempotencyKey.deleteMany({ where });
-        }
-      });
+      try {
+        await retryIfConnectionLost(async () => {
+          if (reply.statusCode >= 200 && reply.statusCode < 300 && typeof payload === 'string') {
+            await app.prisma.idempotencyKey.updateMany({ where, data: { statusCode: reply.statusCode, responseBody: JSON.parse(payload), owner: null, claim: null } });
+          } else {
+            // failures are not stored: the client may fix the problem and retry with the same key
+            await app.prisma.idempotencyKey.deleteMany({ where });
+          }
+        });
+      } catch (err) {
+        // The response goes out regardless. The claim stays, no longer active here, so a retry
+        // takes it over (a write whose answer was not stored in its transaction may then repeat).
+        req.log.warn({ err }, 'could not settle the Idempotency-Key');
+      }
+      active.delete(claim.token);
       return payload;
     });
   },
