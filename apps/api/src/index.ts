@@ -16,6 +16,7 @@ import helmet from '@fastify/helmet';
 import storableTextPlugin from './plugins/storable-text.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
 import lostConnectionPlugin from './plugins/lost-connection.ts';
+import accessRulesPlugin from './plugins/access-rules.ts';
 import cleanupPlugin from './plugins/cleanup.ts';
 import authRoutes from './routes/auth.ts';
 import meRoutes from './routes/me.ts';
@@ -112,6 +113,7 @@ export async function buildApp(opts: BuildAppOptions) {
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(cookie);
   await app.register(storableTextPlugin);
+  await app.register(accessRulesPlugin);
   await app.register(lostConnectionPlugin);
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);

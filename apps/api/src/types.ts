@@ -2,6 +2,8 @@ import type { Role } from '@jielong/shared';
 import type { ArtifactStore, JobQueue, ProcessLease } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
 import type { LoginLimit } from './services/login-limit.ts';
+import type { AccessRule } from './access.ts';
+import type { RouteAccess } from './plugins/access-rules.ts';
 
 export interface AuthUser {
   id: string;
@@ -45,6 +47,8 @@ declare module 'fastify' {
     jobQueue: JobQueue | null;
     /** this process's lease (startProcessLease): lets other processes see that its Idempotency-Key claims are live */
     lease: ProcessLease | null;
+    /** every API route with its declared access rule */
+    routeAccess: RouteAccess[];
   }
   interface FastifyRequest {
     user: AuthUser | null;
@@ -56,5 +60,7 @@ declare module 'fastify' {
     idempotent?: boolean;
     /** safe to run twice (GET and HEAD are): repeated once when the database connection breaks under it */
     repeatable?: boolean;
+    /** who may call the route; required on every API route */
+    access?: AccessRule;
   }
 }

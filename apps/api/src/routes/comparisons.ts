@@ -8,7 +8,7 @@ import {
   IdParamsSchema,
   ProjectParamsSchema,
 } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
 import { comparisonInclude, toComparison, toRanking } from '../dto.ts';
 import { createComparison } from '../services/comparisons.ts';
@@ -20,7 +20,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/comparisons',
     {
-      config: { idempotent: true },
+      config: { access: access.project('researcher'), idempotent: true },
       schema: { tags: ['comparisons'], params: ProjectParamsSchema, body: CreateComparisonRequestSchema, response: { 201: ComparisonResponseSchema } },
     },
     async (req, reply) => {
@@ -45,7 +45,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/comparisons',
     {
-      schema: { tags: ['comparisons'], params: ProjectParamsSchema, querystring: ComparisonListQuerySchema, response: { 200: ComparisonListResponseSchema } },
+      config: { access: access.project('researcher') }, schema: { tags: ['comparisons'], params: ProjectParamsSchema, querystring: ComparisonListQuerySchema, response: { 200: ComparisonListResponseSchema } },
     },
     async (req) => {
       await requireProject(req, req.params.projectId, ['researcher']);
@@ -61,7 +61,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/comparisons/:id',
-    { schema: { tags: ['comparisons'], params: IdParamsSchema, response: { 200: ComparisonDetailResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['comparisons'], params: IdParamsSchema, response: { 200: ComparisonDetailResponseSchema } } },
     async (req) => {
       const comparison = await app.prisma.comparison.findUnique({
         where: { id: req.params.id },

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProjectParamsSchema, SftExportQuerySchema } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { preferenceRows, sftRows, toJsonLines } from '../services/export.ts';
 
 const NDJSON = 'application/x-ndjson; charset=utf-8';
@@ -16,7 +16,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/export/sft',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['export'],
         description: 'JSONL of accepted demonstrations: {"prompt","completion"} or {"messages":[…]} per line.',
         params: ProjectParamsSchema,
@@ -35,7 +35,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/export/preferences',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['export'],
         description: 'JSONL of {"prompt","chosen","rejected"}: every ordered pair of every ranking; tied pairs and skips yield none.',
         params: ProjectParamsSchema,

@@ -8,7 +8,7 @@ import {
   ProjectParamsSchema,
   UpdateMemberRequestSchema,
 } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { toMember } from '../dto.ts';
 
@@ -17,7 +17,7 @@ const withUser = { user: { select: { email: true, displayName: true } } } as con
 const memberRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/members',
-    { schema: { tags: ['members'], params: ProjectParamsSchema, response: { 200: MemberListResponseSchema } } },
+    { config: { access: access.project('researcher', 'admin') }, schema: { tags: ['members'], params: ProjectParamsSchema, response: { 200: MemberListResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['researcher', 'admin']);
       const members = await app.prisma.projectMember.findMany({
@@ -32,7 +32,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/members',
     {
-      config: { idempotent: true },
+      config: { access: access.project('admin'), idempotent: true },
       schema: { tags: ['members'], params: ProjectParamsSchema, body: AddMemberRequestSchema, response: { 201: MemberResponseSchema } },
     },
     async (req, reply) => {
@@ -51,7 +51,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/projects/:projectId/members/:userId',
-    { schema: { tags: ['members'], params: MemberParamsSchema, body: UpdateMemberRequestSchema, response: { 200: MemberResponseSchema } } },
+    { config: { access: access.project('admin') }, schema: { tags: ['members'], params: MemberParamsSchema, body: UpdateMemberRequestSchema, response: { 200: MemberResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['admin']);
       const where = { projectId_userId: { projectId: req.params.projectId, userId: req.params.userId } };
@@ -63,7 +63,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete(
     '/projects/:projectId/members/:userId',
-    { schema: { tags: ['members'], params: MemberParamsSchema, response: { 200: OkResponseSchema } } },
+    { config: { access: access.project('admin') }, schema: { tags: ['members'], params: MemberParamsSchema, response: { 200: OkResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['admin']);
       const { count } = await app.prisma.projectMember.deleteMany({ where: { projectId: req.params.projectId, userId: req.params.userId } });

@@ -6,7 +6,7 @@ import {
   SubmitRankingRequestSchema,
   SubmitRankingResponseSchema,
 } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
 import { toRanking } from '../dto.ts';
 import { recordResponse } from '../plugins/idempotency.ts';
@@ -17,7 +17,7 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/rating-task',
     // a rater holds one task at a time, so asking twice hands out the same one
-    { config: { repeatable: true }, schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
+    { config: { access: access.project('rater'), repeatable: true }, schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
       const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
@@ -28,7 +28,7 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/comparisons/:id/rankings',
     {
-      config: { idempotent: true },
+      config: { access: access.project('rater'), idempotent: true },
       schema: { tags: ['rating'], params: IdParamsSchema, body: SubmitRankingRequestSchema, response: { 201: SubmitRankingResponseSchema } },
     },
     async (req, reply) => {

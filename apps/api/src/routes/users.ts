@@ -8,7 +8,7 @@ import {
   UpdateUserResponseSchema,
   UserResponseSchema,
 } from '@jielong/shared';
-import { requireGlobalRole } from '../access.ts';
+import { access, requireGlobalRole } from '../access.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
 import { hashPassword } from '../secrets.ts';
 import { setPassword } from '../services/credentials.ts';
@@ -16,7 +16,7 @@ import { toUser } from '../dto.ts';
 
 // People are created by admins (there is no self sign-up); project admins then add them as members.
 const userRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/users', { schema: { tags: ['users'], querystring: UserListQuerySchema, response: { 200: UserListResponseSchema } } }, async (req) => {
+  app.get('/users', { config: { access: access.global('admin') }, schema: { tags: ['users'], querystring: UserListQuerySchema, response: { 200: UserListResponseSchema } } }, async (req) => {
     requireGlobalRole(req, ['admin']);
     const { q, limit, offset } = req.query;
     const where = q
@@ -31,7 +31,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/users',
-    { config: { idempotent: true }, schema: { tags: ['users'], body: CreateUserRequestSchema, response: { 201: UserResponseSchema } } },
+    { config: { access: access.global('admin'), idempotent: true }, schema: { tags: ['users'], body: CreateUserRequestSchema, response: { 201: UserResponseSchema } } },
     async (req, reply) => {
       requireGlobalRole(req, ['admin']);
       const email = req.body.email.trim().toLowerCase();
@@ -53,7 +53,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/users/:id',
-    { schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UpdateUserResponseSchema } } },
+    { config: { access: access.global('admin') }, schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UpdateUserResponseSchema } } },
     async (req) => {
       const admin = requireGlobalRole(req, ['admin']);
       const existing = await app.prisma.user.findUnique({ where: { id: req.params.id } });
