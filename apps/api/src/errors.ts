@@ -1,6 +1,6 @@
 // Every error leaves the API as { error: { code, message, field? } }; this file is the one place
 // that maps thrown errors (ours, zod's, Fastify's, Prisma's) to status codes.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { Prisma } from './db.ts';
 
@@ -45,8 +45,17 @@ export function isConnectionLost(err: unknown): boolean {
   return LOST_CONNECTION_MESSAGE.test(err.message) || (err.cause instanceof Error && isConnectionLost(err.cause));
 }
 
-function send(reply: import('fastify').FastifyReply, status: number, code: string, message: string, field?: string) {
+function send(reply: FastifyReply, status: number, code: string, message: string, field?: string) {
   return reply.code(status).type('application/json').send(JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } }));
+}
+
+/**
+ * Errors Fastify meets before routing (Fastify's `frameworkErrors` option), such as a path that is
+ * not valid percent-encoded UTF-8: in the same shape as every other error.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  if (err.code === 'FST_ERR_BAD_URL') return send(reply, 400, 'invalid', 'the URL is not valid percent-encoded UTF-8', 'url');
+  return send(reply, err.statusCode && err.statusCode < 500 ? err.statusCode : 400, 'bad_request', err.message);
 }
 
 export function registerErrorHandling(app: FastifyInstance) {

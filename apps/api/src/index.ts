@@ -8,7 +8,7 @@ import { gunzip } from 'node:zlib';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { FolderStore, type ArtifactStore, type JobQueue, type ProcessLease } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
-import { ApiError, registerErrorHandling } from './errors.ts';
+import { ApiError, frameworkErrors, registerErrorHandling } from './errors.ts';
 import type { AppConfig } from './types.ts';
 import { DEFAULT_LOGIN_LIMIT } from './services/login-limit.ts';
 import authPlugin from './plugins/auth.ts';
@@ -67,7 +67,7 @@ export async function buildApp(opts: BuildAppOptions) {
     cleanupIntervalMs: opts.cleanupIntervalMs ?? 3600_000,
   };
   // forceCloseConnections: a hijacked SSE stream would otherwise hold close() open until its job ends.
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true, trustProxy: config.trustProxy }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true, trustProxy: config.trustProxy, frameworkErrors }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('prisma', opts.prisma);
