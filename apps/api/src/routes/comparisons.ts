@@ -13,6 +13,7 @@ import { notFound } from '../errors.ts';
 import { comparisonInclude, toComparison, toRanking } from '../dto.ts';
 import { createComparison } from '../services/comparisons.ts';
 import { upsertPrompt } from '../services/prompts.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
 
 // The researcher's side of comparisons: they show which model wrote each answer.
 // Raters reach comparisons only through the rating task (routes/rating.ts), blind.
@@ -31,12 +32,15 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
           ? (await upsertPrompt(tx, project.id, { text, language }, 'written', user.id)).prompt
           : await tx.prompt.findFirst({ where: { id: promptId, projectId: project.id } });
         if (!prompt) throw notFound('prompt', 'promptId');
-        return createComparison(tx, {
+        const created = await createComparison(tx, {
           projectId: project.id,
           promptId: prompt.id,
           answers,
           requiredRankings: requiredRankings ?? project.ratersPerComparison,
         });
+        // the key's answer commits with the comparison (a retry after a crash gets this response)
+        await recordResponse(tx, req, reply, 201, { comparison: toComparison(created) });
+        return created;
       });
       return reply.code(201).send({ comparison: toComparison(comparison) });
     },

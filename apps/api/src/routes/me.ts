@@ -16,6 +16,7 @@ import { ApiError, notFound } from '../errors.ts';
 import { newSecret, sha256, verifyPassword } from '../secrets.ts';
 import { toToken, toUser } from '../dto.ts';
 import { setPassword } from '../services/credentials.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
 
 const TOKEN_PREFIX = 'jl_';
 
@@ -63,8 +64,13 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const user = requireUser(req);
       const secret = newSecret(TOKEN_PREFIX);
-      const token = await app.prisma.apiToken.create({
-        data: { userId: user.id, name: req.body.name, prefix: secret.slice(0, TOKEN_PREFIX.length + 6), tokenHash: sha256(secret) },
+      const token = await app.prisma.$transaction(async (tx) => {
+        const created = await tx.apiToken.create({
+          data: { userId: user.id, name: req.body.name, prefix: secret.slice(0, TOKEN_PREFIX.length + 6), tokenHash: sha256(secret) },
+        });
+        // the key's answer (with the secret, shown once) commits with the token
+        await recordResponse(tx, req, reply, 201, { token: toToken(created), secret });
+        return created;
       });
       return reply.code(201).send({ token: toToken(token), secret });
     },

@@ -11,6 +11,7 @@ import {
 import { access, requireProject } from '../access.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { toMember } from '../dto.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
 
 const withUser = { user: { select: { email: true, displayName: true } } } as const;
 
@@ -41,9 +42,13 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!user) throw notFound('user with this email', 'email');
       const existing = await app.prisma.projectMember.findUnique({ where: { projectId_userId: { projectId: req.params.projectId, userId: user.id } } });
       if (existing) throw new ApiError(409, 'already_member', 'this user is already a member; change their roles instead', 'email');
-      const member = await app.prisma.projectMember.create({
-        data: { projectId: req.params.projectId, userId: user.id, roles: [...new Set(req.body.roles)] },
-        include: withUser,
+      const member = await app.prisma.$transaction(async (tx) => {
+        const created = await tx.projectMember.create({
+          data: { projectId: req.params.projectId, userId: user.id, roles: [...new Set(req.body.roles)] },
+          include: withUser,
+        });
+        await recordResponse(tx, req, reply, 201, { member: toMember(created) });
+        return created;
       });
       return reply.code(201).send({ member: toMember(member) });
     },

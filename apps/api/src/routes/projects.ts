@@ -9,6 +9,7 @@ import {
 } from '@jielong/shared';
 import { access, requireGlobalRole, requireProject, requireUser } from '../access.ts';
 import { toProject } from '../dto.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
 
 const projectRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/projects', { config: { access: access.signedIn }, schema: { tags: ['projects'], response: { 200: ProjectListResponseSchema } } }, async (req) => {
@@ -31,8 +32,13 @@ const projectRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const user = requireGlobalRole(req, ['researcher']);
       // the creator runs the project: researcher + project admin (manages its members)
-      const project = await app.prisma.project.create({
-        data: { ...req.body, createdById: user.id, members: { create: { userId: user.id, roles: ['researcher', 'admin'] } } },
+      const project = await app.prisma.$transaction(async (tx) => {
+        const created = await tx.project.create({
+          data: { ...req.body, createdById: user.id, members: { create: { userId: user.id, roles: ['researcher', 'admin'] } } },
+        });
+        // the key's answer commits with the project (a retry after a crash gets this response)
+        await recordResponse(tx, req, reply, 201, { project: toProject(created, [...ROLES]) });
+        return created;
       });
       return reply.code(201).send({ project: toProject(project, [...ROLES]) });
     },

@@ -13,6 +13,7 @@ import { ApiError, conflict, notFound } from '../errors.ts';
 import { hashPassword } from '../secrets.ts';
 import { setPassword } from '../services/credentials.ts';
 import { toUser } from '../dto.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
 
 // People are created by admins (there is no self sign-up); project admins then add them as members.
 const userRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -38,14 +39,13 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
       if (await app.prisma.user.findUnique({ where: { email } })) {
         throw new ApiError(409, 'email_taken', 'a user with this email exists', 'email');
       }
-      const user = await app.prisma.user.create({
-        data: {
-          email,
-          displayName: req.body.displayName,
-          passwordHash: await hashPassword(req.body.password),
-          roles: [...new Set(req.body.roles)],
-          locale: req.body.locale,
-        },
+      const passwordHash = await hashPassword(req.body.password);
+      const user = await app.prisma.$transaction(async (tx) => {
+        const created = await tx.user.create({
+          data: { email, displayName: req.body.displayName, passwordHash, roles: [...new Set(req.body.roles)], locale: req.body.locale },
+        });
+        await recordResponse(tx, req, reply, 201, { user: toUser(created) });
+        return created;
       });
       return reply.code(201).send({ user: toUser(user) });
     },
