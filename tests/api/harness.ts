@@ -3,7 +3,7 @@
 import { after, before } from 'node:test';
 import type { Role } from '@jielong/shared';
 import { buildApp, type App, type BuildAppOptions } from '@jielong/api';
-import { startJobQueue, type JobQueue, type PrismaClient } from '@jielong/db';
+import { startJobQueue, startProcessLease, type JobQueue, type PrismaClient, type ProcessLease } from '@jielong/db';
 import { createTestDatabase } from '../helpers/db.ts';
 import { hashPassword, newSecret, sha256 } from '../../apps/api/src/secrets.ts';
 
@@ -45,18 +45,21 @@ export function useHarness(prefix: string, opts: Partial<BuildAppOptions> = {}, 
   const h = {} as Harness;
   let drop: () => Promise<void>;
   let jobQueue: JobQueue | undefined;
+  let lease: ProcessLease | undefined;
   before(async () => {
     const db = await createTestDatabase(`api_${prefix}`);
     drop = db.drop;
     h.prisma = db.prisma;
     h.url = db.url;
     if (queue) jobQueue = await startJobQueue(db.url);
-    h.app = await buildApp({ prisma: db.prisma, jobQueue, ...opts });
+    lease = await startProcessLease(db.url);
+    h.app = await buildApp({ prisma: db.prisma, jobQueue, lease, ...opts });
     await h.app.ready();
   });
   after(async () => {
     await h.app?.close();
     await jobQueue?.stop({ graceful: false });
+    await lease?.stop();
     await drop?.();
   });
   h.person = async (name, roles = []) => {

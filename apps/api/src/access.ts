@@ -41,3 +41,27 @@ export async function requireProject(req: FastifyRequest, projectId: string, any
   if (anyOf && !anyOf.some((r) => roles.includes(r))) throw forbidden(`needs the ${anyOf.join(' or ')} role in this project`);
   return { user, project, roles };
 }
+
+/**
+ * Who may call a route, declared beside it (`config: { access }`) and checked by the generated
+ * authorization matrix (tests/api/authorization.test.ts). The handler still enforces it (through
+ * requireUser/requireGlobalRole/requireProject); an API route without a rule does not boot.
+ */
+export type AccessRule =
+  | { kind: 'anyone' }
+  | { kind: 'signed-in' }
+  /** a global role; admins pass */
+  | { kind: 'global'; roles: Role[] }
+  /** a role in the project the route touches (no roles: any member); `orAuthor`: the resource's author passes too */
+  | { kind: 'project'; roles: Role[]; orAuthor?: boolean }
+  /** only the author of the resource (a demonstration) */
+  | { kind: 'author' };
+
+export const access = {
+  anyone: { kind: 'anyone' },
+  signedIn: { kind: 'signed-in' },
+  global: (...roles: Role[]): AccessRule => ({ kind: 'global', roles }),
+  project: (...roles: Role[]): AccessRule => ({ kind: 'project', roles }),
+  projectOrAuthor: (...roles: Role[]): AccessRule => ({ kind: 'project', roles, orAuthor: true }),
+  author: { kind: 'author' },
+} satisfies Record<string, AccessRule | ((...roles: Role[]) => AccessRule)>;

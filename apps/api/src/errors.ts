@@ -1,6 +1,6 @@
 // Every error leaves the API as { error: { code, message, field? } }; this file is the one place
 // that maps thrown errors (ours, zod's, Fastify's, Prisma's) to status codes.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { DialogueError } from '@jielong/shared';
 import { Prisma } from './db.ts';
@@ -25,8 +25,38 @@ export const notFound = (what: string, field?: string) => new ApiError(404, 'not
 export const conflict = (code: string, message: string) => new ApiError(409, code, message);
 export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number, field?: string) => new ApiError(429, code, message, field, retryAfterSeconds);
 
-function send(reply: import('fastify').FastifyReply, status: number, code: string, message: string, field?: string) {
+// SQLSTATE classes/codes of a connection the server dropped or refused: admin shutdown, crash,
+// "cannot connect now" (57P0x) and connection exceptions (08xxx).
+const LOST_CONNECTION_CODE = /^(57P0[1-3]|08...)$/;
+// what pg and Prisma's pg adapter throw when the socket itself broke
+const LOST_CONNECTION_MESSAGE = /not queryable|Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|server closed the connection/i;
+
+/**
+ * The database connection broke under this request (a failover, pg_terminate_backend, a restart).
+ * The pool has already dropped that connection, so the request may be repeated on a fresh one
+ * when that is safe (plugins/lost-connection.ts); otherwise it answers 503.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err instanceof Prisma.PrismaClientKnownRequestError) {
+    if (err.code === 'P1001' || err.code === 'P1017') return true;
+    const cause = (err.meta?.driverAdapterError as { cause?: { originalCode?: string; kind?: string } } | undefined)?.cause;
+    return LOST_CONNECTION_CODE.test(cause?.originalCode ?? '') || cause?.kind === 'ConnectionClosed' || cause?.kind === 'DatabaseNotReachable';
+  }
+  return LOST_CONNECTION_MESSAGE.test(err.message) || (err.cause instanceof Error && isConnectionLost(err.cause));
+}
+
+function send(reply: FastifyReply, status: number, code: string, message: string, field?: string) {
   return reply.code(status).type('application/json').send(JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } }));
+}
+
+/**
+ * Errors Fastify meets before routing (Fastify's `frameworkErrors` option), such as a path that is
+ * not valid percent-encoded UTF-8: in the same shape as every other error.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  if (err.code === 'FST_ERR_BAD_URL') return send(reply, 400, 'invalid', 'the URL is not valid percent-encoded UTF-8', 'url');
+  return send(reply, err.statusCode && err.statusCode < 500 ? err.statusCode : 400, 'bad_request', err.message);
 }
 
 export function registerErrorHandling(app: FastifyInstance) {
@@ -58,6 +88,11 @@ export function registerErrorHandling(app: FastifyInstance) {
         return send(reply, 400, 'invalid', 'body is not valid JSON', 'body');
     }
     if (err instanceof SyntaxError && err.statusCode === 400) return send(reply, 400, 'invalid', 'body is not valid JSON', 'body');
+    if (isConnectionLost(err)) {
+      req.log.warn({ err }, 'database connection lost');
+      reply.header('retry-after', '1');
+      return send(reply, 503, 'database_unavailable', 'the database connection was lost; try again');
+    }
     if (err instanceof Prisma.PrismaClientKnownRequestError) {
       if (err.code === 'P2025') return send(reply, 404, 'not_found', 'record not found');
       if (err.code === 'P2002') return send(reply, 409, 'conflict', 'that already exists');

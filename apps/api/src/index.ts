@@ -6,15 +6,17 @@ import swaggerUi from '@fastify/swagger-ui';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { FolderStore, type ArtifactStore, type JobQueue } from '@jielong/db';
+import { FolderStore, type ArtifactStore, type JobQueue, type ProcessLease } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
-import { ApiError, registerErrorHandling } from './errors.ts';
+import { ApiError, frameworkErrors, registerErrorHandling } from './errors.ts';
 import type { AppConfig } from './types.ts';
 import { DEFAULT_LOGIN_LIMIT } from './services/login-limit.ts';
 import authPlugin from './plugins/auth.ts';
 import helmet from '@fastify/helmet';
 import storableTextPlugin from './plugins/storable-text.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
+import lostConnectionPlugin from './plugins/lost-connection.ts';
+import accessRulesPlugin from './plugins/access-rules.ts';
 import cleanupPlugin from './plugins/cleanup.ts';
 import authRoutes from './routes/auth.ts';
 import meRoutes from './routes/me.ts';
@@ -43,6 +45,11 @@ export interface BuildAppOptions extends Partial<AppConfig> {
   jobQueue?: JobQueue;
   /** defaults to the folder dataDir */
   artifacts?: ArtifactStore;
+  /**
+   * this process's lease (startProcessLease from @jielong/db): a retry after a crash then takes
+   * over the dead process's Idempotency-Key claims at once instead of after five minutes
+   */
+  lease?: ProcessLease;
 }
 
 const MB = 1024 * 1024;
@@ -62,13 +69,14 @@ export async function buildApp(opts: BuildAppOptions) {
     cleanupIntervalMs: opts.cleanupIntervalMs ?? 3600_000,
   };
   // forceCloseConnections: a hijacked SSE stream would otherwise hold close() open until its job ends.
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true, trustProxy: config.trustProxy }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true, trustProxy: config.trustProxy, frameworkErrors }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('prisma', opts.prisma);
   app.decorate('config', config);
   app.decorate('artifacts', opts.artifacts ?? new FolderStore(config.dataDir));
   app.decorate('jobQueue', opts.jobQueue ?? null);
+  app.decorate('lease', opts.lease ?? null);
   registerErrorHandling(app);
 
   // JSONL uploads (imports) arrive as text, optionally gzipped (the shared data files are .jsonl.gz).
@@ -107,6 +115,8 @@ export async function buildApp(opts: BuildAppOptions) {
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(cookie);
   await app.register(storableTextPlugin);
+  await app.register(accessRulesPlugin);
+  await app.register(lostConnectionPlugin);
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);
   await app.register(cleanupPlugin);

@@ -1,6 +1,6 @@
 // The API process: read env, apply migrations, ensure the first admin, listen.
 import { join } from 'node:path';
-import { applyMigrations, createPrismaClient, redactUrl, startEmbeddedPostgres, startJobQueue, type EmbeddedPostgres } from '@jielong/db';
+import { applyMigrations, createPrismaClient, redactUrl, startEmbeddedPostgres, startJobQueue, startProcessLease, type EmbeddedPostgres } from '@jielong/db';
 import { buildApp } from './index.ts';
 import { ensureAdmin } from './services/admin.ts';
 
@@ -34,7 +34,8 @@ const jobQueue = await startJobQueue(url, { supervise: false });
 // e.g. "loopback,uniquelocal" when the web app runs in another container; "true" trusts any proxy
 const trustProxyEnv = process.env.JIELONG_TRUST_PROXY;
 const trustProxy = trustProxyEnv === 'true' ? true : trustProxyEnv === 'false' ? false : trustProxyEnv || undefined;
-const app = await buildApp({ prisma, dataDir, jobQueue, trustProxy, importMaxBytes, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+const lease = await startProcessLease(url);
+const app = await buildApp({ prisma, dataDir, jobQueue, lease, trustProxy, importMaxBytes, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.listen({ port, host });
 console.log(`[api] listening on http://${host}:${port} (docs at /docs)`);
 
@@ -44,6 +45,7 @@ async function shutdown() {
   closing = true;
   await app.close();
   await jobQueue.stop({ graceful: false });
+  await lease.stop();
   await prisma.$disconnect();
   await embedded?.stop();
   process.exit(0);

@@ -1,7 +1,9 @@
 import type { Role } from '@jielong/shared';
-import type { ArtifactStore, JobQueue } from '@jielong/db';
+import type { ArtifactStore, JobQueue, ProcessLease } from '@jielong/db';
 import type { PrismaClient } from './db.ts';
 import type { LoginLimit } from './services/login-limit.ts';
+import type { AccessRule } from './access.ts';
+import type { RouteAccess } from './plugins/access-rules.ts';
 
 export interface AuthUser {
   id: string;
@@ -45,14 +47,22 @@ declare module 'fastify' {
     artifacts: ArtifactStore;
     /** where training jobs are sent; null when the API runs without one (job creation answers 503) */
     jobQueue: JobQueue | null;
+    /** this process's lease (startProcessLease): lets other processes see that its Idempotency-Key claims are live */
+    lease: ProcessLease | null;
+    /** every API route with its declared access rule */
+    routeAccess: RouteAccess[];
   }
   interface FastifyRequest {
     user: AuthUser | null;
-    /** set when this request claimed an Idempotency-Key; its response is stored on send */
-    idempotency: { userId: string; key: string } | null;
+    /** set when this request claimed an Idempotency-Key; `recorded` once recordResponse stored its response */
+    idempotency: { userId: string; key: string; token: string; recorded: boolean } | null;
   }
   interface FastifyContextConfig {
     /** a creating POST: honours the Idempotency-Key header */
     idempotent?: boolean;
+    /** safe to run twice (GET and HEAD are): repeated once when the database connection breaks under it */
+    repeatable?: boolean;
+    /** who may call the route; required on every API route */
+    access?: AccessRule;
   }
 }

@@ -2,6 +2,7 @@
 // migration runner and the embedded Postgres used when no DATABASE_URL is given; plus the storage
 // both the API and the worker use: the artifact store, the training-job queue and comparison creation.
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.ts';
 
 export * from './generated/prisma/client.ts';
@@ -20,5 +21,11 @@ export interface CreatePrismaClientOptions {
 }
 
 export function createPrismaClient(url: string, options: CreatePrismaClientOptions = {}): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: options.max }) });
+  const pool = new pg.Pool({ connectionString: url, max: options.max });
+  // A connection the server ends (a failover, pg_terminate_backend) can emit 'error' while checked
+  // out between queries, where nothing listens: Node would crash the process. The failure still
+  // reaches the query that meets it, and the pool drops the connection.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
 }
+export { startProcessLease, LEASE_HELD_SQL, LEASE_LOCK_CLASS, type ProcessLease } from './lease.ts';

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { SESSION_COOKIE, type Role } from '@jielong/shared';
 import { sha256 } from '../secrets.ts';
 import { ApiError } from '../errors.ts';
+import { retryIfConnectionLost } from './lost-connection.ts';
 import type { AuthUser } from '../types.ts';
 
 const TOKEN_TOUCH_MS = 60_000;
@@ -46,19 +47,22 @@ export default fp(async (app) => {
     if (authorization) {
       const m = /^Bearer\s+(\S+)$/i.exec(authorization);
       if (!m) throw new ApiError(401, 'unauthenticated', 'Authorization must be "Bearer <token>"', 'authorization');
-      const token = await app.prisma.apiToken.findUnique({ where: { tokenHash: sha256(m[1]) }, include: { user: true } });
-      if (!token || token.revokedAt) throw new ApiError(401, 'unauthenticated', 'unknown or revoked API token', 'authorization');
-      if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > TOKEN_TOUCH_MS) {
-        await app.prisma.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
-      }
-      req.user = toAuthUser(token.user);
+      // a read and a touch, both safe to repeat when the database connection broke under them
+      req.user = await retryIfConnectionLost(async () => {
+        const token = await app.prisma.apiToken.findUnique({ where: { tokenHash: sha256(m[1]) }, include: { user: true } });
+        if (!token || token.revokedAt) throw new ApiError(401, 'unauthenticated', 'unknown or revoked API token', 'authorization');
+        if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > TOKEN_TOUCH_MS) {
+          await app.prisma.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
+        }
+        return toAuthUser(token.user);
+      });
       return;
     }
     const cookie = req.cookies[SESSION_COOKIE];
     if (!cookie) return;
     const crossSite = crossSiteReason(req);
     if (crossSite) throw new ApiError(403, 'cross_site', `a request that changes data must come from the studio's own pages (${crossSite})`, 'origin');
-    const session = await app.prisma.session.findUnique({ where: { tokenHash: sha256(cookie) }, include: { user: true } });
+    const session = await retryIfConnectionLost(() => app.prisma.session.findUnique({ where: { tokenHash: sha256(cookie) }, include: { user: true } }));
     if (session && session.expiresAt > new Date()) req.user = toAuthUser(session.user);
   });
 });

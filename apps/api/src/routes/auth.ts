@@ -4,6 +4,7 @@ import { ApiError } from '../errors.ts';
 import { newSecret, sha256, verifyPassword } from '../secrets.ts';
 import { toUser } from '../dto.ts';
 import { accountName, checkLoginLimit, clearAccountFailures, recordLoginFailure } from '../services/login-limit.ts';
+import { access } from '../access.ts';
 
 // A fixed hash to verify against when the email is unknown, so both cases take as long.
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
@@ -11,7 +12,7 @@ const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAA
 const authRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/auth/login',
-    { schema: { tags: ['auth'], body: LoginRequestSchema, response: { 200: LoginResponseSchema, 401: ErrorBodySchema, 429: ErrorBodySchema } } },
+    { config: { access: access.anyone }, schema: { tags: ['auth'], body: LoginRequestSchema, response: { 200: LoginResponseSchema, 401: ErrorBodySchema, 429: ErrorBodySchema } } },
     async (req, reply) => {
       const email = accountName(req.body.email);
       // checked before the password, so a limited account cannot be probed (and costs no scrypt)
@@ -41,7 +42,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.post('/auth/logout', { schema: { tags: ['auth'], response: { 200: OkResponseSchema } } }, async (req, reply) => {
+  app.post('/auth/logout', { config: { access: access.anyone }, schema: { tags: ['auth'], response: { 200: OkResponseSchema } } }, async (req, reply) => {
     const cookie = req.cookies[SESSION_COOKIE];
     if (cookie) await app.prisma.session.deleteMany({ where: { tokenHash: sha256(cookie) } });
     reply.clearCookie(SESSION_COOKIE, { path: '/' });

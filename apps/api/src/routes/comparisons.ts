@@ -8,11 +8,12 @@ import {
   IdParamsSchema,
   ProjectParamsSchema,
 } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
 import { comparisonInclude, rankingInclude, toComparison, toRanking } from '../dto.ts';
 import { createComparison } from '../services/comparisons.ts';
 import { upsertPrompt } from '../services/prompts.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
 
 // The researcher's side of comparisons: they show which model wrote each answer.
 // Raters reach comparisons only through the rating task (routes/rating.ts), blind.
@@ -20,7 +21,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/comparisons',
     {
-      config: { idempotent: true },
+      config: { access: access.project('researcher'), idempotent: true },
       schema: { tags: ['comparisons'], params: ProjectParamsSchema, body: CreateComparisonRequestSchema, response: { 201: ComparisonResponseSchema } },
     },
     async (req, reply) => {
@@ -32,12 +33,15 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
           ? (await upsertPrompt(tx, project.id, newPrompt, 'written', user.id)).prompt
           : await tx.prompt.findFirst({ where: { id: promptId, projectId: project.id } });
         if (!prompt) throw notFound('prompt', 'promptId');
-        return createComparison(tx, {
+        const created = await createComparison(tx, {
           projectId: project.id,
           promptId: prompt.id,
           answers,
           requiredRankings: requiredRankings ?? project.ratersPerComparison,
         });
+        // the key's answer commits with the comparison (a retry after a crash gets this response)
+        await recordResponse(tx, req, reply, 201, { comparison: toComparison(created) });
+        return created;
       });
       return reply.code(201).send({ comparison: toComparison(comparison) });
     },
@@ -46,7 +50,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/comparisons',
     {
-      schema: { tags: ['comparisons'], params: ProjectParamsSchema, querystring: ComparisonListQuerySchema, response: { 200: ComparisonListResponseSchema } },
+      config: { access: access.project('researcher') }, schema: { tags: ['comparisons'], params: ProjectParamsSchema, querystring: ComparisonListQuerySchema, response: { 200: ComparisonListResponseSchema } },
     },
     async (req) => {
       await requireProject(req, req.params.projectId, ['researcher']);
@@ -62,7 +66,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/comparisons/:id',
-    { schema: { tags: ['comparisons'], params: IdParamsSchema, response: { 200: ComparisonDetailResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['comparisons'], params: IdParamsSchema, response: { 200: ComparisonDetailResponseSchema } } },
     async (req) => {
       const comparison = await app.prisma.comparison.findUnique({
         where: { id: req.params.id },

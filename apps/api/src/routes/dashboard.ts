@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import type { Db } from '../db.ts';
 
 const DAY_MS = 24 * 3600_000;
@@ -26,7 +26,7 @@ async function perDay(db: Db, table: 'Prompt' | 'Demonstration' | 'Ranking', pro
 const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/dashboard',
-    { schema: { tags: ['dashboard'], params: ProjectParamsSchema, querystring: DashboardQuerySchema, response: { 200: DashboardResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['dashboard'], params: ProjectParamsSchema, querystring: DashboardQuerySchema, response: { 200: DashboardResponseSchema } } },
     async (req) => {
       const { project } = await requireProject(req, req.params.projectId, ['researcher']);
       const db = app.prisma;

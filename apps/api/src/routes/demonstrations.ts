@@ -11,7 +11,7 @@ import {
   WritingTaskResponseSchema,
 } from '@jielong/shared';
 import type { Prisma } from '../db.ts';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { conflict, forbidden, notFound } from '../errors.ts';
 import { demonstrationInclude, toDemonstration, toPrompt } from '../dto.ts';
 import { editOwnDemonstration } from '../services/demonstrations.ts';
@@ -27,7 +27,7 @@ const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/demonstrations',
     {
-      schema: { tags: ['demonstrations'], params: ProjectParamsSchema, querystring: DemonstrationListQuerySchema, response: { 200: DemonstrationListResponseSchema } },
+      config: { access: access.project('researcher') }, schema: { tags: ['demonstrations'], params: ProjectParamsSchema, querystring: DemonstrationListQuerySchema, response: { 200: DemonstrationListResponseSchema } },
     },
     async (req) => {
       const { mine, status, limit, offset } = req.query;
@@ -45,7 +45,7 @@ const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/demonstrations',
     {
-      config: { idempotent: true },
+      config: { access: access.project('annotator'), idempotent: true },
       schema: { tags: ['demonstrations'], params: ProjectParamsSchema, body: CreateDemonstrationRequestSchema, response: { 201: DemonstrationResponseSchema } },
     },
     async (req, reply) => {
@@ -71,7 +71,7 @@ const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/demonstrations/:id',
-    { schema: { tags: ['demonstrations'], params: IdParamsSchema, response: { 200: DemonstrationResponseSchema } } },
+    { config: { access: access.projectOrAuthor('researcher') }, schema: { tags: ['demonstrations'], params: IdParamsSchema, response: { 200: DemonstrationResponseSchema } } },
     async (req) => {
       const demonstration = await load(req.params.id);
       const { user, roles } = await requireProject(req, demonstration.projectId);
@@ -82,7 +82,7 @@ const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/demonstrations/:id',
-    { schema: { tags: ['demonstrations'], params: IdParamsSchema, body: UpdateDemonstrationRequestSchema, response: { 200: DemonstrationResponseSchema } } },
+    { config: { access: access.author }, schema: { tags: ['demonstrations'], params: IdParamsSchema, body: UpdateDemonstrationRequestSchema, response: { 200: DemonstrationResponseSchema } } },
     async (req) => {
       const existing = await load(req.params.id);
       const { user } = await requireProject(req, existing.projectId);
@@ -94,7 +94,7 @@ const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/demonstrations/:id/review',
-    { schema: { tags: ['demonstrations'], params: IdParamsSchema, body: ReviewDemonstrationRequestSchema, response: { 200: DemonstrationResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['demonstrations'], params: IdParamsSchema, body: ReviewDemonstrationRequestSchema, response: { 200: DemonstrationResponseSchema } } },
     async (req) => {
       const existing = await load(req.params.id);
       const { user } = await requireProject(req, existing.projectId, ['researcher']);
@@ -116,7 +116,7 @@ const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/projects/:projectId/writing-task',
-    { schema: { tags: ['demonstrations'], params: ProjectParamsSchema, response: { 200: WritingTaskResponseSchema } } },
+    { config: { access: access.project('annotator') }, schema: { tags: ['demonstrations'], params: ProjectParamsSchema, response: { 200: WritingTaskResponseSchema } } },
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['annotator']);
       const where: Prisma.PromptWhereInput = {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { PreferenceExportQuerySchema, ProjectParamsSchema, SftExportQuerySchema } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { preferenceRows, ratingsRows, sftRows, toJsonLines, unpairedRows } from '../services/export.ts';
 
 const NDJSON = 'application/x-ndjson; charset=utf-8';
@@ -16,7 +16,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/export/sft',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['export'],
         description:
           'JSONL of accepted demonstrations: {"prompt","completion"} strings (prompt-completion), ' +
@@ -37,7 +37,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/export/preferences',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['export'],
         description:
           'JSONL of {"prompt","chosen","rejected"}: every ordered pair of every ranking; tied pairs and skips yield none. ' +
@@ -58,7 +58,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/export/unpaired',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['export'],
         description: 'JSONL of {"prompt","completion","label"} (TRL unpaired preference, for KTO): one row per thumb a rater gave an answer, up = true.',
         params: ProjectParamsSchema,
@@ -76,7 +76,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/export/ratings',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['export'],
         description: 'JSONL of {"prompt","completion","labels":{scale:{"value","count"}}}: each scored answer, the mean of its raters\' scores per scale (as oasst1 exports labels).',
         params: ProjectParamsSchema,

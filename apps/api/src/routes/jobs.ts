@@ -16,7 +16,7 @@ import {
   type ParsedCreateJobRequest,
 } from '@jielong/shared';
 import { dequeueTrainingJob, enqueueTrainingJob, importPrefix, jobPrefix } from '@jielong/db';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import type { Db, Prisma } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
 import { toJob, toJobLog, toJobMetric } from '../dto.ts';
@@ -96,7 +96,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       // a pre-training corpus may be uploaded with the request
       bodyLimit: app.config.importBodyLimit,
-      config: { idempotent: true },
+      config: { access: access.project('researcher'), idempotent: true },
       schema: { tags: ['jobs'], params: ProjectParamsSchema, body: CreateJobRequestSchema, response: { 201: JobResponseSchema } },
       // before validation: the union's own message would only say the kind is not one of its kinds
       preValidation: async (req) => {
@@ -160,7 +160,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/projects/:projectId/jobs',
-    { schema: { tags: ['jobs'], params: ProjectParamsSchema, querystring: JobListQuerySchema, response: { 200: JobListResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['jobs'], params: ProjectParamsSchema, querystring: JobListQuerySchema, response: { 200: JobListResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['researcher']);
       const { status, kind, limit, offset } = req.query;
@@ -175,7 +175,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/projects/:projectId/jobs/throughput',
-    { schema: { tags: ['jobs'], params: ProjectParamsSchema, response: { 200: ThroughputResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['jobs'], params: ProjectParamsSchema, response: { 200: ThroughputResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['researcher']);
       return { items: await measuredThroughput(app.prisma) };
@@ -184,7 +184,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/jobs/:id',
-    { schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: JobDetailResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: JobDetailResponseSchema } } },
     async (req) => {
       const { job } = await loadJob(req, req.params.id);
       const [metrics, logs] = await Promise.all([
@@ -198,7 +198,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/jobs/:id/dataset',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['jobs'],
         params: IdParamsSchema,
         description:
@@ -223,7 +223,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/jobs/:id/events',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['jobs'],
         params: IdParamsSchema,
         description: 'Server-Sent Events: `status` ({ job }) first and on every change, `metric` and `log` as they are written; the stream ends after the job finishes. Resumes after Last-Event-ID.',
@@ -239,7 +239,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/jobs/:id/cancel',
-    { schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: JobResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: JobResponseSchema } } },
     async (req) => {
       const { job, user } = await loadJob(req, req.params.id);
       if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'canceled') throw conflict('job_finished', `the job already ${job.status}`);
@@ -264,7 +264,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/jobs/:id/model-preference',
-    { schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: ModelPreferenceResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['jobs'], params: IdParamsSchema, response: { 200: ModelPreferenceResponseSchema } } },
     async (req) => {
       const { job } = await loadJob(req, req.params.id);
       const comparisons = await app.prisma.comparison.findMany({

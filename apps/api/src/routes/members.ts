@@ -8,16 +8,17 @@ import {
   ProjectParamsSchema,
   UpdateMemberRequestSchema,
 } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { toMember } from '../dto.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
 
 const withUser = { user: { select: { email: true, displayName: true } } } as const;
 
 const memberRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/members',
-    { schema: { tags: ['members'], params: ProjectParamsSchema, response: { 200: MemberListResponseSchema } } },
+    { config: { access: access.project('researcher', 'admin') }, schema: { tags: ['members'], params: ProjectParamsSchema, response: { 200: MemberListResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['researcher', 'admin']);
       const members = await app.prisma.projectMember.findMany({
@@ -32,7 +33,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/members',
     {
-      config: { idempotent: true },
+      config: { access: access.project('admin'), idempotent: true },
       schema: { tags: ['members'], params: ProjectParamsSchema, body: AddMemberRequestSchema, response: { 201: MemberResponseSchema } },
     },
     async (req, reply) => {
@@ -41,9 +42,13 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!user) throw notFound('user with this email', 'email');
       const existing = await app.prisma.projectMember.findUnique({ where: { projectId_userId: { projectId: req.params.projectId, userId: user.id } } });
       if (existing) throw new ApiError(409, 'already_member', 'this user is already a member; change their roles instead', 'email');
-      const member = await app.prisma.projectMember.create({
-        data: { projectId: req.params.projectId, userId: user.id, roles: [...new Set(req.body.roles)] },
-        include: withUser,
+      const member = await app.prisma.$transaction(async (tx) => {
+        const created = await tx.projectMember.create({
+          data: { projectId: req.params.projectId, userId: user.id, roles: [...new Set(req.body.roles)] },
+          include: withUser,
+        });
+        await recordResponse(tx, req, reply, 201, { member: toMember(created) });
+        return created;
       });
       return reply.code(201).send({ member: toMember(member) });
     },
@@ -51,7 +56,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/projects/:projectId/members/:userId',
-    { schema: { tags: ['members'], params: MemberParamsSchema, body: UpdateMemberRequestSchema, response: { 200: MemberResponseSchema } } },
+    { config: { access: access.project('admin') }, schema: { tags: ['members'], params: MemberParamsSchema, body: UpdateMemberRequestSchema, response: { 200: MemberResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['admin']);
       const where = { projectId_userId: { projectId: req.params.projectId, userId: req.params.userId } };
@@ -63,7 +68,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete(
     '/projects/:projectId/members/:userId',
-    { schema: { tags: ['members'], params: MemberParamsSchema, response: { 200: OkResponseSchema } } },
+    { config: { access: access.project('admin') }, schema: { tags: ['members'], params: MemberParamsSchema, response: { 200: OkResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['admin']);
       const { count } = await app.prisma.projectMember.deleteMany({ where: { projectId: req.params.projectId, userId: req.params.userId } });

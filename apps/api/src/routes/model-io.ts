@@ -15,7 +15,7 @@ import {
   type ImportFile,
 } from '@jielong/shared';
 import { ArtifactTooLargeError, enqueueTrainingJob, exportPrefix, importPrefix } from '@jielong/db';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import type { Prisma } from '../db.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
 import { toJob } from '../dto.ts';
@@ -62,7 +62,7 @@ const modelIoRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/models/import',
     {
-      config: { idempotent: true },
+      config: { access: access.project('researcher'), idempotent: true },
       schema: {
         tags: ['models'],
         params: ProjectParamsSchema,
@@ -175,7 +175,7 @@ const modelIoRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/models/:id/exports',
     {
-      config: { idempotent: true },
+      config: { access: access.project('researcher'), idempotent: true },
       schema: {
         tags: ['models'],
         params: IdParamsSchema,
@@ -212,7 +212,7 @@ const modelIoRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/models/:id/exports/:format/download',
     {
-      schema: {
+      config: { access: access.project('researcher') }, schema: {
         tags: ['models'],
         params: ExportParamsSchema,
         description: 'A tar of the newest succeeded export of this model in this format (application/x-tar).',

@@ -9,7 +9,7 @@ import {
   type ModelExport,
 } from '@jielong/shared';
 import { MODEL_MANIFEST, modelPrefix, type ModelArtifactManifest } from '@jielong/db';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
 import { toModel } from '../dto.ts';
 
@@ -18,7 +18,7 @@ import { toModel } from '../dto.ts';
 const modelRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/models',
-    { schema: { tags: ['models'], params: ProjectParamsSchema, querystring: ModelListQuerySchema, response: { 200: ModelListResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['models'], params: ProjectParamsSchema, querystring: ModelListQuerySchema, response: { 200: ModelListResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['researcher']);
       const models = await app.prisma.model.findMany({
@@ -31,7 +31,7 @@ const modelRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/models/:id',
-    { schema: { tags: ['models'], params: IdParamsSchema, response: { 200: ModelDetailResponseSchema } } },
+    { config: { access: access.project('researcher') }, schema: { tags: ['models'], params: IdParamsSchema, response: { 200: ModelDetailResponseSchema } } },
     async (req) => {
       const model = await app.prisma.model.findUnique({ where: { id: req.params.id } });
       if (!model) throw notFound('model');

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PreferenceImportResponseSchema, ProjectParamsSchema } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { importPreferences } from '../services/preference-import.ts';
 
 const preferenceImportRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -9,7 +9,7 @@ const preferenceImportRoutes: FastifyPluginAsyncZod = async (app) => {
     '/projects/:projectId/preferences/import',
     {
       bodyLimit: app.config.importBodyLimit,
-      config: { idempotent: true },
+      config: { access: access.project('researcher'), idempotent: true },
       schema: {
         tags: ['import'],
         description:

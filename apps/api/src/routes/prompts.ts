@@ -14,7 +14,7 @@ import {
   LanguageSchema,
   TEXT_LIMITS,
 } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { toPrompt } from '../dto.ts';
 import { upsertPrompt, upsertPrompts, type NewPrompt } from '../services/prompts.ts';
@@ -23,7 +23,7 @@ import { parseJsonLines } from '../services/jsonl.ts';
 const promptRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/prompts',
-    { schema: { tags: ['prompts'], params: ProjectParamsSchema, querystring: PromptListQuerySchema, response: { 200: PromptListResponseSchema } } },
+    { config: { access: access.project() }, schema: { tags: ['prompts'], params: ProjectParamsSchema, querystring: PromptListQuerySchema, response: { 200: PromptListResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId);
       const { q, source, limit, offset } = req.query;
@@ -39,7 +39,7 @@ const promptRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/prompts',
     {
-      config: { idempotent: true },
+      config: { access: access.project('researcher'), idempotent: true },
       schema: {
         tags: ['prompts'],
         params: ProjectParamsSchema,
@@ -58,7 +58,7 @@ const promptRoutes: FastifyPluginAsyncZod = async (app) => {
     '/projects/:projectId/prompts/import',
     {
       bodyLimit: app.config.importBodyLimit,
-      config: { idempotent: true },
+      config: { access: access.project('researcher'), idempotent: true },
       schema: {
         tags: ['prompts'],
         description:
@@ -93,7 +93,7 @@ const promptRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/prompts/:id/skip',
-    { schema: { tags: ['prompts'], params: IdParamsSchema, body: SkipPromptRequestSchema, response: { 200: OkResponseSchema } } },
+    { config: { access: access.project('annotator') }, schema: { tags: ['prompts'], params: IdParamsSchema, body: SkipPromptRequestSchema, response: { 200: OkResponseSchema } } },
     async (req) => {
       const prompt = await app.prisma.prompt.findUnique({ where: { id: req.params.id } });
       if (!prompt) throw notFound('prompt');

@@ -8,7 +8,7 @@ import {
   RankingResponseSchema,
   RaterHistoryResponseSchema,
 } from '@jielong/shared';
-import { requireProject, requireUser } from '../access.ts';
+import { access, requireProject, requireUser } from '../access.ts';
 import { toRanking } from '../dto.ts';
 import { changeRanking, ownRankingProject, raterHistory, undoRanking } from '../services/ranking-history.ts';
 
@@ -17,7 +17,7 @@ import { changeRanking, ownRankingProject, raterHistory, undoRanking } from '../
 const rankingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/my-rankings',
-    { schema: { tags: ['rating'], params: ProjectParamsSchema, querystring: PageQuerySchema, response: { 200: RaterHistoryResponseSchema } } },
+    { config: { access: access.project('rater') }, schema: { tags: ['rating'], params: ProjectParamsSchema, querystring: PageQuerySchema, response: { 200: RaterHistoryResponseSchema } } },
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
       return raterHistory(app.prisma, req.params.projectId, user.id, req.query);
@@ -26,7 +26,7 @@ const rankingRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/rankings/:id',
-    { schema: { tags: ['rating'], params: IdParamsSchema, body: ChangeRankingRequestSchema, response: { 200: RankingResponseSchema } } },
+    { config: { access: access.author }, schema: { tags: ['rating'], params: IdParamsSchema, body: ChangeRankingRequestSchema, response: { 200: RankingResponseSchema } } },
     async (req) => {
       const user = requireUser(req);
       await requireProject(req, await ownRankingProject(app.prisma, req.params.id, user.id), ['rater']);
@@ -36,7 +36,7 @@ const rankingRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete(
     '/rankings/:id',
-    { schema: { tags: ['rating'], params: IdParamsSchema, response: { 200: OkResponseSchema } } },
+    { config: { access: access.author }, schema: { tags: ['rating'], params: IdParamsSchema, response: { 200: OkResponseSchema } } },
     async (req) => {
       const user = requireUser(req);
       await requireProject(req, await ownRankingProject(app.prisma, req.params.id, user.id), ['rater']);

@@ -6,16 +6,18 @@ import {
   SubmitRankingRequestSchema,
   SubmitRankingResponseSchema,
 } from '@jielong/shared';
-import { requireProject } from '../access.ts';
+import { access, requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
 import { toRanking } from '../dto.ts';
-import { nextRatingTask, remainingForRater, submitRanking } from '../services/rating.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
+import { nextRatingTask, remainingForRater, submitRanking, type SubmittedRanking } from '../services/rating.ts';
 
 // The rater's side: blind, shuffled tasks and ranking submissions.
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/rating-task',
-    { schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
+    // a rater holds one task at a time, so asking twice hands out the same one
+    { config: { access: access.project('rater'), repeatable: true }, schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
       const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
@@ -26,16 +28,21 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/comparisons/:id/rankings',
     {
-      config: { idempotent: true },
+      config: { access: access.project('rater'), idempotent: true },
       schema: { tags: ['rating'], params: IdParamsSchema, body: SubmitRankingRequestSchema, response: { 201: SubmitRankingResponseSchema } },
     },
     async (req, reply) => {
       const comparison = await app.prisma.comparison.findUnique({ where: { id: req.params.id }, select: { projectId: true } });
       if (!comparison) throw notFound('comparison');
       const { user } = await requireProject(req, comparison.projectId, ['rater']);
-      const { ranking, comparisonStatus } = await submitRanking(app.prisma, req.params.id, user.id, req.body);
-      const undoUntil = new Date(ranking.createdAt.getTime() + app.config.undoWindowMs).toISOString();
-      return reply.code(201).send({ ranking: toRanking(ranking), comparisonStatus, undoUntil });
+      const toBody = ({ ranking, comparisonStatus }: SubmittedRanking) => ({
+        ranking: toRanking(ranking),
+        comparisonStatus,
+        undoUntil: new Date(ranking.createdAt.getTime() + app.config.undoWindowMs).toISOString(),
+      });
+      // the key's answer commits with the ranking: a retry after a crash gets this very response
+      const submitted = await submitRanking(app.prisma, req.params.id, user.id, req.body, (tx, done) => recordResponse(tx, req, reply, 201, toBody(done)));
+      return reply.code(201).send(toBody(submitted));
     },
   );
 };

@@ -8,15 +8,16 @@ import {
   UpdateUserResponseSchema,
   UserResponseSchema,
 } from '@jielong/shared';
-import { requireGlobalRole } from '../access.ts';
+import { access, requireGlobalRole } from '../access.ts';
 import { ApiError, conflict, notFound } from '../errors.ts';
 import { hashPassword } from '../secrets.ts';
 import { setPassword } from '../services/credentials.ts';
 import { toUser } from '../dto.ts';
+import { recordResponse } from '../plugins/idempotency.ts';
 
 // People are created by admins (there is no self sign-up); project admins then add them as members.
 const userRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/users', { schema: { tags: ['users'], querystring: UserListQuerySchema, response: { 200: UserListResponseSchema } } }, async (req) => {
+  app.get('/users', { config: { access: access.global('admin') }, schema: { tags: ['users'], querystring: UserListQuerySchema, response: { 200: UserListResponseSchema } } }, async (req) => {
     requireGlobalRole(req, ['admin']);
     const { q, limit, offset } = req.query;
     const where = q
@@ -31,21 +32,20 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/users',
-    { config: { idempotent: true }, schema: { tags: ['users'], body: CreateUserRequestSchema, response: { 201: UserResponseSchema } } },
+    { config: { access: access.global('admin'), idempotent: true }, schema: { tags: ['users'], body: CreateUserRequestSchema, response: { 201: UserResponseSchema } } },
     async (req, reply) => {
       requireGlobalRole(req, ['admin']);
       const email = req.body.email.trim().toLowerCase();
       if (await app.prisma.user.findUnique({ where: { email } })) {
         throw new ApiError(409, 'email_taken', 'a user with this email exists', 'email');
       }
-      const user = await app.prisma.user.create({
-        data: {
-          email,
-          displayName: req.body.displayName,
-          passwordHash: await hashPassword(req.body.password),
-          roles: [...new Set(req.body.roles)],
-          locale: req.body.locale,
-        },
+      const passwordHash = await hashPassword(req.body.password);
+      const user = await app.prisma.$transaction(async (tx) => {
+        const created = await tx.user.create({
+          data: { email, displayName: req.body.displayName, passwordHash, roles: [...new Set(req.body.roles)], locale: req.body.locale },
+        });
+        await recordResponse(tx, req, reply, 201, { user: toUser(created) });
+        return created;
       });
       return reply.code(201).send({ user: toUser(user) });
     },
@@ -53,7 +53,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/users/:id',
-    { schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UpdateUserResponseSchema } } },
+    { config: { access: access.global('admin') }, schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UpdateUserResponseSchema } } },
     async (req) => {
       const admin = requireGlobalRole(req, ['admin']);
       const existing = await app.prisma.user.findUnique({ where: { id: req.params.id } });

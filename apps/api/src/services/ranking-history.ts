@@ -8,7 +8,7 @@
 import type { ChangeRankingRequestSchema, RankingLock, RaterHistoryResponse } from '@jielong/shared';
 import type { z } from 'zod';
 import { Prisma, type Db, type PrismaClient } from '../db.ts';
-import { ApiError, badRequest, notFound } from '../errors.ts';
+import { ApiError, badRequest, forbidden, notFound } from '../errors.ts';
 import { rankingInclude, toRanking } from '../dto.ts';
 import { checkRatings } from './answer-ratings.ts';
 import { checkOrder, seededShuffle, takenSlots } from './rating.ts';
@@ -54,8 +54,9 @@ export async function raterHistory(db: Db, projectId: string, raterId: string, p
 /** The ranking's project, for the access check; 404 unless it is the caller's own. */
 export async function ownRankingProject(db: Db, rankingId: string, raterId: string): Promise<string> {
   const r = await db.ranking.findUnique({ where: { id: rankingId }, select: { raterId: true, comparison: { select: { projectId: true } } } });
-  // someone else's ranking is not the caller's to see, even to learn that it exists
-  if (!r || r.raterId !== raterId) throw notFound('ranking');
+  if (!r) throw notFound('ranking');
+  // as with demonstrations: only its author changes or takes back a ranking
+  if (r.raterId !== raterId) throw forbidden('only the rater who wrote a ranking may change or undo it');
   return r.comparison.projectId;
 }
 

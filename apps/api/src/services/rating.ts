@@ -151,9 +151,16 @@ export function checkOrder(order: string[][], answerIds: string[]) {
 /**
  * Stores one rater's ranking (or skip) of a comparison and closes the comparison once it holds
  * its N rankings. The rater must hold an unexpired assignment, or a slot must still be free.
+ * `inTransaction` runs last, inside the same transaction (the route stores its answer there).
  */
-export async function submitRanking(prisma: PrismaClient, comparisonId: string, raterId: string, input: RankingInput) {
-  return prisma.$transaction(async (tx) => {
+export async function submitRanking(
+  prisma: PrismaClient,
+  comparisonId: string,
+  raterId: string,
+  input: RankingInput,
+  inTransaction?: (tx: Db, submitted: SubmittedRanking) => Promise<void>,
+) {
+  return prisma.$transaction(async (tx): Promise<SubmittedRanking> => {
     const [locked] = await tx.$queryRaw<{ id: string; requiredRankings: number; status: string }[]>`
       SELECT id, "requiredRankings", status::text FROM "Comparison" WHERE id = ${comparisonId} FOR UPDATE`;
     if (!locked) throw notFound('comparison');
@@ -205,6 +212,13 @@ export async function submitRanking(prisma: PrismaClient, comparisonId: string, 
         status = 'complete';
       }
     }
-    return { ranking, comparisonStatus: status };
+    const submitted = { ranking, comparisonStatus: status };
+    await inTransaction?.(tx, submitted);
+    return submitted;
   }, TX_OPTIONS);
 }
+
+export type SubmittedRanking = {
+  ranking: Prisma.RankingGetPayload<{ include: typeof rankingInclude }>;
+  comparisonStatus: 'open' | 'complete';
+};

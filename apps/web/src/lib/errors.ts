@@ -26,6 +26,7 @@ const BY_CODE: Record<string, MessageKey> = {
   idempotency_key_reused: 'error.idempotencyKeyReused',
   job_finished: 'error.jobFinished',
   queue_unavailable: 'error.queueUnavailable',
+  database_unavailable: 'error.databaseUnavailable',
   body_too_large: 'error.bodyTooLarge',
   unsupported_media_type: 'error.unsupportedMediaType',
   conflict: 'error.conflict',

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "IdempotencyKey" ADD COLUMN     "claim" TEXT,
+ADD COLUMN     "owner" INTEGER;
