@@ -26,6 +26,7 @@ interface Persona {
 // Bodies the smallest schema-valid value would not give: a refinement beyond the JSON Schema, or a body that is not JSON.
 const BODIES: Record<string, { payload: string | object; contentType?: string }> = {
   'POST /v1/comparisons/:id/rankings': { payload: { skipped: true, skipReason: 'unsure' } },
+  'POST /v1/projects/:projectId/prompts': { payload: { text: 'a prompt' } },
   'POST /v1/projects/:projectId/demonstrations': { payload: { instruction: 'an instruction', answer: 'an answer' } },
   'POST /v1/projects/:projectId/comparisons': { payload: { prompt: 'a prompt', answers: [{ text: 'a' }, { text: 'b' }] } },
   'POST /v1/projects/:projectId/prompts/import': { payload: '{"text":"a prompt"}\n', contentType: 'application/x-ndjson' },

@@ -57,7 +57,7 @@ test('the history lists the rater\'s own rankings, answers in the order shown; a
   const url = `/v1/rankings/${first.ranking.id}`;
   const reversed = [...first.shown].reverse();
   const change = { order: [[reversed[0]], [reversed[1], reversed[2]]], comment: 'on second thought', ratings: { [reversed[0]]: { scores: { helpfulness: 6 }, thumb: 'up' } } };
-  assert.equal((await h.call(other, 'PATCH', url, change)).statusCode, 404, 'another rater\'s ranking is not found');
+  assert.equal((await h.call(other, 'PATCH', url, change)).statusCode, 403, 'another rater\'s ranking is not theirs to change');
   assert.equal(fieldOf(await h.call(rater, 'PATCH', url, { order: [[reversed[0]], [reversed[1]]] })), 'order');
   assert.equal(fieldOf(await h.call(rater, 'PATCH', url, { ratings: { [reversed[0]]: { scores: { helpfulness: 9 } } } })), `ratings.${reversed[0]}.scores.helpfulness`);
 
@@ -146,7 +146,7 @@ test('undo takes a fresh submission back within the window: the same task comes 
   const next = (await h.call(rater, 'POST', `/v1/projects/${projectId}/rating-task`)).json().task;
   assert.notEqual(next.comparisonId, c.id);
 
-  assert.equal((await h.call(other, 'DELETE', `/v1/rankings/${first.ranking.id}`)).statusCode, 404);
+  assert.equal((await h.call(other, 'DELETE', `/v1/rankings/${first.ranking.id}`)).statusCode, 403);
   const undo = await h.call(rater, 'DELETE', `/v1/rankings/${first.ranking.id}`);
   assert.equal(undo.statusCode, 200, undo.body);
   assert.equal(await h.prisma.ranking.count({ where: { comparisonId: c.id } }), 0);
