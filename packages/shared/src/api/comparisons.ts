@@ -111,6 +111,9 @@ export const RatingTaskSchema = z.object({
 });
 export type RatingTask = z.infer<typeof RatingTaskSchema>;
 
+/** `remaining` counts up to this many: counting further would make every hand-out cost more as a project grows */
+export const RATING_REMAINING_CAP = 100;
+
 // POST /v1/projects/:projectId/rating-task (rater): hands out (or hands back) a comparison the
 // caller has not ranked, reserving one of its N slots; task = null when nothing is left.
 export const RatingTaskResponseSchema = z.object({
