@@ -13,6 +13,12 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function floorClient(url: string, poolSize: number, projectId: string, ttlMs: number): RaterClient & { close(): Promise<void> } {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // prepared once per connection, as the API's client prepares its statements (packages/db)
+  const names = new Map<string, string>();
+  const run = (c: pg.Pool | pg.PoolClient, text: string, values: unknown[] = []) => {
+    if (!names.has(text)) names.set(text, `floor${names.size}`);
+    return c.query({ name: names.get(text), text, values });
+  };
 
   async function inTx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await pool.connect();
@@ -30,7 +36,7 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
   }
 
   async function raterOf(token: string, projectId: string): Promise<string> {
-    const { rows } = await pool.query(
+    const { rows } = await run(pool, 
       `SELECT u.id FROM "ApiToken" t JOIN "User" u ON u.id = t."userId"
        JOIN "ProjectMember" m ON m."userId" = u.id AND m."projectId" = $2 AND 'rater' = ANY(m.roles)
        WHERE t."tokenHash" = $1 AND t."revokedAt" IS NULL`,
@@ -47,8 +53,8 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
     async handOut(token) {
       const raterId = await raterOf(token, projectId);
       const task = await inTx(async (c) => {
-        await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, ['rating:' + raterId]);
-        const held = await c.query(
+        await run(c, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, ['rating:' + raterId]);
+        const held = await run(c, 
           `SELECT a."comparisonId" FROM "Assignment" a JOIN "Comparison" c ON c.id = a."comparisonId"
            WHERE a."raterId" = $1 AND a."completedAt" IS NULL AND a."expiresAt" > now() AND c."projectId" = $2 AND c.status = 'open'
              AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = $1)
@@ -58,7 +64,7 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
         let id: string | undefined = held.rows[0]?.comparisonId;
         for (let attempt = 0; !id && attempt < 20; attempt++) {
           const lock = attempt === 0 ? 'FOR UPDATE OF c SKIP LOCKED' : 'FOR UPDATE OF c';
-          const candidate = await c.query(
+          const candidate = await run(c, 
             `SELECT c.id FROM "Comparison" c
              WHERE c."projectId" = $1 AND c.status = 'open'
                AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = $2)
@@ -70,7 +76,7 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
           );
           if (!candidate.rows[0]) break;
           // counted again by a fresh statement under the lock, and taken in the same statement
-          const taken = await c.query(
+          const taken = await run(c, 
             `INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt")
              SELECT c.id, $2, now(), now() + make_interval(secs => $3::float8 / 1000) FROM "Comparison" c
              WHERE c.id = $1 AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
@@ -83,11 +89,11 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
           id = taken.rows[0]?.comparisonId;
         }
         if (!id) return null;
-        const { rows } = await c.query(taskSql, [id]);
+        const { rows } = await run(c, taskSql, [id]);
         return { comparisonId: rows[0].id as string, answers: rows[0].answers as { id: string; text: string }[] };
       });
       if (!task) return { task: null, remaining: 0 } satisfies HandOut;
-      const { rows } = await pool.query(
+      const { rows } = await run(pool, 
         `SELECT count(*)::int AS n FROM (SELECT 1 FROM "Comparison" c
            WHERE c."projectId" = $1 AND c.status = 'open'
              AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = $2)
@@ -105,21 +111,21 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
       const scope = `POST /v1/comparisons/${comparisonId}/rankings`;
       const hash = sha256(JSON.stringify(body));
       return inTx(async (c) => {
-        const claim = await c.query(
+        const claim = await run(c, 
           `INSERT INTO "IdempotencyKey"("userId", key, scope, "requestHash", "statusCode", "responseBody") VALUES ($1, $2, $3, $4, 0, '{}')
            ON CONFLICT DO NOTHING RETURNING 1`,
           [raterId, key, scope, hash],
         );
         if (!claim.rowCount) {
-          const stored = await c.query(`SELECT "statusCode", "responseBody" FROM "IdempotencyKey" WHERE "userId" = $1 AND key = $2`, [raterId, key]);
+          const stored = await run(c, `SELECT "statusCode", "responseBody" FROM "IdempotencyKey" WHERE "userId" = $1 AND key = $2`, [raterId, key]);
           const s = stored.rows[0];
           if (!s || s.statusCode === 0) return { status: 409 };
           return { status: s.statusCode, rankingId: s.responseBody.ranking.id, replayed: true };
         }
         // the lock first: a statement's snapshot is taken before it waits, so the counts that
         // decide come from the next statement, which sees every transaction that held the lock
-        const locked = await c.query(`SELECT status::text FROM "Comparison" WHERE id = $1 FOR UPDATE`, [comparisonId]);
-        const { rows } = await c.query(
+        const locked = await run(c, `SELECT status::text FROM "Comparison" WHERE id = $1 FOR UPDATE`, [comparisonId]);
+        const { rows } = await run(c, 
           `SELECT (SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = $1) AS answers,
              EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = $1 AND r."raterId" = $2) AS ranked,
              EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = $1 AND a."raterId" = $2 AND a."completedAt" IS NULL AND a."expiresAt" > now()) AS holds`,
@@ -130,7 +136,7 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
         if (!body.skipped && (body.order!.flat().length !== ids.size || !body.order!.flat().every((id) => ids.has(id)))) throw new Error('floor: bad order');
         if (cmp.ranked) throw new Error('floor: already ranked');
         if (!body.skipped && !cmp.holds) throw new Error('floor: no slot held');
-        const ins = await c.query(
+        const ins = await run(c, 
           `WITH r AS (
              INSERT INTO "Ranking"(id, "comparisonId", "raterId", "order", flags, "allBad", comment, "timeSpentMs", skipped, "skipReason")
              VALUES (gen_random_uuid(), $1, $2, $3, '{}', false, NULL, $4, $5, $6) RETURNING *),
@@ -142,7 +148,7 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
         );
         const ranking = ins.rows[0];
         const response = { ranking: { id: ranking.id, comparisonId, order: ranking.order, skipped: ranking.skipped, createdAt: ranking.createdAt }, comparisonStatus: ranking.closes ? 'complete' : locked.rows[0].status };
-        await c.query(`UPDATE "IdempotencyKey" SET "statusCode" = 201, "responseBody" = $3 WHERE "userId" = $1 AND key = $2`, [raterId, key, JSON.stringify(response)]);
+        await run(c, `UPDATE "IdempotencyKey" SET "statusCode" = 201, "responseBody" = $3 WHERE "userId" = $1 AND key = $2`, [raterId, key, JSON.stringify(response)]);
         return { status: 201, rankingId: ranking.id as string, replayed: false };
       });
     },

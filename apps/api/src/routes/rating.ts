@@ -6,8 +6,7 @@ import {
   SubmitRankingRequestSchema,
   SubmitRankingResponseSchema,
 } from '@jielong/shared';
-import { requireProject } from '../access.ts';
-import { notFound } from '../errors.ts';
+import { requireComparisonProject, requireProject } from '../access.ts';
 import { toRanking } from '../dto.ts';
 import { nextRatingTask, remainingForRater, submitRanking } from '../services/rating.ts';
 
@@ -19,7 +18,8 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
       const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
-      return { task, remaining: task ? await remainingForRater(app.prisma, req.params.projectId, user.id) : 0 };
+      const { remaining, capped } = task ? await remainingForRater(app.prisma, req.params.projectId, user.id) : { remaining: 0, capped: false };
+      return { task, remaining, remainingCapped: capped };
     },
   );
 
@@ -30,9 +30,7 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags: ['rating'], params: IdParamsSchema, body: SubmitRankingRequestSchema, response: { 201: SubmitRankingResponseSchema } },
     },
     async (req, reply) => {
-      const comparison = await app.prisma.comparison.findUnique({ where: { id: req.params.id }, select: { projectId: true } });
-      if (!comparison) throw notFound('comparison');
-      const { user } = await requireProject(req, comparison.projectId, ['rater']);
+      const { user } = await requireComparisonProject(req, req.params.id, ['rater']);
       const { ranking, comparisonStatus } = await submitRanking(app.prisma, req.params.id, user.id, req.body);
       return reply.code(201).send({ ranking: toRanking(ranking), comparisonStatus });
     },

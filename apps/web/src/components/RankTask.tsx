@@ -38,14 +38,14 @@ export function RankTask() {
   // the reason of a skip that failed, so that Retry skips again (null: the last attempt was a ranking)
   const [lastSkipReason, setLastSkipReason] = useState<string | null>(null);
   const [done, setDone] = useState(0);
-  const [remaining, setRemaining] = useState<number | null>(null);
+  const [remaining, setRemaining] = useState<{ n: number; capped: boolean } | null>(null);
 
   const loadNext = useCallback(async () => {
     setLoadError(null);
     clearError();
     try {
-      const { task, remaining } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
-      setRemaining(remaining);
+      const { task, remaining, remainingCapped } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
+      setRemaining({ n: remaining, capped: remainingCapped });
       if (!task) {
         setLoaded(null);
         setEmpty(true);
@@ -109,7 +109,9 @@ export function RankTask() {
       <div className="page-head">
         <h2>{t('rank.title')}</h2>
         <p className="progress-count" data-testid="rank-progress">
-          {remaining === null ? t('rank.progress', { done }) : t('rank.progressTotal', { done, remaining })}
+          {remaining === null
+            ? t('rank.progress', { done })
+            : t(remaining.capped ? 'rank.progressTotalMore' : 'rank.progressTotal', { done, remaining: remaining.n })}
         </p>
       </div>
       {empty && <p className="empty">{t('rank.empty')}</p>}

@@ -118,8 +118,10 @@ export const RATING_REMAINING_CAP = 100;
 // caller has not ranked, reserving one of its N slots; task = null when nothing is left.
 export const RatingTaskResponseSchema = z.object({
   task: RatingTaskSchema.nullable(),
-  /** comparisons the caller could still rank, the handed-out one included */
+  /** comparisons the caller could still rank, the handed-out one included, counted up to RATING_REMAINING_CAP */
   remaining: z.number().int(),
+  /** there are more than `remaining` (shown as "100+") */
+  remainingCapped: z.boolean(),
 });
 export type RatingTaskResponse = z.infer<typeof RatingTaskResponseSchema>;
 
