@@ -69,6 +69,8 @@ export interface LoadResult {
   ok: boolean;
 }
 
+const WARM_UP_MS = 5000;
+
 function latency(ms: number[]): Latency {
   const s = [...ms].sort((a, b) => a - b);
   const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN);
@@ -92,13 +94,14 @@ function rankingFor(answerIds: string[], o: LoadOptions): RankingBody {
   return { order, skipped: false, timeSpentMs };
 }
 
-/** One rater's loop until the deadline, or until the run has its rankings. */
-async function rater(client: RaterClient, token: string, raterId: string, o: LoadOptions, run: RunRecord & { handOutMs: number[]; submitMs: number[] }, stop: () => boolean) {
-  const done = new Set<string>();
+type Timed = RunRecord & { handOutMs: number[]; submitMs: number[] };
+
+/** One rater's loop until `stop`, or until the run has its rankings; timed only when `timed`. */
+async function rater(client: RaterClient, token: string, raterId: string, o: LoadOptions, run: Timed, stop: () => boolean, timed: () => boolean, done = new Set<string>()) {
   while (!stop()) {
     let t = performance.now();
     const { task } = await client.handOut(token);
-    run.handOutMs.push(performance.now() - t);
+    if (timed()) run.handOutMs.push(performance.now() - t);
     if (!task) return;
     if (done.has(task.comparisonId)) run.handedTwice++;
     if (o.think) await new Promise((r) => setTimeout(r, o.think * (0.5 + Math.random())));
@@ -111,7 +114,7 @@ async function rater(client: RaterClient, token: string, raterId: string, o: Loa
     const inFlight = retry && Math.random() < 0.5;
     t = performance.now();
     let [first, early] = await Promise.all([client.submit(token, task.comparisonId, body, key), inFlight ? client.submit(token, task.comparisonId, body, key) : null]);
-    run.submitMs.push(performance.now() - t);
+    if (timed()) run.submitMs.push(performance.now() - t);
     // of two sent at once, the one the API processed is the first; the other waited or was replayed
     if (early && (first.status !== 201 || first.replayed) && early.status === 201 && !early.replayed) [first, early] = [early, first];
     if (first.status !== 201 || !first.rankingId) {
@@ -148,12 +151,19 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
     const run = { projectId: seeded.projectId, acks: [] as Ack[], retries: 0, retriesWrong: 0, handedTwice: 0, errors: [] as string[], handOutMs: [] as number[], submitMs: [] as number[] };
     const enough = Math.floor((o.open * o.rankings) / 2);
-    const started = performance.now();
-    const deadline = started + o.seconds * 1000;
+    // warm-up (not timed, still checked): connections opened, statements prepared, code compiled
+    const warm = performance.now() + WARM_UP_MS;
+    let started = Infinity;
+    let startAcks = 0;
+    const deadline = warm + o.seconds * 1000;
     const stop = () => performance.now() >= deadline || run.acks.length >= enough;
+    const timed = () => {
+      if (started === Infinity && performance.now() >= warm) [started, startAcks] = [performance.now(), run.acks.length];
+      return started !== Infinity;
+    };
     await Promise.all(
       seeded.raters.map((r) =>
-        rater(client, r.token, r.id, o, run, stop).catch((err: Error) => {
+        rater(client, r.token, r.id, o, run, stop, timed).catch((err: Error) => {
           run.errors.push(err.message);
         }),
       ),
@@ -161,7 +171,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const seconds = (performance.now() - started) / 1000;
     await client.close();
     const checks = await checkRun(admin, run);
-    const rankings = run.acks.length;
+    const rankings = run.acks.length - startAcks;
     return {
       target: o.target,
       open: o.open,

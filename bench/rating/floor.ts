@@ -100,10 +100,10 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
              AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
                + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> $2 AND a."completedAt" IS NULL AND a."expiresAt" > now())
                < c."requiredRankings"
-           LIMIT $3) s`,
-        [projectId, raterId, RATING_REMAINING_CAP],
+           ORDER BY c."createdAt" LIMIT ${RATING_REMAINING_CAP + 1}) s`,
+        [projectId, raterId],
       );
-      return { task, remaining: rows[0].n };
+      return { task, remaining: Math.min(rows[0].n, RATING_REMAINING_CAP) };
     },
 
     async submit(token, comparisonId, body: RankingBody, key): Promise<Submitted> {

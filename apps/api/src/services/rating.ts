@@ -40,6 +40,8 @@ export function seededShuffle<T>(items: T[], seed: string): T[] {
  * them or with a free slot; counted up to RATING_REMAINING_CAP (`capped`: there are more).
  */
 export async function remainingForRater(db: Db, projectId: string, raterId: string): Promise<{ remaining: number; capped: boolean }> {
+  // in queue order with a constant limit, so even the generic plan of the prepared statement
+  // walks the index from the head and stops, where a parameter limit gets a plan that scans the table
   const [row] = await db.$queryRaw<{ n: number }[]>`
     SELECT count(*)::int AS n FROM (SELECT 1 FROM "Comparison" c
       WHERE c."projectId" = ${projectId} AND c.status = 'open'
@@ -48,7 +50,7 @@ export async function remainingForRater(db: Db, projectId: string, raterId: stri
           + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
                AND a."completedAt" IS NULL AND a."expiresAt" > now())
           < c."requiredRankings"
-      LIMIT ${RATING_REMAINING_CAP + 1}) s`;
+      ORDER BY c."createdAt" LIMIT ${Prisma.raw(String(RATING_REMAINING_CAP + 1))}) s`;
   return { remaining: Math.min(row.n, RATING_REMAINING_CAP), capped: row.n > RATING_REMAINING_CAP };
 }
 
@@ -176,10 +178,17 @@ interface SubmitState {
  * Stores one rater's ranking (or skip) of a comparison and closes the comparison once it holds
  * its N rankings. The rater must hold an unexpired assignment, or a slot must still be free.
  * Four statements: the row lock, the checks' inputs, then the ranking, the assignment and the
- * closing written together.
+ * closing written together (the caller's `inTransaction` may add its own).
  */
-export async function submitRanking(prisma: PrismaClient, comparisonId: string, raterId: string, input: RankingInput) {
-  return prisma.$transaction(async (tx) => {
+export async function submitRanking(
+  prisma: PrismaClient,
+  comparisonId: string,
+  raterId: string,
+  input: RankingInput,
+  /** runs last, inside the same transaction (a route may store its answer there) */
+  inTransaction?: (tx: Db, submitted: SubmittedRanking) => Promise<void>,
+): Promise<SubmittedRanking> {
+  return prisma.$transaction(async (tx): Promise<SubmittedRanking> => {
     const [locked] = await tx.$queryRaw<{ requiredRankings: number; status: 'open' | 'complete' }[]>`
       SELECT "requiredRankings", status::text FROM "Comparison" WHERE id = ${comparisonId} FOR UPDATE`;
     if (!locked) throw notFound('comparison');
@@ -222,6 +231,13 @@ export async function submitRanking(prisma: PrismaClient, comparisonId: string, 
         RETURNING 1)
       SELECT ranking.*, u."displayName", EXISTS (SELECT 1 FROM closed) AS closed FROM ranking JOIN "User" u ON u.id = ranking."raterId"`;
     const { displayName, closed, ...ranking } = row;
-    return { ranking: { ...ranking, rater: { displayName } }, comparisonStatus: closed ? ('complete' as const) : locked.status };
+    const submitted: SubmittedRanking = { ranking: { ...ranking, rater: { displayName } }, comparisonStatus: closed ? 'complete' : locked.status };
+    await inTransaction?.(tx, submitted);
+    return submitted;
   }, TX_OPTIONS);
 }
+
+export type SubmittedRanking = {
+  ranking: Prisma.RankingGetPayload<{ include: { rater: { select: { displayName: true } } } }>;
+  comparisonStatus: 'open' | 'complete';
+};
