@@ -44,6 +44,7 @@ export async function startApi(databaseUrl: string, o: { pool?: number; cpuProf?
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     log: () => log,
     async stop() {
       if (child.exitCode === null) {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ProjectParamsSchema, SftExportQuerySchema } from '@jielong/shared';
 import { requireProject } from '../access.ts';
-import { preferenceRows, sftRows, toJsonLines } from '../services/export.ts';
+import { preferenceJsonLines, sftRows, toJsonLines } from '../services/export.ts';
 
 const NDJSON = 'application/x-ndjson; charset=utf-8';
 
@@ -45,7 +45,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const { project } = await requireProject(req, req.params.projectId, ['researcher']);
       reply.type(NDJSON).header('content-disposition', attachment(project.name, 'preferences'));
-      return reply.send(Readable.from(toJsonLines(preferenceRows(app.prisma, project.id))));
+      return reply.send(Readable.from(preferenceJsonLines(app.prisma, project.id)));
     },
   );
 };

@@ -1,6 +1,6 @@
 // Dataset export as JSONL rows, read from the database in batches so a large project streams
 // in constant memory. The same row generators can feed a training job's dataset snapshot.
-import { rankingToPairs, type PreferenceRow, type SftMessagesRow, type SftPromptCompletionRow } from '@jielong/shared';
+import { rankingToPairs, type SftMessagesRow, type SftPromptCompletionRow } from '@jielong/shared';
 import type { Db } from '../db.ts';
 
 const BATCH = 500;
@@ -26,33 +26,62 @@ export async function* sftRows(db: Db, projectId: string, format: 'prompt-comple
   }
 }
 
-/** Preference pairs: every (better, worse) pair of every non-skipped ranking (ties yield none). */
-export async function* preferenceRows(db: Db, projectId: string): AsyncGenerator<PreferenceRow> {
-  let cursor: string | undefined;
+const COMPARISON_BATCH = 500;
+/** a chunk is sent once it holds this many characters */
+const CHUNK_CHARS = 1 << 20;
+
+interface PreferenceSource {
+  id: string;
+  prompt: string;
+  /** answer id → text */
+  answers: Record<string, string>;
+  /** the non-skipped rankings' orders, oldest first */
+  orders: string[][][];
+}
+
+/** One batch of ranked comparisons after `after` (by id), each with everything its pairs need, in one query. */
+function preferenceBatch(db: Db, projectId: string, after: string): Promise<PreferenceSource[]> {
+  return db.$queryRaw<PreferenceSource[]>`
+    SELECT c.id, p.text AS prompt,
+      (SELECT json_object_agg(a.id, a.text) FROM "Answer" a WHERE a."comparisonId" = c.id) AS answers,
+      r.orders
+    FROM "Comparison" c
+    JOIN "Prompt" p ON p.id = c."promptId"
+    CROSS JOIN LATERAL (SELECT json_agg(r."order" ORDER BY r."createdAt") AS orders FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) r
+    WHERE c."projectId" = ${projectId} AND c.id > ${after} AND r.orders IS NOT NULL
+    ORDER BY c.id
+    LIMIT ${COMPARISON_BATCH}`;
+}
+
+/**
+ * Preference pairs as JSONL chunks of about a megabyte: every (better, worse) pair
+ * of every non-skipped ranking (ties yield none), each line {"prompt","chosen","rejected"}. The
+ * next batch is read while this one is written out. Each text is JSON-escaped once per comparison,
+ * not once per pair: a line is JSON.stringify({ prompt, chosen, rejected }) put together from them.
+ */
+export async function* preferenceJsonLines(db: Db, projectId: string): AsyncGenerator<string> {
+  let next = preferenceBatch(db, projectId, '');
   for (;;) {
-    const batch = await db.comparison.findMany({
-      where: { projectId, rankings: { some: { skipped: false } } },
-      include: {
-        prompt: { select: { text: true } },
-        answers: { select: { id: true, text: true } },
-        rankings: { where: { skipped: false }, select: { order: true }, orderBy: { createdAt: 'asc' } },
-      },
-      orderBy: { id: 'asc' },
-      take: BATCH,
-      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    });
+    const batch = await next;
+    if (batch.length === COMPARISON_BATCH) next = preferenceBatch(db, projectId, batch[batch.length - 1].id);
+    let chunk = '';
     for (const c of batch) {
-      const text = new Map(c.answers.map((a) => [a.id, a.text]));
-      for (const r of c.rankings) {
-        for (const { better, worse } of rankingToPairs(r.order as string[][])) {
+      const prompt = `{"prompt":${JSON.stringify(c.prompt)},"chosen":`;
+      const text = new Map(Object.entries(c.answers ?? {}).map(([id, t]) => [id, JSON.stringify(t)]));
+      for (const order of c.orders) {
+        for (const { better, worse } of rankingToPairs(order)) {
           const chosen = text.get(better);
           const rejected = text.get(worse);
-          if (chosen !== undefined && rejected !== undefined) yield { prompt: c.prompt.text, chosen, rejected };
+          if (chosen !== undefined && rejected !== undefined) chunk += `${prompt}${chosen},"rejected":${rejected}}\n`;
         }
       }
+      if (chunk.length >= CHUNK_CHARS) {
+        yield chunk;
+        chunk = '';
+      }
     }
-    if (batch.length < BATCH) return;
-    cursor = batch[batch.length - 1].id;
+    if (chunk) yield chunk;
+    if (batch.length < COMPARISON_BATCH) return;
   }
 }
 
