@@ -61,9 +61,10 @@ async function insertComparisons(db: pg.ClientBase, projectId: string, count: nu
               now() - make_interval(secs => $6::float8 * 86400 * ($3 - i) / $3) - make_interval(secs => ($3 - i) / 1000.0)
        FROM generate_series($4::int, $4::int + $3::int - 1) i
        RETURNING id, "createdAt")
-     INSERT INTO "Comparison"(id, "projectId", "promptId", "requiredRankings", status, "createdAt")
-     SELECT gen_random_uuid(), $1, p.id, $5, $7::"ComparisonStatus", p."createdAt" FROM p`,
-    [projectId, PROMPT, count, from, o.rankingsPerComparison, days, status],
+     INSERT INTO "Comparison"(id, "projectId", "promptId", "requiredRankings", status, "createdAt", "comparedPairs", "agreedPairs")
+     SELECT gen_random_uuid(), $1, p.id, $5, $7::"ComparisonStatus", p."createdAt", $8::int, $8::int FROM p`,
+    // the closed ones' agreement is not computed here (null), as on comparisons ranked before it was kept
+    [projectId, PROMPT, count, from, o.rankingsPerComparison, days, status, status === 'complete' ? null : 0],
   );
 }
 

@@ -5,7 +5,7 @@
 // a comparison's slots happens while holding its row lock (SELECT … FOR UPDATE), so counting and
 // taking a slot are one atomic step and two raters can never both get the last one.
 import { createHash, randomUUID } from 'node:crypto';
-import { RATING_REMAINING_CAP, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
+import { pairwiseAgreement, RATING_REMAINING_CAP, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
 import { Prisma, type Db, type PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
@@ -172,6 +172,8 @@ interface SubmitState {
   holdsSlot: boolean;
   /** non-skipped rankings plus other raters' live assignments */
   takenSlots: number;
+  /** the orders of its non-skipped rankings */
+  orders: string[][][];
 }
 
 /**
@@ -199,7 +201,8 @@ export async function submitRanking(
                   AND a."completedAt" IS NULL AND a."expiresAt" > now()) AS "holdsSlot",
         ((SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND NOT r.skipped)
           + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = ${comparisonId} AND a."raterId" <> ${raterId}
-               AND a."completedAt" IS NULL AND a."expiresAt" > now()))::int AS "takenSlots"`;
+               AND a."completedAt" IS NULL AND a."expiresAt" > now()))::int AS "takenSlots",
+        coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND NOT r.skipped), '[]') AS orders`;
 
     if (!input.skipped) {
       checkOrder(input.order!, state.answerIds);
@@ -213,6 +216,8 @@ export async function submitRanking(
     const now = new Date();
     const order = input.skipped ? [] : input.order!;
     const flags = input.skipped ? {} : input.flags;
+    // agreement is kept on the comparison for the dashboard (a skip changes nothing)
+    const agreement = input.skipped ? null : pairwiseAgreement([...state.orders, order]);
     // the closing count is this statement's: it sees every committed ranking, but not the one it inserts
     const [row] = await tx.$queryRaw<(Prisma.RankingModel & { displayName: string; closed: boolean })[]>`
       WITH ranking AS (
@@ -224,12 +229,13 @@ export async function submitRanking(
       assignment AS (
         INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt", "completedAt") VALUES (${comparisonId}, ${raterId}, ${now}, ${now}, ${now})
         ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "completedAt" = excluded."completedAt"),
-      closed AS (
-        UPDATE "Comparison" c SET status = 'complete'
-        WHERE c.id = ${comparisonId} AND c.status = 'open' AND ${!input.skipped}
-          AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) + 1 >= c."requiredRankings"
-        RETURNING 1)
-      SELECT ranking.*, u."displayName", EXISTS (SELECT 1 FROM closed) AS closed FROM ranking JOIN "User" u ON u.id = ranking."raterId"`;
+      comparison AS (
+        UPDATE "Comparison" c SET "comparedPairs" = ${agreement?.comparedPairs ?? null}::int, "agreedPairs" = ${agreement?.agreedPairs ?? null}::int,
+          status = CASE WHEN (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) + 1 >= c."requiredRankings"
+                        THEN 'complete'::"ComparisonStatus" ELSE c.status END
+        WHERE c.id = ${comparisonId} AND ${!input.skipped}
+        RETURNING c.status)
+      SELECT ranking.*, u."displayName", EXISTS (SELECT 1 FROM comparison WHERE status = 'complete') AS closed FROM ranking JOIN "User" u ON u.id = ranking."raterId"`;
     const { displayName, closed, ...ranking } = row;
     const submitted: SubmittedRanking = { ranking: { ...ranking, rater: { displayName } }, comparisonStatus: closed ? 'complete' : locked.status };
     await inTransaction?.(tx, submitted);
