@@ -1,7 +1,7 @@
 // Dataset export as JSONL rows, read from the database in batches so a large project streams
 // in constant memory. The same row generators can feed a training job's dataset snapshot.
 import { rankingToPairs, type SftMessagesRow, type SftPromptCompletionRow } from '@jielong/shared';
-import type { Db } from '../db.ts';
+import { Prisma, type Db } from '../db.ts';
 
 const BATCH = 500;
 
@@ -39,17 +39,23 @@ interface PreferenceSource {
   orders: string[][][];
 }
 
-/** One batch of ranked comparisons after `after` (by id), each with everything its pairs need, in one query. */
-function preferenceBatch(db: Db, projectId: string, after: string): Promise<PreferenceSource[]> {
-  return db.$queryRaw<PreferenceSource[]>`
-    SELECT c.id, p.text AS prompt,
+type Cursor = { createdAt: Date; id: string } | null;
+
+/**
+ * One batch of ranked comparisons after `after`, in the order they were made (rows written together
+ * lie together on disk; by id the reads were random), each with everything its pairs need, in one query.
+ */
+function preferenceBatch(db: Db, projectId: string, after: Cursor): Promise<(PreferenceSource & { createdAt: Date })[]> {
+  const past = after ? Prisma.sql`AND (c."createdAt", c.id) > (${after.createdAt}, ${after.id})` : Prisma.empty;
+  return db.$queryRaw<(PreferenceSource & { createdAt: Date })[]>`
+    SELECT c.id, c."createdAt", p.text AS prompt,
       (SELECT json_object_agg(a.id, a.text) FROM "Answer" a WHERE a."comparisonId" = c.id) AS answers,
       r.orders
     FROM "Comparison" c
     JOIN "Prompt" p ON p.id = c."promptId"
     CROSS JOIN LATERAL (SELECT json_agg(r."order" ORDER BY r."createdAt") AS orders FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) r
-    WHERE c."projectId" = ${projectId} AND c.id > ${after} AND r.orders IS NOT NULL
-    ORDER BY c.id
+    WHERE c."projectId" = ${projectId} ${past} AND r.orders IS NOT NULL
+    ORDER BY c."createdAt", c.id
     LIMIT ${COMPARISON_BATCH}`;
 }
 
@@ -60,10 +66,10 @@ function preferenceBatch(db: Db, projectId: string, after: string): Promise<Pref
  * not once per pair: a line is JSON.stringify({ prompt, chosen, rejected }) put together from them.
  */
 export async function* preferenceJsonLines(db: Db, projectId: string): AsyncGenerator<string> {
-  let next = preferenceBatch(db, projectId, '');
+  let next = preferenceBatch(db, projectId, null);
   for (;;) {
     const batch = await next;
-    if (batch.length === COMPARISON_BATCH) next = preferenceBatch(db, projectId, batch[batch.length - 1].id);
+    if (batch.length === COMPARISON_BATCH) next = preferenceBatch(db, projectId, batch[batch.length - 1]);
     let chunk = '';
     for (const c of batch) {
       const prompt = `{"prompt":${JSON.stringify(c.prompt)},"chosen":`;
