@@ -35,7 +35,6 @@ export function httpClient(base: string, projectId: string, raters: number): Rat
 
   function post(path: string, token: string, body: unknown, headers: Record<string, string> = {}) {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the bench reads the few fields it needs
     return new Promise<{ status: number; headers: http.IncomingHttpHeaders; json: any }>((resolve, reject) => {
       const req = http.request(
         {

@@ -15,7 +15,6 @@ import authPlugin from './plugins/auth.ts';
 import helmet from '@fastify/helmet';
 import storableTextPlugin from './plugins/storable-text.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
-import admissionPlugin from './plugins/admission.ts';
 import cleanupPlugin from './plugins/cleanup.ts';
 import authRoutes from './routes/auth.ts';
 import meRoutes from './routes/me.ts';
@@ -59,7 +58,6 @@ export async function buildApp(opts: BuildAppOptions) {
     loginLimit: opts.loginLimit ?? DEFAULT_LOGIN_LIMIT,
     trustProxy: opts.trustProxy ?? 'loopback',
     cleanupIntervalMs: opts.cleanupIntervalMs ?? 3600_000,
-    admissionLimit: opts.admissionLimit ?? 16,
   };
   // forceCloseConnections: a hijacked SSE stream would otherwise hold close() open until its job ends.
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true, trustProxy: config.trustProxy }).withTypeProvider<ZodTypeProvider>();
@@ -106,8 +104,6 @@ export async function buildApp(opts: BuildAppOptions) {
   // /docs (Swagger UI) needs its inline scripts.
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(cookie);
-  // before auth: a queued request has not asked the database anything yet
-  await app.register(admissionPlugin);
   await app.register(storableTextPlugin);
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);

@@ -33,8 +33,6 @@ export interface AppConfig {
   trustProxy: boolean | string;
   /** how often stale sessions, Idempotency-Keys and login failures are deleted (also once at start) */
   cleanupIntervalMs: number;
-  /** requests to the routes marked `admission` that run at once; the rest wait their turn */
-  admissionLimit: number;
 }
 
 declare module 'fastify' {
@@ -54,7 +52,5 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** a creating POST: honours the Idempotency-Key header */
     idempotent?: boolean;
-    /** waits for a turn in the admission queue (plugins/admission.ts) before anything else */
-    admission?: boolean;
   }
 }

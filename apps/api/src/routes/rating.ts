@@ -14,7 +14,7 @@ import { nextRatingTask, remainingForRater, submitRanking } from '../services/ra
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/rating-task',
-    { config: { admission: true }, schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
+    { schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
       const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
@@ -26,7 +26,7 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/comparisons/:id/rankings',
     {
-      config: { idempotent: true, admission: true },
+      config: { idempotent: true },
       schema: { tags: ['rating'], params: IdParamsSchema, body: SubmitRankingRequestSchema, response: { 201: SubmitRankingResponseSchema } },
     },
     async (req, reply) => {
