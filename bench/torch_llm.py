@@ -8,13 +8,17 @@ Hugging Face folder the benchmark imports.
         its ids stay below the 50,257 of the vocabulary)
     /usr/bin/python3 bench/torch_llm.py bench --model gpt2:DIR | llama2c:FILE --measure sft|gen
         [--threads 2] [--batch 4] [--ctx 256] [--steps 3] [--prompt 16] [--tokens 32]
+    /usr/bin/python3 bench/torch_llm.py bench --model ... --measure ttft --prompt 512
 
 `bench` prints one JSON line: {"measure", "tokens_per_s", "peak_rss_mb", "threads", ...}.
 - sft: one step = forward, masked mean cross-entropy, backward, clipping at 1 and AdamW on the
   LoRA adapters only (rank 8, alpha 16, base frozen). The adapters sit where Jielong puts them:
   on every linear of a GPT block (c_attn, attn c_proj, c_fc, mlp c_proj), on q and v for Llama.
 - gen: the same 16-token prompt in every row of the batch, then greedy tokens one position at a
-  time with keys and values cached per layer; tokens/s counts new tokens of all rows.
+  time with keys and values cached per layer; tokens/s counts new tokens of all rows (also per
+  CPU-second of the process, "tokens_per_cpu_s": less disturbed by other load).
+- ttft: time to the first token of a --prompt-token prompt (the prefill and one argmax), best of 3;
+  printed as "ttft_ms".
 """
 import argparse
 import json
@@ -285,9 +289,22 @@ def gen_speed(model, vocab, batch, prompt_len, tokens):
             nxt = model(nxt, cache)[:, -1].argmax(-1, keepdim=True)
 
     run(2)  # warm-up
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     run(tokens)
-    return batch * tokens / (time.perf_counter() - t)
+    return batch * tokens / (time.perf_counter() - t), batch * tokens / (time.process_time() - cpu)
+
+
+@torch.no_grad()
+def ttft_ms(model, vocab, prompt_len):
+    prompt = torch.tensor([[(i * 37) % vocab for i in range(prompt_len)]])
+
+    def first():
+        t = time.perf_counter()
+        model(prompt, model.new_cache())[:, -1].argmax(-1)
+        return time.perf_counter() - t
+
+    first()  # warm-up
+    return min(first() for _ in range(3)) * 1000
 
 
 def main():
@@ -296,7 +313,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["bench"])
     ap.add_argument("--model", required=True)
-    ap.add_argument("--measure", choices=["sft", "gen"], required=True)
+    ap.add_argument("--measure", choices=["sft", "gen", "ttft"], required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--ctx", type=int, default=256)
@@ -307,12 +324,17 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model, vocab = load(a.model)
+    if a.measure == "ttft":
+        ms = ttft_ms(model, vocab, a.prompt)
+        print(json.dumps({"measure": "ttft", "model": a.model, "prompt": a.prompt, "ttft_ms": ms, "threads": torch.get_num_threads()}))
+        return
+    per_cpu = None
     if a.measure == "sft":
         speed = sft_speed(model, vocab, a.batch, a.ctx, a.steps)
     else:
-        speed = gen_speed(model, vocab, a.batch, a.prompt, a.tokens)
+        speed, per_cpu = gen_speed(model, vocab, a.batch, a.prompt, a.tokens)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"measure": a.measure, "model": a.model, "batch": a.batch, "tokens_per_s": speed, "peak_rss_mb": peak, "threads": torch.get_num_threads()}))
+    print(json.dumps({"measure": a.measure, "model": a.model, "batch": a.batch, "tokens_per_s": speed, "tokens_per_cpu_s": per_cpu, "peak_rss_mb": peak, "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { splitHhDialogue } from '@jielong/shared';
+import { splitHhDialogue, storedPrompt } from '@jielong/shared';
 import { fieldOf, useHarness } from './harness.ts';
 
 const h = useHarness('prefs');
@@ -27,9 +27,10 @@ test('hh-rlhf lines from the real data file import as 2-answer comparisons ranke
   const first = JSON.parse(lines[0]);
   const split = splitHhDialogue(first.chosen, first.rejected);
   assert.ok(!('error' in split));
-  assert.ok(split.prompt.startsWith('Human: Do you know why turkeys'));
+  assert.ok(split.prompt[0].content.startsWith('Do you know why turkeys'));
+  const promptText = storedPrompt(split.prompt).text;
   const stored = await h.prisma.comparison.findFirstOrThrow({
-    where: { projectId, prompt: { text: split.prompt } },
+    where: { projectId, prompt: { text: promptText } },
     include: { answers: { orderBy: { position: 'asc' } }, rankings: true, prompt: true },
   });
   assert.equal(stored.status, 'complete');
@@ -47,7 +48,7 @@ test('hh-rlhf lines from the real data file import as 2-answer comparisons ranke
   // and they export back as exactly the pairs that came in
   const exported = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/preferences`)).body.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(exported.length, report.imported);
-  assert.ok(exported.some((r) => r.prompt === split.prompt && r.chosen === split.chosen && r.rejected === split.rejected));
+  assert.ok(exported.some((r) => r.prompt === promptText && r.chosen === split.chosen && r.rejected === split.rejected));
 
   // importing the same lines again stores nothing new
   const again = (await h.call(researcher, 'POST', url, lines.join('\n'), NDJSON)).json();
@@ -145,7 +146,9 @@ test('dashboard: totals, per-day activity and rater agreement from the shared pa
   assert.deepEqual(await h.prisma.comparison.findUniqueOrThrow({ where: { id: c.id }, select: { comparedPairs: true, agreedPairs: true } }), { comparedPairs: 3, agreedPairs: 2 });
   // the totals follow every writer of rankings, a deleted rater's cascade included
   await h.prisma.user.delete({ where: { id: r2.id } });
-  assert.equal((await h.call(researcher, 'GET', `/v1/projects/${projectId}/dashboard?days=7`)).json().totals.rankings, 1);
+  const after = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/dashboard?days=7`)).json();
+  assert.equal(after.totals.rankings, 1);
+  assert.deepEqual(after.agreement, { comparisons: 0, comparedPairs: 0, agreedPairs: 0, rate: null }, 'one ranking left: no agreement to show');
 
   assert.equal((await h.call(r1, 'GET', `/v1/projects/${projectId}/dashboard`)).statusCode, 403);
   assert.equal(fieldOf(await h.call(researcher, 'GET', `/v1/projects/${projectId}/dashboard?days=0`)), 'days');

@@ -32,7 +32,8 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req, reply) => {
       const { user } = await requireComparisonProject(req, req.params.id, ['rater']);
       const { ranking, comparisonStatus } = await submitRanking(app.prisma, req.params.id, user.id, req.body);
-      return reply.code(201).send({ ranking: toRanking(ranking), comparisonStatus });
+      const undoUntil = new Date(ranking.createdAt.getTime() + app.config.undoWindowMs).toISOString();
+      return reply.code(201).send({ ranking: toRanking(ranking), comparisonStatus, undoUntil });
     },
   );
 };

@@ -1,25 +1,28 @@
 // Dataset export as JSONL rows, read from the database in batches so a large project streams
-// in constant memory. The same row generators can feed a training job's dataset snapshot.
-import { rankingToPairs, type SftMessagesRow, type SftPromptCompletionRow } from '@jielong/shared';
+// in constant memory. Rows are in TRL's formats: standard (strings; a dialogue as its hh-rlhf text)
+// or conversational (turns, every row alike), see packages/shared/src/api/datasets.ts.
+import { turnsOfPrompt, rankingToPairs, type RatingsRow, type SftMessagesRow, type SftPromptCompletionRow, type UnpairedExportRow } from '@jielong/shared';
+import { unpairedExamples } from './unpaired-examples.ts';
 import { Prisma, type Db } from '../db.ts';
 
 const BATCH = 500;
 
 /** SFT rows from accepted demonstrations, oldest first. */
-export async function* sftRows(db: Db, projectId: string, format: 'prompt-completion' | 'messages'): AsyncGenerator<SftPromptCompletionRow | SftMessagesRow> {
+export async function* sftRows(db: Db, projectId: string, format: 'prompt-completion' | 'conversational' | 'messages'): AsyncGenerator<SftPromptCompletionRow | SftMessagesRow> {
   let cursor: string | undefined;
   for (;;) {
     const batch = await db.demonstration.findMany({
       where: { projectId, status: 'accepted' },
-      include: { prompt: { select: { text: true } } },
+      include: { prompt: { select: { text: true, turns: true } } },
       orderBy: { id: 'asc' },
       take: BATCH,
       ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
     });
     for (const d of batch) {
-      yield format === 'messages'
-        ? { messages: [{ role: 'user', content: d.prompt.text }, { role: 'assistant', content: d.answer }] }
-        : { prompt: d.prompt.text, completion: d.answer };
+      const answer = { role: 'assistant' as const, content: d.answer };
+      if (format === 'messages') yield { messages: [...turnsOfPrompt(d.prompt), answer] };
+      else if (format === 'conversational') yield { prompt: turnsOfPrompt(d.prompt), completion: [answer] };
+      else yield { prompt: d.prompt.text, completion: d.answer };
     }
     if (batch.length < BATCH) return;
     cursor = batch[batch.length - 1].id;
@@ -33,6 +36,8 @@ const CHUNK_CHARS = 1 << 20;
 interface PreferenceSource {
   id: string;
   prompt: string;
+  /** a dialogue's turns (null: a plain prompt) */
+  turns: unknown;
   /** answer id → text */
   answers: Record<string, string>;
   /** the non-skipped rankings' orders, oldest first */
@@ -48,7 +53,7 @@ type Cursor = { createdAt: Date; id: string } | null;
 function preferenceBatch(db: Db, projectId: string, after: Cursor): Promise<(PreferenceSource & { createdAt: Date })[]> {
   const past = after ? Prisma.sql`AND (c."createdAt", c.id) > (${after.createdAt}, ${after.id})` : Prisma.empty;
   return db.$queryRaw<(PreferenceSource & { createdAt: Date })[]>`
-    SELECT c.id, c."createdAt", p.text AS prompt,
+    SELECT c.id, c."createdAt", p.text AS prompt, p.turns,
       (SELECT json_object_agg(a.id, a.text) FROM "Answer" a WHERE a."comparisonId" = c.id) AS answers,
       r.orders
     FROM "Comparison" c
@@ -64,16 +69,18 @@ function preferenceBatch(db: Db, projectId: string, after: Cursor): Promise<(Pre
  * of every non-skipped ranking (ties yield none), each line {"prompt","chosen","rejected"}. The
  * next batch is read while this one is written out. Each text is JSON-escaped once per comparison,
  * not once per pair: a line is JSON.stringify({ prompt, chosen, rejected }) put together from them.
+ * standard: strings; conversational: the prompt as turns, each answer a one-turn assistant list.
  */
-export async function* preferenceJsonLines(db: Db, projectId: string): AsyncGenerator<string> {
+export async function* preferenceJsonLines(db: Db, projectId: string, format: 'standard' | 'conversational'): AsyncGenerator<string> {
+  const answer = (content: string) => JSON.stringify(format === 'conversational' ? [{ role: 'assistant', content }] : content);
   let next = preferenceBatch(db, projectId, null);
   for (;;) {
     const batch = await next;
     if (batch.length === COMPARISON_BATCH) next = preferenceBatch(db, projectId, batch[batch.length - 1]);
     let chunk = '';
     for (const c of batch) {
-      const prompt = `{"prompt":${JSON.stringify(c.prompt)},"chosen":`;
-      const text = new Map(Object.entries(c.answers ?? {}).map(([id, t]) => [id, JSON.stringify(t)]));
+      const prompt = `{"prompt":${JSON.stringify(format === 'conversational' ? turnsOfPrompt({ text: c.prompt, turns: c.turns }) : c.prompt)},"chosen":`;
+      const text = new Map(Object.entries(c.answers ?? {}).map(([id, t]) => [id, answer(t)]));
       for (const order of c.orders) {
         for (const { better, worse } of rankingToPairs(order)) {
           const chosen = text.get(better);
@@ -88,6 +95,44 @@ export async function* preferenceJsonLines(db: Db, projectId: string): AsyncGene
     }
     if (chunk) yield chunk;
     if (batch.length < COMPARISON_BATCH) return;
+  }
+}
+
+/** TRL's unpaired rows {"prompt","completion","label"} from the raters' thumbs. */
+export async function* unpairedRows(db: Db, projectId: string, format: 'standard' | 'conversational'): AsyncGenerator<UnpairedExportRow> {
+  for await (const { prompt, completion, label } of unpairedExamples(db, projectId)) {
+    yield format === 'conversational'
+      ? { prompt: turnsOfPrompt(prompt), completion: [{ role: 'assistant', content: completion }], label }
+      : { prompt: prompt.text, completion, label };
+  }
+}
+
+/** Each scored answer with, per scale, the mean of its raters' scores and how many scored it. */
+export async function* ratingsRows(db: Db, projectId: string): AsyncGenerator<RatingsRow> {
+  let cursor: string | undefined;
+  for (;;) {
+    const batch = await db.answer.findMany({
+      where: { comparison: { projectId }, ratings: { some: { ranking: { skipped: false } } } },
+      select: { id: true, text: true, comparison: { select: { prompt: { select: { text: true } } } }, ratings: { where: { ranking: { skipped: false } }, select: { scores: true } } },
+      orderBy: { id: 'asc' },
+      take: BATCH,
+      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+    });
+    for (const a of batch) {
+      const sums: Record<string, { sum: number; count: number }> = {};
+      for (const r of a.ratings) {
+        for (const [key, value] of Object.entries(r.scores as Record<string, number>)) {
+          sums[key] ??= { sum: 0, count: 0 };
+          sums[key].sum += value;
+          sums[key].count += 1;
+        }
+      }
+      const labels = Object.fromEntries(Object.entries(sums).map(([key, { sum, count }]) => [key, { value: sum / count, count }]));
+      // an answer given only thumbs has no scores: it is in the unpaired export instead
+      if (Object.keys(labels).length > 0) yield { prompt: a.comparison.prompt.text, completion: a.text, labels };
+    }
+    if (batch.length < BATCH) return;
+    cursor = batch[batch.length - 1].id;
   }
 }
 

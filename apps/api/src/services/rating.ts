@@ -5,10 +5,12 @@
 // a comparison's slots happens while holding its row lock (SELECT … FOR UPDATE), so counting and
 // taking a slot are one atomic step and two raters can never both get the last one.
 import { createHash, randomUUID } from 'node:crypto';
-import { pairwiseAgreement, RATING_REMAINING_CAP, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
+import { pairwiseAgreement, RATING_REMAINING_CAP, turnsOfPrompt, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
 import { Prisma, type Db, type PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
+import { rankingInclude } from '../dto.ts';
+import { checkRatings } from './answer-ratings.ts';
 
 /** Fisher–Yates driven by sha256(seed): the same rater sees the same order of the same comparison. */
 export function seededShuffle<T>(items: T[], seed: string): T[] {
@@ -54,23 +56,35 @@ export async function remainingForRater(db: Db, projectId: string, raterId: stri
   return { remaining: Math.min(row.n, RATING_REMAINING_CAP), capped: row.n > RATING_REMAINING_CAP };
 }
 
+/** Slots taken on a comparison, not counting `exceptRaterId`'s own assignment. */
+export async function takenSlots(tx: Db, comparisonId: string, exceptRaterId: string): Promise<number> {
+  const [row] = await tx.$queryRaw<{ taken: number }[]>`
+    SELECT
+      (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND NOT r.skipped)::int +
+      (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = ${comparisonId} AND a."raterId" <> ${exceptRaterId}
+         AND a."completedAt" IS NULL AND a."expiresAt" > now())::int AS taken`;
+  return row.taken;
+}
+
 /** What a task shows, read in the statement that found or took the comparison (see TASK_COLUMNS). */
 interface TaskRow {
   id: string;
   expiresAt: Date;
   promptId: string;
   promptText: string;
+  /** a dialogue's turns (null: a plain prompt) */
+  promptTurns: unknown;
   language: string;
   answers: { id: string; text: string }[];
 }
 
-const TASK_COLUMNS = Prisma.sql`c.id, p.id AS "promptId", p.text AS "promptText", p.language,
+const TASK_COLUMNS = Prisma.sql`c.id, p.id AS "promptId", p.text AS "promptText", p.turns AS "promptTurns", p.language,
   (SELECT json_agg(json_build_object('id', a.id, 'text', a.text) ORDER BY a.position) FROM "Answer" a WHERE a."comparisonId" = c.id) AS answers`;
 
 function toTask(row: TaskRow, raterId: string): RatingTask {
   return {
     comparisonId: row.id,
-    prompt: { id: row.promptId, text: row.promptText, language: row.language },
+    prompt: { id: row.promptId, text: row.promptText, turns: turnsOfPrompt({ text: row.promptText, turns: row.promptTurns }), language: row.language },
     // no model ids or names: raters judge blind, in an order of their own
     answers: seededShuffle(row.answers, `${raterId}:${row.id}`),
     expiresAt: row.expiresAt.toISOString(),
@@ -149,7 +163,7 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, ra
 export type RankingInput = z.output<typeof SubmitRankingRequestSchema>;
 
 /** Checks that `order` names every answer of the comparison exactly once (400 naming order.i.j). */
-function checkOrder(order: string[][], answerIds: string[]) {
+export function checkOrder(order: string[][], answerIds: string[]) {
   const expected = new Set(answerIds);
   const seen = new Set<string>();
   order.forEach((group, i) =>
@@ -208,6 +222,7 @@ export async function submitRanking(
       checkOrder(input.order!, state.answerIds);
       for (const id of Object.keys(input.flags)) if (!state.answerIds.includes(id)) throw badRequest(`flags.${id}`, `flags: ${id} is not an answer of this comparison`);
     }
+    const ratings = input.skipped ? [] : await checkRatings(tx, comparisonId, state.answerIds, input.ratings);
     if (state.ranked) throw conflict('already_ranked', 'you have already ranked this comparison');
     if (!input.skipped && !state.holdsSlot && (locked.status === 'complete' || state.takenSlots >= locked.requiredRankings)) {
       throw new ApiError(409, 'comparison_full', 'this comparison already has all its rankings; ask for the next task');
@@ -237,13 +252,14 @@ export async function submitRanking(
         RETURNING c.status)
       SELECT ranking.*, u."displayName", EXISTS (SELECT 1 FROM comparison WHERE status = 'complete') AS closed FROM ranking JOIN "User" u ON u.id = ranking."raterId"`;
     const { displayName, closed, ...ranking } = row;
-    const submitted: SubmittedRanking = { ranking: { ...ranking, rater: { displayName } }, comparisonStatus: closed ? 'complete' : locked.status };
+    const stored = ratings.length ? await tx.answerRating.createManyAndReturn({ data: ratings.map((r) => ({ ...r, rankingId: ranking.id })) }) : [];
+    const submitted: SubmittedRanking = { ranking: { ...ranking, rater: { displayName }, ratings: stored }, comparisonStatus: closed ? 'complete' : locked.status };
     await inTransaction?.(tx, submitted);
     return submitted;
   }, TX_OPTIONS);
 }
 
 export type SubmittedRanking = {
-  ranking: Prisma.RankingGetPayload<{ include: { rater: { select: { displayName: true } } } }>;
+  ranking: Prisma.RankingGetPayload<{ include: typeof rankingInclude }>;
   comparisonStatus: 'open' | 'complete';
 };

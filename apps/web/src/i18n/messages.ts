@@ -1,5 +1,7 @@
 // Every UI string, in English and Simplified Chinese. Keys are flat ("area.thing") so a missing
 // translation is a type error: `zh` must have exactly the keys of `en`.
+import { scalesEn, scalesZh } from './scales';
+import { dialogueEn, dialogueZh } from './dialogue';
 import { trainingEn, trainingZh } from './training';
 
 export const LOCALES = ['en', 'zh'] as const;
@@ -282,6 +284,8 @@ const en = {
   'settings.noMembers': 'No members yet.',
   'settings.rolesAdminOnly': 'Only admins change member roles.',
   ...trainingEn,
+  ...scalesEn,
+  ...dialogueEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -563,6 +567,8 @@ const zh: Messages = {
   'settings.noMembers': '还没有成员。',
   'settings.rolesAdminOnly': '只有管理员可以修改成员角色。',
   ...trainingZh,
+  ...scalesZh,
+  ...dialogueZh,
 };
 
 export const MESSAGES: Record<Locale, Messages> = { en, zh };

@@ -117,8 +117,8 @@ export function ropeInverseFrequencies(headSize: number, theta: number, scaling?
   });
 }
 
-/** cos and sin of position·frequency for every position, [blockSize, hs], each half repeated. */
-function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+/** cos and sin of position·frequency for every position, [blockSize, hs], each half repeated (also kernels/decode.ts's). */
+export function rotaryTableData(config: LlamaConfig): { cos: Float32Array; sin: Float32Array } {
   const hs = config.nEmbd / config.nHead;
   const inv = ropeInverseFrequencies(hs, config.ropeTheta, config.ropeScaling);
   const cos = new Float32Array(config.blockSize * hs);
@@ -130,6 +130,12 @@ function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D
       sin[p * hs + j] = sin[p * hs + j + hs / 2] = Math.sin(a);
     });
   }
+  return { cos, sin };
+}
+
+function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const { cos, sin } = rotaryTableData(config);
+  const hs = config.nEmbd / config.nHead;
   return { cos: tf.tensor2d(cos, [config.blockSize, hs]), sin: tf.tensor2d(sin, [config.blockSize, hs]) };
 }
 
@@ -186,9 +192,11 @@ export class Llama extends ModelBase implements CausalLM {
     this.built();
   }
 
+  readonly loraModules = Object.keys(PROJECTIONS).map((t) => `${t}_proj`);
+
   /** The projections named in `lora.targets` (default q and v), in every layer. */
   protected loraTargets(lora: LoraConfig): { weights: string[]; config: LoraConfig } {
-    const targets = lora.targets ?? DEFAULT_LORA_TARGETS;
+    const targets = (lora.targets ?? DEFAULT_LORA_TARGETS).map((t) => t.replace(/_proj$/, ''));
     const unknown = targets.filter((t) => !(t in PROJECTIONS));
     if (unknown.length || targets.length === 0) throw new Error(`LoRA targets must be some of ${Object.keys(PROJECTIONS).join(', ')}, got ${targets.join(', ') || 'none'}`);
     const weights = Array.from({ length: this.config.nLayer }, (_, i) => targets.map((t) => `h.${i}.${PROJECTIONS[t]}`)).flat();
