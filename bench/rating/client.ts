@@ -35,7 +35,7 @@ export function httpClient(base: string, projectId: string, raters: number): Rat
 
   function post(path: string, token: string, body: unknown, headers: Record<string, string> = {}) {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise<{ status: number; headers: http.IncomingHttpHeaders; json: any }>((resolve, reject) => {
+    return new Promise<{ status: number; headers: http.IncomingHttpHeaders; json: unknown }>((resolve, reject) => {
       const req = http.request(
         {
           agent,
@@ -71,8 +71,8 @@ export function httpClient(base: string, projectId: string, raters: number): Rat
     },
     async submit(token, comparisonId, body, key) {
       const res = await post(`/v1/comparisons/${comparisonId}/rankings`, token, body, { 'idempotency-key': key });
-      if (res.status !== 201) return { status: res.status, code: res.json?.error?.code };
-      return { status: 201, rankingId: res.json.ranking.id, replayed: res.headers['idempotent-replayed'] === 'true' };
+      if (res.status !== 201) return { status: res.status, code: (res.json as { error?: { code?: string } } | null)?.error?.code };
+      return { status: 201, rankingId: (res.json as { ranking: { id: string } }).ranking.id, replayed: res.headers['idempotent-replayed'] === 'true' };
     },
     close: () => agent.destroy(),
   };
