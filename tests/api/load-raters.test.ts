@@ -10,6 +10,6 @@ test('20 concurrent raters for 10 s: no over-assignment, no rater twice, acknowl
   const r = await runLoad({ raters: 20, seconds: 10, open: 1000, answers: 4, rankings: 3, retry: 0.2, tie: 0.3, skip: 0.05, think: 0, pool: 4, target: 'api' });
   console.log(describe(r));
   for (const c of r.checks) assert.ok(c.ok, `${c.name}: ${c.detail}`);
-  assert.ok(r.rankings >= 20, `only ${r.rankings} rankings in ${r.seconds.toFixed(1)} s`);
+  assert.ok(r.rankings >= 10, `only ${r.rankings} rankings in ${r.seconds.toFixed(1)} s`);
   assert.ok(r.retries > 0, 'the run retried some submissions');
 });
