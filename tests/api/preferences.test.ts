@@ -139,6 +139,17 @@ test('dashboard: totals, per-day activity and rater agreement from the shared pa
   assert.equal(d.daily[0].rankings, 0);
   assert.deepEqual(d.agreement, { comparisons: 1, comparedPairs: 3, agreedPairs: 2, rate: 2 / 3 });
 
+  // a comparison ranked before comparisons kept their agreement (null) is computed once, the same
+  await h.prisma.comparison.update({ where: { id: c.id }, data: { comparedPairs: null, agreedPairs: null } });
+  const again = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/dashboard?days=7`)).json();
+  assert.deepEqual(again.agreement, d.agreement);
+  assert.deepEqual(await h.prisma.comparison.findUniqueOrThrow({ where: { id: c.id }, select: { comparedPairs: true, agreedPairs: true } }), { comparedPairs: 3, agreedPairs: 2 });
+  // the totals follow every writer of rankings, a deleted rater's cascade included
+  await h.prisma.user.delete({ where: { id: r2.id } });
+  const after = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/dashboard?days=7`)).json();
+  assert.equal(after.totals.rankings, 1);
+  assert.deepEqual(after.agreement, { comparisons: 0, comparedPairs: 0, agreedPairs: 0, rate: null }, 'one ranking left: no agreement to show');
+
   assert.equal((await h.call(r1, 'GET', `/v1/projects/${projectId}/dashboard`)).statusCode, 403);
   assert.equal(fieldOf(await h.call(researcher, 'GET', `/v1/projects/${projectId}/dashboard?days=0`)), 'days');
 });

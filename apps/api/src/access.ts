@@ -20,26 +20,49 @@ export function requireGlobalRole(req: FastifyRequest, anyOf: Role[]): AuthUser 
   return user;
 }
 
-export async function effectiveProjectRoles(db: Db, user: AuthUser, projectId: string): Promise<Role[] | null> {
+/** The caller's roles in a project from their membership row (null: not a member). */
+function rolesOf(user: AuthUser, member: { roles: Role[] } | undefined): Role[] | null {
   if (user.roles.includes('admin')) return [...ROLES];
-  const member = await db.projectMember.findUnique({ where: { projectId_userId: { projectId, userId: user.id } } });
   if (!member) return null;
   return member.roles.includes('admin') ? [...ROLES] : member.roles;
 }
 
+export async function effectiveProjectRoles(db: Db, user: AuthUser, projectId: string): Promise<Role[] | null> {
+  if (user.roles.includes('admin')) return [...ROLES];
+  const member = await db.projectMember.findUnique({ where: { projectId_userId: { projectId, userId: user.id } } });
+  return rolesOf(user, member ?? undefined);
+}
+
+function checkRoles(user: AuthUser, member: { roles: Role[] } | undefined, anyOf?: Role[]): Role[] {
+  const roles = rolesOf(user, member);
+  if (!roles) throw forbidden('not a member of this project');
+  if (anyOf && !anyOf.some((r) => roles.includes(r))) throw forbidden(`needs the ${anyOf.join(' or ')} role in this project`);
+  return roles;
+}
+
 /**
  * The project (404 if unknown), checking the caller is a member (403) holding one of `anyOf` (403).
- * Every project-scoped route goes through here.
+ * Every project-scoped route goes through here; the project and the caller's membership come in
+ * one query (the rating routes ask on every hand-out and submit).
  */
 export async function requireProject(req: FastifyRequest, projectId: string, anyOf?: Role[]) {
   const user = requireUser(req);
-  const db = req.server.prisma;
-  const project = await db.project.findUnique({ where: { id: projectId } });
-  if (!project) throw notFound('project');
-  const roles = await effectiveProjectRoles(db, user, projectId);
-  if (!roles) throw forbidden('not a member of this project');
-  if (anyOf && !anyOf.some((r) => roles.includes(r))) throw forbidden(`needs the ${anyOf.join(' or ')} role in this project`);
-  return { user, project, roles };
+  const found = await req.server.prisma.project.findUnique({ where: { id: projectId }, include: { members: { where: { userId: user.id }, select: { roles: true } } } });
+  if (!found) throw notFound('project');
+  const { members, ...project } = found;
+  return { user, project, roles: checkRoles(user, members[0], anyOf) };
+}
+
+/** requireProject for a route addressed by a comparison (404 naming it if unknown), in one query. */
+export async function requireComparisonProject(req: FastifyRequest, comparisonId: string, anyOf?: Role[]) {
+  const user = requireUser(req);
+  const found = await req.server.prisma.comparison.findUnique({
+    where: { id: comparisonId },
+    select: { project: { include: { members: { where: { userId: user.id }, select: { roles: true } } } } },
+  });
+  if (!found) throw notFound('comparison');
+  const { members, ...project } = found.project;
+  return { user, project, roles: checkRoles(user, members[0], anyOf) };
 }
 
 /**

@@ -20,7 +20,8 @@ if (!url) {
 const { applied } = await applyMigrations(url);
 console.log(`[api] database ${redactUrl(url)}${applied.length ? `, applied ${applied.join(', ')}` : ''}`);
 
-const prisma = createPrismaClient(url);
+// connections to Postgres (JIELONG_DB_POOL, default 10: a few per core of the database server serve best)
+const prisma = createPrismaClient(url, { max: Number(process.env.JIELONG_DB_POOL) || undefined });
 const admin = await ensureAdmin(prisma, adminEmail, process.env.JIELONG_ADMIN_PASSWORD || undefined);
 if (admin.generatedPassword) {
   const line = '='.repeat(72);

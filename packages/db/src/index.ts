@@ -20,12 +20,31 @@ export interface CreatePrismaClientOptions {
   max?: number;
 }
 
+/** Distinct statements kept prepared on each connection; past this a statement is planned anew each time. */
+const PREPARED_STATEMENTS = 500;
+
+/**
+ * Names for prepared statements, so each connection parses and plans a query once instead of on
+ * every execution (planning took longer than running the rating queries). The names are capped:
+ * node-postgres never forgets a prepared statement, and SQL text with a variable-length IN list
+ * would otherwise prepare without end.
+ */
+function statementNames(): (query: { sql: string }) => string {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < PREPARED_STATEMENTS) names.set(sql, (name = `jl${names.size}`));
+    // undefined: node-postgres runs it unnamed (the type says string, the driver accepts none)
+    return name as string;
+  };
+}
+
 export function createPrismaClient(url: string, options: CreatePrismaClientOptions = {}): PrismaClient {
   const pool = new pg.Pool({ connectionString: url, max: options.max });
   // A connection the server ends (a failover, pg_terminate_backend) can emit 'error' while checked
   // out between queries, where nothing listens: Node would crash the process. The failure still
   // reaches the query that meets it, and the pool drops the connection.
   pool.on('connect', (client) => client.on('error', () => {}));
-  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: statementNames() }) });
 }
 export { startProcessLease, LEASE_HELD_SQL, LEASE_LOCK_CLASS, type ProcessLease } from './lease.ts';

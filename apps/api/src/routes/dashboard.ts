@@ -23,6 +23,56 @@ async function perDay(db: Db, table: 'Prompt' | 'Demonstration' | 'Ranking', pro
   return new Map(rows.map((r) => [r.day, r.n]));
 }
 
+const FILL_BATCH = 1000;
+
+/**
+ * Computes the agreement of comparisons ranked before each comparison kept its own (null), a batch
+ * at a time, with the same pairwiseAgreement the submissions use; after the first dashboard of
+ * such a project there are none left.
+ */
+async function fillAgreement(db: Db, projectId: string) {
+  let after = '';
+  for (;;) {
+    const batch = await db.$queryRaw<{ id: string; orders: string[][][] }[]>`
+      SELECT c.id, coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders
+      FROM "Comparison" c WHERE c."projectId" = ${projectId} AND c.id > ${after} AND c."comparedPairs" IS NULL
+      ORDER BY c.id LIMIT ${FILL_BATCH}`;
+    if (!batch.length) return;
+    const agreements = batch.map((c) => pairwiseAgreement(c.orders));
+    await db.$executeRaw`
+      UPDATE "Comparison" c SET "comparedPairs" = a.compared, "agreedPairs" = a.agreed
+      FROM unnest(${batch.map((c) => c.id)}::text[], ${agreements.map((a) => a.comparedPairs)}::int[], ${agreements.map((a) => a.agreedPairs)}::int[]) AS a(id, compared, agreed)
+      WHERE c.id = a.id`;
+    after = batch[batch.length - 1].id;
+  }
+}
+
+interface ComparisonSums {
+  open: number;
+  complete: number;
+  /** comparisons two or more raters ranked (N = 1 excludes imports) */
+  agreementComparisons: number;
+  comparedPairs: number;
+  agreedPairs: number;
+  /** comparisons whose agreement is not computed yet */
+  uncounted: number;
+  rankings: number;
+  skippedRankings: number;
+}
+
+/** Everything the dashboard needs from the comparisons, in one pass over the project's rows. */
+async function comparisonSums(db: Db, projectId: string): Promise<ComparisonSums> {
+  const [row] = await db.$queryRaw<ComparisonSums[]>`
+    SELECT count(*) FILTER (WHERE status = 'open')::int AS open, count(*) FILTER (WHERE status = 'complete')::int AS complete,
+      count(*) FILTER (WHERE "requiredRankings" > 1 AND "comparedPairs" > 0)::int AS "agreementComparisons",
+      coalesce(sum("comparedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS "comparedPairs",
+      coalesce(sum("agreedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS "agreedPairs",
+      count(*) FILTER (WHERE "comparedPairs" IS NULL)::int AS uncounted,
+      coalesce(sum("rankingCount"), 0)::int AS rankings, coalesce(sum("skipCount"), 0)::int AS "skippedRankings"
+    FROM "Comparison" WHERE "projectId" = ${projectId}`;
+  return row;
+}
+
 const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/dashboard',
@@ -34,34 +84,19 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
       const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
       const since = new Date(today.getTime() - (req.query.days - 1) * DAY_MS);
 
-      const [prompts, demoGroups, comparisonGroups, rankings, skippedRankings, promptDays, demoDays, rankingDays, ranked] = await Promise.all([
+      let sums = await comparisonSums(db, projectId);
+      if (sums.uncounted) {
+        await fillAgreement(db, projectId);
+        sums = await comparisonSums(db, projectId);
+      }
+      const [prompts, demoGroups, promptDays, demoDays, rankingDays] = await Promise.all([
         db.prompt.count({ where: { projectId } }),
         db.demonstration.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
-        db.comparison.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
-        db.ranking.count({ where: { skipped: false, comparison: { projectId } } }),
-        db.ranking.count({ where: { skipped: true, comparison: { projectId } } }),
         perDay(db, 'Prompt', projectId, since),
         perDay(db, 'Demonstration', projectId, since),
         perDay(db, 'Ranking', projectId, since),
-        // only comparisons two or more raters rank can show agreement (N = 1 excludes imports)
-        db.ranking.findMany({
-          where: { skipped: false, comparison: { projectId, requiredRankings: { gt: 1 } } },
-          select: { comparisonId: true, order: true },
-        }),
       ]);
-
-      const byComparison = new Map<string, string[][][]>();
-      for (const r of ranked) byComparison.set(r.comparisonId, [...(byComparison.get(r.comparisonId) ?? []), r.order as string[][]]);
-      let comparisons = 0;
-      let comparedPairs = 0;
-      let agreedPairs = 0;
-      for (const orders of byComparison.values()) {
-        if (orders.length < 2) continue;
-        const a = pairwiseAgreement(orders);
-        comparisons++;
-        comparedPairs += a.comparedPairs;
-        agreedPairs += a.agreedPairs;
-      }
+      const { comparedPairs, agreedPairs, rankings, skippedRankings } = sums;
 
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;
       const daily = [];
@@ -77,12 +112,12 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
             accepted: countOf(demoGroups, 'accepted'),
             rejected: countOf(demoGroups, 'rejected'),
           },
-          comparisons: { open: countOf(comparisonGroups, 'open'), complete: countOf(comparisonGroups, 'complete') },
+          comparisons: { open: sums.open, complete: sums.complete },
           rankings,
           skippedRankings,
         },
         daily,
-        agreement: { comparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
+        agreement: { comparisons: sums.agreementComparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
       };
     },
   );

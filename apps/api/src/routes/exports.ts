@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { PreferenceExportQuerySchema, ProjectParamsSchema, SftExportQuerySchema } from '@jielong/shared';
 import { access, requireProject } from '../access.ts';
-import { preferenceRows, ratingsRows, sftRows, toJsonLines, unpairedRows } from '../services/export.ts';
+import { preferenceJsonLines, ratingsRows, sftRows, toJsonLines, unpairedRows } from '../services/export.ts';
 
 const NDJSON = 'application/x-ndjson; charset=utf-8';
 
@@ -51,7 +51,7 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
       const { project } = await requireProject(req, req.params.projectId, ['researcher']);
       const { format } = req.query;
       reply.type(NDJSON).header('content-disposition', attachment(project.name, format === 'standard' ? 'preferences' : `preferences-${format}`));
-      return reply.send(Readable.from(toJsonLines(preferenceRows(app.prisma, project.id, format))));
+      return reply.send(Readable.from(preferenceJsonLines(app.prisma, project.id, format)));
     },
   );
 

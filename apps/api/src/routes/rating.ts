@@ -6,8 +6,7 @@ import {
   SubmitRankingRequestSchema,
   SubmitRankingResponseSchema,
 } from '@jielong/shared';
-import { access, requireProject } from '../access.ts';
-import { notFound } from '../errors.ts';
+import { access, requireComparisonProject, requireProject } from '../access.ts';
 import { toRanking } from '../dto.ts';
 import { recordResponse } from '../plugins/idempotency.ts';
 import { nextRatingTask, remainingForRater, submitRanking, type SubmittedRanking } from '../services/rating.ts';
@@ -21,7 +20,8 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
       const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
-      return { task, remaining: task ? await remainingForRater(app.prisma, req.params.projectId, user.id) : 0 };
+      const { remaining, capped } = task ? await remainingForRater(app.prisma, req.params.projectId, user.id) : { remaining: 0, capped: false };
+      return { task, remaining, remainingCapped: capped };
     },
   );
 
@@ -32,9 +32,7 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags: ['rating'], params: IdParamsSchema, body: SubmitRankingRequestSchema, response: { 201: SubmitRankingResponseSchema } },
     },
     async (req, reply) => {
-      const comparison = await app.prisma.comparison.findUnique({ where: { id: req.params.id }, select: { projectId: true } });
-      if (!comparison) throw notFound('comparison');
-      const { user } = await requireProject(req, comparison.projectId, ['rater']);
+      const { user } = await requireComparisonProject(req, req.params.id, ['rater']);
       const toBody = ({ ranking, comparisonStatus }: SubmittedRanking) => ({
         ranking: toRanking(ranking),
         comparisonStatus,

@@ -1,9 +1,9 @@
 // Dataset export as JSONL rows, read from the database in batches so a large project streams
 // in constant memory. Rows are in TRL's formats: standard (strings; a dialogue as its hh-rlhf text)
 // or conversational (turns, every row alike), see packages/shared/src/api/datasets.ts.
-import { turnsOfPrompt, rankingToPairs, type PreferenceRow, type RatingsRow, type SftMessagesRow, type SftPromptCompletionRow, type UnpairedExportRow } from '@jielong/shared';
+import { turnsOfPrompt, rankingToPairs, type RatingsRow, type SftMessagesRow, type SftPromptCompletionRow, type UnpairedExportRow } from '@jielong/shared';
 import { unpairedExamples } from './unpaired-examples.ts';
-import type { Db } from '../db.ts';
+import { Prisma, type Db } from '../db.ts';
 
 const BATCH = 500;
 
@@ -29,35 +29,72 @@ export async function* sftRows(db: Db, projectId: string, format: 'prompt-comple
   }
 }
 
-/** Preference pairs: every (better, worse) pair of every non-skipped ranking (ties yield none). */
-export async function* preferenceRows(db: Db, projectId: string, format: 'standard' | 'conversational'): AsyncGenerator<PreferenceRow> {
-  let cursor: string | undefined;
+const COMPARISON_BATCH = 500;
+/** a chunk is sent once it holds this many characters */
+const CHUNK_CHARS = 1 << 20;
+
+interface PreferenceSource {
+  id: string;
+  prompt: string;
+  /** a dialogue's turns (null: a plain prompt) */
+  turns: unknown;
+  /** answer id → text */
+  answers: Record<string, string>;
+  /** the non-skipped rankings' orders, oldest first */
+  orders: string[][][];
+}
+
+type Cursor = { createdAt: Date; id: string } | null;
+
+/**
+ * One batch of ranked comparisons after `after`, in the order they were made (rows written together
+ * lie together on disk; by id the reads were random), each with everything its pairs need, in one query.
+ */
+function preferenceBatch(db: Db, projectId: string, after: Cursor): Promise<(PreferenceSource & { createdAt: Date })[]> {
+  const past = after ? Prisma.sql`AND (c."createdAt", c.id) > (${after.createdAt}, ${after.id})` : Prisma.empty;
+  return db.$queryRaw<(PreferenceSource & { createdAt: Date })[]>`
+    SELECT c.id, c."createdAt", p.text AS prompt, p.turns,
+      (SELECT json_object_agg(a.id, a.text) FROM "Answer" a WHERE a."comparisonId" = c.id) AS answers,
+      r.orders
+    FROM "Comparison" c
+    JOIN "Prompt" p ON p.id = c."promptId"
+    CROSS JOIN LATERAL (SELECT json_agg(r."order" ORDER BY r."createdAt") AS orders FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) r
+    WHERE c."projectId" = ${projectId} ${past} AND r.orders IS NOT NULL
+    ORDER BY c."createdAt", c.id
+    LIMIT ${COMPARISON_BATCH}`;
+}
+
+/**
+ * Preference pairs as JSONL chunks of about a megabyte: every (better, worse) pair
+ * of every non-skipped ranking (ties yield none), each line {"prompt","chosen","rejected"}. The
+ * next batch is read while this one is written out. Each text is JSON-escaped once per comparison,
+ * not once per pair: a line is JSON.stringify({ prompt, chosen, rejected }) put together from them.
+ * standard: strings; conversational: the prompt as turns, each answer a one-turn assistant list.
+ */
+export async function* preferenceJsonLines(db: Db, projectId: string, format: 'standard' | 'conversational'): AsyncGenerator<string> {
+  const answer = (content: string) => JSON.stringify(format === 'conversational' ? [{ role: 'assistant', content }] : content);
+  let next = preferenceBatch(db, projectId, null);
   for (;;) {
-    const batch = await db.comparison.findMany({
-      where: { projectId, rankings: { some: { skipped: false } } },
-      include: {
-        prompt: { select: { text: true, turns: true } },
-        answers: { select: { id: true, text: true } },
-        rankings: { where: { skipped: false }, select: { order: true }, orderBy: { createdAt: 'asc' } },
-      },
-      orderBy: { id: 'asc' },
-      take: BATCH,
-      ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    });
+    const batch = await next;
+    if (batch.length === COMPARISON_BATCH) next = preferenceBatch(db, projectId, batch[batch.length - 1]);
+    let chunk = '';
     for (const c of batch) {
-      const text = new Map(c.answers.map((a) => [a.id, a.text]));
-      const prompt = format === 'conversational' ? turnsOfPrompt(c.prompt) : c.prompt.text;
-      const answer = (content: string) => (format === 'conversational' ? [{ role: 'assistant' as const, content }] : content);
-      for (const r of c.rankings) {
-        for (const { better, worse } of rankingToPairs(r.order as string[][])) {
+      const prompt = `{"prompt":${JSON.stringify(format === 'conversational' ? turnsOfPrompt({ text: c.prompt, turns: c.turns }) : c.prompt)},"chosen":`;
+      const text = new Map(Object.entries(c.answers ?? {}).map(([id, t]) => [id, answer(t)]));
+      for (const order of c.orders) {
+        for (const { better, worse } of rankingToPairs(order)) {
           const chosen = text.get(better);
           const rejected = text.get(worse);
-          if (chosen !== undefined && rejected !== undefined) yield { prompt, chosen: answer(chosen), rejected: answer(rejected) };
+          if (chosen !== undefined && rejected !== undefined) chunk += `${prompt}${chosen},"rejected":${rejected}}\n`;
         }
       }
+      if (chunk.length >= CHUNK_CHARS) {
+        yield chunk;
+        chunk = '';
+      }
     }
-    if (batch.length < BATCH) return;
-    cursor = batch[batch.length - 1].id;
+    if (chunk) yield chunk;
+    if (batch.length < COMPARISON_BATCH) return;
   }
 }
 

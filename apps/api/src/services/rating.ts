@@ -4,8 +4,8 @@
 // non-skipped ranking or by an Assignment that is neither completed nor expired. Every change to
 // a comparison's slots happens while holding its row lock (SELECT … FOR UPDATE), so counting and
 // taking a slot are one atomic step and two raters can never both get the last one.
-import { createHash } from 'node:crypto';
-import { turnsOfPrompt, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
+import { createHash, randomUUID } from 'node:crypto';
+import { pairwiseAgreement, RATING_REMAINING_CAP, turnsOfPrompt, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
 import { Prisma, type Db, type PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
@@ -33,20 +33,27 @@ export function seededShuffle<T>(items: T[], seed: string): T[] {
   return out;
 }
 
+// Each query below is one statement of one round trip: the comparisons a hand-out looks at are the
+// first few open ones in queue order (the index on projectId, status, createdAt), never all of a
+// project's, so a hand-out costs the same in a project of a thousand or a million comparisons.
+
 /**
  * Comparisons the rater could still rank: open, not ranked or skipped by them, and either held by
- * them or with a free slot.
+ * them or with a free slot; counted up to RATING_REMAINING_CAP (`capped`: there are more).
  */
-export async function remainingForRater(db: Db, projectId: string, raterId: string): Promise<number> {
+export async function remainingForRater(db: Db, projectId: string, raterId: string): Promise<{ remaining: number; capped: boolean }> {
+  // in queue order with a constant limit, so even the generic plan of the prepared statement
+  // walks the index from the head and stops, where a parameter limit gets a plan that scans the table
   const [row] = await db.$queryRaw<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM "Comparison" c
-    WHERE c."projectId" = ${projectId} AND c.status = 'open'
-      AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
-      AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
-        + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
-             AND a."completedAt" IS NULL AND a."expiresAt" > now())
-        < c."requiredRankings"`;
-  return row.n;
+    SELECT count(*)::int AS n FROM (SELECT 1 FROM "Comparison" c
+      WHERE c."projectId" = ${projectId} AND c.status = 'open'
+        AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
+        AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
+          + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
+               AND a."completedAt" IS NULL AND a."expiresAt" > now())
+          < c."requiredRankings"
+      ORDER BY c."createdAt" LIMIT ${Prisma.raw(String(RATING_REMAINING_CAP + 1))}) s`;
+  return { remaining: Math.min(row.n, RATING_REMAINING_CAP), capped: row.n > RATING_REMAINING_CAP };
 }
 
 /** Slots taken on a comparison, not counting `exceptRaterId`'s own assignment. */
@@ -59,17 +66,28 @@ export async function takenSlots(tx: Db, comparisonId: string, exceptRaterId: st
   return row.taken;
 }
 
-async function toTask(tx: Db, comparisonId: string, raterId: string, expiresAt: Date): Promise<RatingTask> {
-  const c = await tx.comparison.findUniqueOrThrow({
-    where: { id: comparisonId },
-    include: { prompt: true, answers: { orderBy: { position: 'asc' }, select: { id: true, text: true } } },
-  });
+/** What a task shows, read in the statement that found or took the comparison (see TASK_COLUMNS). */
+interface TaskRow {
+  id: string;
+  expiresAt: Date;
+  promptId: string;
+  promptText: string;
+  /** a dialogue's turns (null: a plain prompt) */
+  promptTurns: unknown;
+  language: string;
+  answers: { id: string; text: string }[];
+}
+
+const TASK_COLUMNS = Prisma.sql`c.id, p.id AS "promptId", p.text AS "promptText", p.turns AS "promptTurns", p.language,
+  (SELECT json_agg(json_build_object('id', a.id, 'text', a.text) ORDER BY a.position) FROM "Answer" a WHERE a."comparisonId" = c.id) AS answers`;
+
+function toTask(row: TaskRow, raterId: string): RatingTask {
   return {
-    comparisonId: c.id,
-    prompt: { id: c.prompt.id, text: c.prompt.text, turns: turnsOfPrompt(c.prompt), language: c.prompt.language },
+    comparisonId: row.id,
+    prompt: { id: row.promptId, text: row.promptText, turns: turnsOfPrompt({ text: row.promptText, turns: row.promptTurns }), language: row.language },
     // no model ids or names: raters judge blind, in an order of their own
-    answers: seededShuffle(c.answers, `${raterId}:${c.id}`),
-    expiresAt: expiresAt.toISOString(),
+    answers: seededShuffle(row.answers, `${raterId}:${row.id}`),
+    expiresAt: row.expiresAt.toISOString(),
   };
 }
 
@@ -91,17 +109,21 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, ra
   let mode: 'skip-locked' | 'wait' = 'skip-locked';
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const outcome: Attempt = await prisma.$transaction(async (tx) => {
-      // one hand-out at a time per rater (a double click must not take two slots)
+      // one hand-out at a time per rater (a double click must not take two slots); its own
+      // statement, so the next one's snapshot sees what the rater's previous hand-out committed
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'rating:' + raterId}, 0))`;
-      const held = await tx.assignment.findFirst({
-        where: { raterId, completedAt: null, expiresAt: { gt: new Date() }, comparison: { projectId, status: 'open', rankings: { none: { raterId } } } },
-        orderBy: { assignedAt: 'asc' },
-      });
-      if (held) return { task: await toTask(tx, held.comparisonId, raterId, held.expiresAt) };
+      const [held] = await tx.$queryRaw<TaskRow[]>`
+        SELECT ${TASK_COLUMNS}, a."expiresAt" FROM "Assignment" a
+        JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
+        WHERE a."raterId" = ${raterId} AND a."completedAt" IS NULL AND a."expiresAt" > now()
+          AND c."projectId" = ${projectId} AND c.status = 'open'
+          AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
+        ORDER BY a."assignedAt" LIMIT 1`;
+      if (held) return { task: toTask(held, raterId) };
 
       const lock = mode === 'skip-locked' ? Prisma.sql`FOR UPDATE OF c SKIP LOCKED` : Prisma.sql`FOR UPDATE OF c`;
-      const [candidate] = await tx.$queryRaw<{ id: string; requiredRankings: number }[]>`
-        SELECT c.id, c."requiredRankings" FROM "Comparison" c
+      const [candidate] = await tx.$queryRaw<{ id: string }[]>`
+        SELECT c.id FROM "Comparison" c
         WHERE c."projectId" = ${projectId} AND c.status = 'open'
           AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
           AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
@@ -112,16 +134,25 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, ra
         ${lock}`;
       if (!candidate) return mode === 'wait' ? { task: null } : { retry: 'wait' };
       // The filter above ran on a snapshot taken before the lock: a rater whose transaction
-      // committed in between is only visible to a fresh statement, so count again under the lock.
-      if ((await takenSlots(tx, candidate.id, raterId)) >= candidate.requiredRankings) return { retry: 'skip-locked' };
+      // committed in between is only visible to a fresh statement, so this one counts again under
+      // the lock and takes the slot only if it is still free.
       const now = new Date();
       const expiresAt = new Date(now.getTime() + ttlMs);
-      await tx.assignment.upsert({
-        where: { comparisonId_raterId: { comparisonId: candidate.id, raterId } },
-        create: { comparisonId: candidate.id, raterId, assignedAt: now, expiresAt },
-        update: { assignedAt: now, expiresAt, completedAt: null },
-      });
-      return { task: await toTask(tx, candidate.id, raterId, expiresAt) };
+      const [taken] = await tx.$queryRaw<TaskRow[]>`
+        WITH taken AS (
+          INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt")
+          SELECT c.id, ${raterId}, ${now}, ${expiresAt} FROM "Comparison" c
+          WHERE c.id = ${candidate.id}
+            AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
+              + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
+                   AND a."completedAt" IS NULL AND a."expiresAt" > now())
+              < c."requiredRankings"
+          ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "assignedAt" = excluded."assignedAt", "expiresAt" = excluded."expiresAt", "completedAt" = NULL
+          RETURNING "comparisonId", "expiresAt")
+        SELECT ${TASK_COLUMNS}, taken."expiresAt" FROM taken
+        JOIN "Comparison" c ON c.id = taken."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"`;
+      if (!taken) return { retry: 'skip-locked' };
+      return { task: toTask(taken, raterId) };
     }, TX_OPTIONS);
     if ('task' in outcome) return outcome.task;
     mode = outcome.retry;
@@ -148,71 +179,81 @@ export function checkOrder(order: string[][], answerIds: string[]) {
   }
 }
 
+/** What a submission is checked against, read by a fresh statement once the comparison is locked. */
+interface SubmitState {
+  answerIds: string[];
+  ranked: boolean;
+  holdsSlot: boolean;
+  /** non-skipped rankings plus other raters' live assignments */
+  takenSlots: number;
+  /** the orders of its non-skipped rankings */
+  orders: string[][][];
+}
+
 /**
  * Stores one rater's ranking (or skip) of a comparison and closes the comparison once it holds
  * its N rankings. The rater must hold an unexpired assignment, or a slot must still be free.
- * `inTransaction` runs last, inside the same transaction (the route stores its answer there).
+ * Four statements: the row lock, the checks' inputs, then the ranking, the assignment and the
+ * closing written together (the caller's `inTransaction` may add its own).
  */
 export async function submitRanking(
   prisma: PrismaClient,
   comparisonId: string,
   raterId: string,
   input: RankingInput,
+  /** runs last, inside the same transaction (a route may store its answer there) */
   inTransaction?: (tx: Db, submitted: SubmittedRanking) => Promise<void>,
-) {
+): Promise<SubmittedRanking> {
   return prisma.$transaction(async (tx): Promise<SubmittedRanking> => {
-    const [locked] = await tx.$queryRaw<{ id: string; requiredRankings: number; status: string }[]>`
-      SELECT id, "requiredRankings", status::text FROM "Comparison" WHERE id = ${comparisonId} FOR UPDATE`;
+    const [locked] = await tx.$queryRaw<{ requiredRankings: number; status: 'open' | 'complete' }[]>`
+      SELECT "requiredRankings", status::text FROM "Comparison" WHERE id = ${comparisonId} FOR UPDATE`;
     if (!locked) throw notFound('comparison');
-    const answers = await tx.answer.findMany({ where: { comparisonId }, select: { id: true } });
-    const answerIds = answers.map((a) => a.id);
+    const [state] = await tx.$queryRaw<SubmitState[]>`
+      SELECT coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = ${comparisonId}), '{}') AS "answerIds",
+        EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND r."raterId" = ${raterId}) AS ranked,
+        EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = ${comparisonId} AND a."raterId" = ${raterId}
+                  AND a."completedAt" IS NULL AND a."expiresAt" > now()) AS "holdsSlot",
+        ((SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND NOT r.skipped)
+          + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = ${comparisonId} AND a."raterId" <> ${raterId}
+               AND a."completedAt" IS NULL AND a."expiresAt" > now()))::int AS "takenSlots",
+        coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND NOT r.skipped), '[]') AS orders`;
 
     if (!input.skipped) {
-      checkOrder(input.order!, answerIds);
-      for (const id of Object.keys(input.flags)) if (!answerIds.includes(id)) throw badRequest(`flags.${id}`, `flags: ${id} is not an answer of this comparison`);
+      checkOrder(input.order!, state.answerIds);
+      for (const id of Object.keys(input.flags)) if (!state.answerIds.includes(id)) throw badRequest(`flags.${id}`, `flags: ${id} is not an answer of this comparison`);
     }
-    const ratings = input.skipped ? [] : await checkRatings(tx, comparisonId, answerIds, input.ratings);
-    if (await tx.ranking.findUnique({ where: { comparisonId_raterId: { comparisonId, raterId } } })) {
-      throw conflict('already_ranked', 'you have already ranked this comparison');
-    }
-    const assignment = await tx.assignment.findUnique({ where: { comparisonId_raterId: { comparisonId, raterId } } });
-    const holdsSlot = !!assignment && !assignment.completedAt && assignment.expiresAt > new Date();
-    if (!input.skipped && !holdsSlot) {
-      if (locked.status === 'complete' || (await takenSlots(tx, comparisonId, raterId)) >= locked.requiredRankings) {
-        throw new ApiError(409, 'comparison_full', 'this comparison already has all its rankings; ask for the next task');
-      }
+    const ratings = input.skipped ? [] : await checkRatings(tx, comparisonId, state.answerIds, input.ratings);
+    if (state.ranked) throw conflict('already_ranked', 'you have already ranked this comparison');
+    if (!input.skipped && !state.holdsSlot && (locked.status === 'complete' || state.takenSlots >= locked.requiredRankings)) {
+      throw new ApiError(409, 'comparison_full', 'this comparison already has all its rankings; ask for the next task');
     }
 
-    const ranking = await tx.ranking.create({
-      data: {
-        comparisonId,
-        raterId,
-        order: input.skipped ? [] : input.order!,
-        flags: input.skipped ? {} : (input.flags as Prisma.InputJsonValue),
-        allBad: input.skipped ? false : input.allBad,
-        comment: input.comment ?? null,
-        timeSpentMs: input.timeSpentMs,
-        skipped: input.skipped,
-        skipReason: input.skipped ? input.skipReason! : null,
-        ratings: { createMany: { data: ratings } },
-      },
-      include: rankingInclude,
-    });
     const now = new Date();
-    await tx.assignment.upsert({
-      where: { comparisonId_raterId: { comparisonId, raterId } },
-      create: { comparisonId, raterId, assignedAt: now, expiresAt: now, completedAt: now },
-      update: { completedAt: now },
-    });
-    let status = locked.status as 'open' | 'complete';
-    if (!input.skipped && status === 'open') {
-      const done = await tx.ranking.count({ where: { comparisonId, skipped: false } });
-      if (done >= locked.requiredRankings) {
-        await tx.comparison.update({ where: { id: comparisonId }, data: { status: 'complete' } });
-        status = 'complete';
-      }
-    }
-    const submitted = { ranking, comparisonStatus: status };
+    const order = input.skipped ? [] : input.order!;
+    const flags = input.skipped ? {} : input.flags;
+    // agreement is kept on the comparison for the dashboard (a skip changes nothing)
+    const agreement = input.skipped ? null : pairwiseAgreement([...state.orders, order]);
+    // the closing count is this statement's: it sees every committed ranking, but not the one it inserts
+    const [row] = await tx.$queryRaw<(Prisma.RankingModel & { displayName: string; closed: boolean })[]>`
+      WITH ranking AS (
+        INSERT INTO "Ranking"(id, "comparisonId", "raterId", "order", flags, "allBad", comment, "timeSpentMs", skipped, "skipReason", "createdAt")
+        VALUES (${randomUUID()}, ${comparisonId}, ${raterId}, ${JSON.stringify(order)}::jsonb, ${JSON.stringify(flags)}::jsonb,
+                ${input.skipped ? false : input.allBad}, ${input.comment ?? null}, ${input.timeSpentMs}, ${input.skipped},
+                ${input.skipped ? input.skipReason! : null}, ${now})
+        RETURNING *),
+      assignment AS (
+        INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt", "completedAt") VALUES (${comparisonId}, ${raterId}, ${now}, ${now}, ${now})
+        ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "completedAt" = excluded."completedAt"),
+      comparison AS (
+        UPDATE "Comparison" c SET "comparedPairs" = ${agreement?.comparedPairs ?? null}::int, "agreedPairs" = ${agreement?.agreedPairs ?? null}::int,
+          status = CASE WHEN (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) + 1 >= c."requiredRankings"
+                        THEN 'complete'::"ComparisonStatus" ELSE c.status END
+        WHERE c.id = ${comparisonId} AND ${!input.skipped}
+        RETURNING c.status)
+      SELECT ranking.*, u."displayName", EXISTS (SELECT 1 FROM comparison WHERE status = 'complete') AS closed FROM ranking JOIN "User" u ON u.id = ranking."raterId"`;
+    const { displayName, closed, ...ranking } = row;
+    const stored = ratings.length ? await tx.answerRating.createManyAndReturn({ data: ratings.map((r) => ({ ...r, rankingId: ranking.id })) }) : [];
+    const submitted: SubmittedRanking = { ranking: { ...ranking, rater: { displayName }, ratings: stored }, comparisonStatus: closed ? 'complete' : locked.status };
     await inTransaction?.(tx, submitted);
     return submitted;
   }, TX_OPTIONS);

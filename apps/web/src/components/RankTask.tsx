@@ -50,7 +50,7 @@ export function RankTask() {
   // the reason of a skip that failed, so that Retry skips again (null: the last attempt was a ranking)
   const [lastSkipReason, setLastSkipReason] = useState<string | null>(null);
   const [done, setDone] = useState(0);
-  const [remaining, setRemaining] = useState<number | null>(null);
+  const [remaining, setRemaining] = useState<{ n: number; capped: boolean } | null>(null);
   const [ratings, setRatings] = useState<AnswerRatings>({});
   const [picked, setPicked] = useState<string | null>(null);
   const [submitted, setSubmitted] = useState<Submitted | null>(null);
@@ -62,8 +62,8 @@ export function RankTask() {
     setLoadError(null);
     clearError();
     try {
-      const { task, remaining } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
-      setRemaining(remaining);
+      const { task, remaining, remainingCapped } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
+      setRemaining({ n: remaining, capped: remainingCapped });
       setRestored(false);
       setUnrated(null);
       if (!task) {
@@ -163,7 +163,9 @@ export function RankTask() {
       <div className="page-head">
         <h2>{t('rank.title')}</h2>
         <p className="progress-count" data-testid="rank-progress">
-          {remaining === null ? t('rank.progress', { done }) : t('rank.progressTotal', { done, remaining })}
+          {remaining === null
+            ? t('rank.progress', { done })
+            : t(remaining.capped ? 'rank.progressTotalMore' : 'rank.progressTotal', { done, remaining: remaining.n })}
         </p>
       </div>
       {submitted && <UndoSubmission key={submitted.rankingId} skipped={submitted.skipped} until={submitted.until} onUndo={undo} onExpired={() => setSubmitted(null)} />}

@@ -123,12 +123,17 @@ export const RatingTaskSchema = z.object({
 });
 export type RatingTask = z.infer<typeof RatingTaskSchema>;
 
+/** `remaining` counts up to this many: counting further would make every hand-out cost more as a project grows */
+export const RATING_REMAINING_CAP = 100;
+
 // POST /v1/projects/:projectId/rating-task (rater): hands out (or hands back) a comparison the
 // caller has not ranked, reserving one of its N slots; task = null when nothing is left.
 export const RatingTaskResponseSchema = z.object({
   task: RatingTaskSchema.nullable(),
-  /** comparisons the caller could still rank, the handed-out one included */
+  /** comparisons the caller could still rank, the handed-out one included, counted up to RATING_REMAINING_CAP */
   remaining: z.number().int(),
+  /** there are more than `remaining` (shown as "100+") */
+  remainingCapped: z.boolean(),
 });
 export type RatingTaskResponse = z.infer<typeof RatingTaskResponseSchema>;
 
