@@ -31,6 +31,10 @@ const LOST_CONNECTION_CODE = /^(57P0[1-3]|08...)$/;
 // what pg and Prisma's pg adapter throw when the socket itself broke
 const LOST_CONNECTION_MESSAGE = /not queryable|Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|server closed the connection/i;
 
+type AdapterCause = { originalCode?: string; kind?: string };
+const lostByAdapter = (cause: AdapterCause | undefined) =>
+  LOST_CONNECTION_CODE.test(cause?.originalCode ?? '') || cause?.kind === 'ConnectionClosed' || cause?.kind === 'DatabaseNotReachable';
+
 /**
  * The database connection broke under this request (a failover, pg_terminate_backend, a restart).
  * The pool has already dropped that connection, so the request may be repeated on a fresh one
@@ -40,9 +44,10 @@ export function isConnectionLost(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err instanceof Prisma.PrismaClientKnownRequestError) {
     if (err.code === 'P1001' || err.code === 'P1017') return true;
-    const cause = (err.meta?.driverAdapterError as { cause?: { originalCode?: string; kind?: string } } | undefined)?.cause;
-    return LOST_CONNECTION_CODE.test(cause?.originalCode ?? '') || cause?.kind === 'ConnectionClosed' || cause?.kind === 'DatabaseNotReachable';
+    return lostByAdapter((err.meta?.driverAdapterError as { cause?: AdapterCause } | undefined)?.cause);
   }
+  // raw SQL in a transaction (the ranking submit) throws the adapter's own DriverAdapterError
+  if (err.name === 'DriverAdapterError') return lostByAdapter((err as { cause?: AdapterCause }).cause);
   return LOST_CONNECTION_MESSAGE.test(err.message) || (err.cause instanceof Error && isConnectionLost(err.cause));
 }
 
