@@ -35,6 +35,7 @@ export function toProject(p: Prisma.ProjectModel, myRoles: Role[]): Project {
     guidelines: p.guidelines,
     ratersPerComparison: p.ratersPerComparison,
     answersPerComparison: p.answersPerComparison,
+    goldRate: p.goldRate,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
     myRoles,
@@ -100,6 +101,7 @@ export function toComparison(
       modelName: a.model?.name ?? null,
       sampling: a.sampling === null ? null : asRecord(a.sampling),
     })),
+    goldOrder: (c.goldOrder as string[][] | null) ?? null,
   };
 }
 

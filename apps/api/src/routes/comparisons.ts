@@ -25,7 +25,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { user, project } = await requireProject(req, req.params.projectId, ['researcher']);
-      const { promptId, prompt: text, language, answers, requiredRankings } = req.body;
+      const { promptId, prompt: text, language, answers, requiredRankings, goldOrder } = req.body;
       const comparison = await app.prisma.$transaction(async (tx) => {
         const prompt = text
           ? (await upsertPrompt(tx, project.id, { text, language }, 'written', user.id)).prompt
@@ -36,6 +36,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
           promptId: prompt.id,
           answers,
           requiredRankings: requiredRankings ?? project.ratersPerComparison,
+          goldOrder,
         });
       });
       return reply.code(201).send({ comparison: toComparison(comparison) });

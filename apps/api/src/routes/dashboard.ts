@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement } from '@jielong/shared';
+import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement, reliability, type RankingOrder } from '@jielong/shared';
 import { requireProject } from '../access.ts';
 import type { Db } from '../db.ts';
+import { isExcluded, projectExclusions } from '../services/exclusions.ts';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -34,7 +35,7 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
       const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
       const since = new Date(today.getTime() - (req.query.days - 1) * DAY_MS);
 
-      const [prompts, demoGroups, comparisonGroups, rankings, skippedRankings, promptDays, demoDays, rankingDays, ranked] = await Promise.all([
+      const [prompts, demoGroups, comparisonGroups, rankings, skippedRankings, promptDays, demoDays, rankingDays, ranked, exclusions] = await Promise.all([
         db.prompt.count({ where: { projectId } }),
         db.demonstration.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
         db.comparison.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
@@ -46,8 +47,9 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         // only comparisons two or more raters rank can show agreement (N = 1 excludes imports)
         db.ranking.findMany({
           where: { skipped: false, comparison: { projectId, requiredRankings: { gt: 1 } } },
-          select: { comparisonId: true, order: true },
+          select: { comparisonId: true, order: true, raterId: true, createdAt: true },
         }),
+        projectExclusions(db, projectId),
       ]);
 
       const byComparison = new Map<string, string[][][]>();
@@ -63,6 +65,15 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         agreedPairs += a.agreedPairs;
       }
 
+      // α over the rankings that are data, up to each day's end: how reliable the data is, as it grows
+      const kept = ranked.filter((r) => !isExcluded(r, exclusions));
+      const alphaUpTo = (end: number) => {
+        const orders = new Map<string, RankingOrder[]>();
+        for (const r of kept) if (r.createdAt.getTime() < end) orders.set(r.comparisonId, [...(orders.get(r.comparisonId) ?? []), r.order as RankingOrder]);
+        return reliability(orders.values());
+      };
+      const overall = alphaUpTo(Infinity);
+
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;
       const daily = [];
       for (let t = since.getTime(); t <= today.getTime(); t += DAY_MS) {
@@ -77,12 +88,17 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
             accepted: countOf(demoGroups, 'accepted'),
             rejected: countOf(demoGroups, 'rejected'),
           },
-          comparisons: { open: countOf(comparisonGroups, 'open'), complete: countOf(comparisonGroups, 'complete') },
+          comparisons: { open: countOf(comparisonGroups, 'open'), complete: countOf(comparisonGroups, 'complete'), gold: countOf(comparisonGroups, 'gold') },
           rankings,
           skippedRankings,
         },
         daily,
         agreement: { comparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
+        reliability: {
+          alpha: overall.alpha,
+          units: overall.units,
+          daily: daily.map(({ date }) => ({ date, alpha: alphaUpTo(Date.parse(date) + DAY_MS).alpha })),
+        },
       };
     },
   );

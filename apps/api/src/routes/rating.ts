@@ -9,7 +9,7 @@ import {
 import { requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
 import { toRanking } from '../dto.ts';
-import { nextRatingTask, remainingForRater, submitRanking } from '../services/rating.ts';
+import { goldTasks, nextRatingTask, remainingForRater, submitRanking } from '../services/rating.ts';
 
 // The rater's side: blind, shuffled tasks and ranking submissions.
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -19,7 +19,8 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
       const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
-      return { task, remaining: task ? await remainingForRater(app.prisma, req.params.projectId, user.id) : 0 };
+      if (!task) return { task, remaining: 0 };
+      return { task, remaining: (await remainingForRater(app.prisma, req.params.projectId, user.id)) + (await goldTasks(app.prisma, task.comparisonId)) };
     },
   );
 

@@ -2,6 +2,7 @@
 // in constant memory. The same row generators can feed a training job's dataset snapshot.
 import { rankingToPairs, type PreferenceRow, type SftMessagesRow, type SftPromptCompletionRow } from '@jielong/shared';
 import type { Db } from '../db.ts';
+import { comparisonIsData, projectExclusions, rankingIsData } from './exclusions.ts';
 
 const BATCH = 500;
 
@@ -26,16 +27,17 @@ export async function* sftRows(db: Db, projectId: string, format: 'prompt-comple
   }
 }
 
-/** Preference pairs: every (better, worse) pair of every non-skipped ranking (ties yield none). */
+/** Preference pairs: every (better, worse) pair of every ranking that is data (ties yield none). */
 export async function* preferenceRows(db: Db, projectId: string): AsyncGenerator<PreferenceRow> {
+  const ranked = rankingIsData(await projectExclusions(db, projectId));
   let cursor: string | undefined;
   for (;;) {
     const batch = await db.comparison.findMany({
-      where: { projectId, rankings: { some: { skipped: false } } },
+      where: { projectId, ...comparisonIsData, rankings: { some: ranked } },
       include: {
         prompt: { select: { text: true } },
         answers: { select: { id: true, text: true } },
-        rankings: { where: { skipped: false }, select: { order: true }, orderBy: { createdAt: 'asc' } },
+        rankings: { where: ranked, select: { order: true }, orderBy: { createdAt: 'asc' } },
       },
       orderBy: { id: 'asc' },
       take: BATCH,

@@ -4,6 +4,7 @@
 // job (and a retry of it) trains on exactly what the researcher saw when starting it.
 import {
   rankingToPairs,
+  type DatasetExclusions,
   type DatasetSnapshot,
   type ParsedCreateJobRequest,
   type PreferencePairRowSchema,
@@ -15,6 +16,7 @@ import { jobPrefix, type ArtifactStore } from '@jielong/db';
 import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
 import { ApiError } from '../errors.ts';
+import { comparisonIsData, datasetExclusions, projectExclusions, rankingIsData } from './exclusions.ts';
 
 type Row = z.infer<typeof PretrainRowSchema> | z.infer<typeof SftRowSchema> | z.infer<typeof PreferencePairRowSchema> | z.infer<typeof PromptRowSchema>;
 
@@ -22,6 +24,7 @@ interface Collected {
   rows: Row[];
   counts: Record<string, number>;
   source: string;
+  excluded?: DatasetExclusions;
 }
 
 /** Fewest rows each kind can train on (the trainers hold out a validation split). */
@@ -50,10 +53,11 @@ async function sftRows(db: Db, projectId: string): Promise<Collected> {
   return { rows: demos.map((d) => ({ prompt: d.prompt.text, completion: d.answer })), counts: { demonstrations: demos.length }, source: 'accepted demonstrations' };
 }
 
-/** Every (better, worse) pair of every non-skipped ranking, through the shared rankingToPairs. */
+/** Every (better, worse) pair of every ranking that is data, through the shared rankingToPairs. */
 async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
+  const exclusions = await projectExclusions(db, projectId);
   const rankings = await db.ranking.findMany({
-    where: { skipped: false, comparison: { projectId } },
+    where: { ...rankingIsData(exclusions), comparison: { projectId, ...comparisonIsData } },
     select: { id: true, order: true, comparison: { select: { id: true, prompt: { select: { text: true } }, answers: { select: { id: true, text: true } } } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
@@ -68,7 +72,12 @@ async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
       if (chosen !== undefined && rejected !== undefined) rows.push({ prompt: r.comparison.prompt.text, chosen, rejected, group: r.id });
     }
   }
-  return { rows, counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size }, source: 'rankings (every ranked pair)' };
+  return {
+    rows,
+    counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size },
+    source: 'rankings (every ranked pair)',
+    excluded: await datasetExclusions(db, projectId, exclusions),
+  };
 }
 
 async function ppoRows(db: Db, projectId: string): Promise<Collected> {
@@ -120,11 +129,11 @@ const WHAT: Record<ParsedCreateJobRequest['kind'], string> = {
 
 /** Reads the job's rows consistently, checks there are enough, writes the file; returns the snapshot. */
 export async function freezeDataset(prisma: PrismaClient, store: ArtifactStore, projectId: string, jobId: string, req: ParsedCreateJobRequest): Promise<DatasetSnapshot> {
-  const { rows, counts, source } = await prisma.$transaction((tx) => collect(tx, projectId, req), { isolationLevel: 'RepeatableRead', timeout: 60_000 });
+  const { rows, counts, source, excluded } = await prisma.$transaction((tx) => collect(tx, projectId, req), { isolationLevel: 'RepeatableRead', timeout: 60_000 });
   if (rows.length < MIN_ROWS[req.kind]) {
     throw emptyDataset(`a ${req.kind} job needs at least ${MIN_ROWS[req.kind]} rows of ${WHAT[req.kind]}; the project has ${rows.length}`);
   }
   const path = `${jobPrefix(jobId)}/dataset.jsonl`;
   const { sha256, bytes } = await store.put(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { immutable: true });
-  return { path, sha256, bytes, counts: { rows: rows.length, ...counts }, source, frozenAt: new Date().toISOString() };
+  return { path, sha256, bytes, counts: { rows: rows.length, ...counts }, source, frozenAt: new Date().toISOString(), ...(excluded ? { excluded } : {}) };
 }

@@ -71,6 +71,29 @@ async function toTask(tx: Db, comparisonId: string, raterId: string, expiresAt: 
   };
 }
 
+/**
+ * Gold mix-in: with probability goldRate, a gold comparison the rater has not ranked or skipped.
+ * Only while ordinary work is left for them, so a queue of nothing but gold never gives it away.
+ * Gold has no slots (every rater gets it once), so it needs no row lock; the caller's per-rater
+ * advisory lock keeps a double click from taking two. Uses the (projectId, status, createdAt) index.
+ */
+async function goldForRater(tx: Db, projectId: string, raterId: string): Promise<string | null> {
+  const [project] = await tx.$queryRaw<{ goldRate: number }[]>`SELECT "goldRate" FROM "Project" WHERE id = ${projectId}`;
+  if (!project || !(Math.random() < project.goldRate)) return null;
+  const [gold] = await tx.$queryRaw<{ id: string }[]>`
+    SELECT c.id FROM "Comparison" c
+    WHERE c."projectId" = ${projectId} AND c.status = 'gold'
+      AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
+    ORDER BY random() LIMIT 1`;
+  if (!gold || (await remainingForRater(tx, projectId, raterId)) === 0) return null;
+  return gold.id;
+}
+
+/** 1 when the handed-out task is gold: remainingForRater counts open comparisons only, and a count that did not drop would give gold away. */
+export async function goldTasks(db: Db, comparisonId: string): Promise<number> {
+  return db.comparison.count({ where: { id: comparisonId, status: 'gold' } });
+}
+
 const MAX_ATTEMPTS = 50;
 const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
 
@@ -92,10 +115,21 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, ra
       // one hand-out at a time per rater (a double click must not take two slots)
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'rating:' + raterId}, 0))`;
       const held = await tx.assignment.findFirst({
-        where: { raterId, completedAt: null, expiresAt: { gt: new Date() }, comparison: { projectId, status: 'open', rankings: { none: { raterId } } } },
+        where: { raterId, completedAt: null, expiresAt: { gt: new Date() }, comparison: { projectId, status: { in: ['open', 'gold'] }, rankings: { none: { raterId } } } },
         orderBy: { assignedAt: 'asc' },
       });
       if (held) return { task: await toTask(tx, held.comparisonId, raterId, held.expiresAt) };
+      const gold = mode === 'skip-locked' ? await goldForRater(tx, projectId, raterId) : null;
+      if (gold) {
+        const now = new Date();
+        const expiresAt = new Date(now.getTime() + ttlMs);
+        await tx.assignment.upsert({
+          where: { comparisonId_raterId: { comparisonId: gold, raterId } },
+          create: { comparisonId: gold, raterId, assignedAt: now, expiresAt },
+          update: { assignedAt: now, expiresAt, completedAt: null },
+        });
+        return { task: await toTask(tx, gold, raterId, expiresAt) };
+      }
 
       const lock = mode === 'skip-locked' ? Prisma.sql`FOR UPDATE OF c SKIP LOCKED` : Prisma.sql`FOR UPDATE OF c`;
       const [candidate] = await tx.$queryRaw<{ id: string; requiredRankings: number }[]>`
@@ -167,7 +201,7 @@ export async function submitRanking(prisma: PrismaClient, comparisonId: string, 
     }
     const assignment = await tx.assignment.findUnique({ where: { comparisonId_raterId: { comparisonId, raterId } } });
     const holdsSlot = !!assignment && !assignment.completedAt && assignment.expiresAt > new Date();
-    if (!input.skipped && !holdsSlot) {
+    if (!input.skipped && !holdsSlot && locked.status !== 'gold') {
       if (locked.status === 'complete' || (await takenSlots(tx, comparisonId, raterId)) >= locked.requiredRankings) {
         throw new ApiError(409, 'comparison_full', 'this comparison already has all its rankings; ask for the next task');
       }
@@ -193,7 +227,7 @@ export async function submitRanking(prisma: PrismaClient, comparisonId: string, 
       create: { comparisonId, raterId, assignedAt: now, expiresAt: now, completedAt: now },
       update: { completedAt: now },
     });
-    let status = locked.status as 'open' | 'complete';
+    let status = locked.status as 'open' | 'complete' | 'gold';
     if (!input.skipped && status === 'open') {
       const done = await tx.ranking.count({ where: { comparisonId, skipped: false } });
       if (done >= locked.requiredRankings) {
@@ -201,6 +235,7 @@ export async function submitRanking(prisma: PrismaClient, comparisonId: string, 
         status = 'complete';
       }
     }
-    return { ranking, comparisonStatus: status };
+    // a gold comparison stays open to the other raters, and the rater must not tell it from the rest
+    return { ranking, comparisonStatus: status === 'gold' ? ('open' as const) : status };
   }, TX_OPTIONS);
 }

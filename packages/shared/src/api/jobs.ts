@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IdSchema, TimestampSchema } from './common.ts';
 import { JobKindSchema, JobSchema, ModelSchema } from './training.ts';
 import { ModelExportSchema, ModelProvenanceSchema } from './model-io.ts';
+import { DatasetExclusionsSchema } from './quality.ts';
 import {
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
@@ -90,6 +91,8 @@ export const DatasetSnapshotSchema = z.object({
   counts: z.record(z.string(), z.number()),
   source: z.string(),
   frozenAt: TimestampSchema,
+  /** preference datasets: the rater exclusions in force when it was frozen, and the rankings they left out */
+  excluded: DatasetExclusionsSchema.optional(),
 });
 export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
 

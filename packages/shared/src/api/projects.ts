@@ -6,6 +6,8 @@ export const ProjectSettingsSchema = z.object({
   ratersPerComparison: z.number().int().min(1).max(50),
   /** K: how many answers a generated comparison holds */
   answersPerComparison: z.number().int().min(2).max(16),
+  /** share of a rater's new tasks that are gold comparisons (known order), while any are left for them */
+  goldRate: z.number().min(0).max(1),
 });
 
 export const ProjectSchema = z.object({
@@ -15,6 +17,7 @@ export const ProjectSchema = z.object({
   guidelines: z.string(),
   ratersPerComparison: z.number().int(),
   answersPerComparison: z.number().int(),
+  goldRate: z.number(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
   /** the caller's effective roles in this project (admins: all roles) */
@@ -28,6 +31,7 @@ export const CreateProjectRequestSchema = z.object({
   guidelines: z.string().max(100_000).default(''),
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.default(3),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.default(4),
+  goldRate: ProjectSettingsSchema.shape.goldRate.default(0.1),
 });
 export type CreateProjectRequest = z.input<typeof CreateProjectRequestSchema>;
 
@@ -37,6 +41,7 @@ export const UpdateProjectRequestSchema = z.object({
   guidelines: z.string().max(100_000).optional(),
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.optional(),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.optional(),
+  goldRate: ProjectSettingsSchema.shape.goldRate.optional(),
 });
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequestSchema>;
 
