@@ -21,17 +21,22 @@ test('judgementUnits: one unit per answer pair, +1 / −1 / 0 per ranking', () =
 });
 
 test("Krippendorff's α (nominal) over the pairwise judgements, computed by hand", () => {
-  // units [1,1,1] [1,1,1] [1,−1,0] [1,−1]: n = 11, n₁ = 8, n₋₁ = 2, n₀ = 1
-  // disagreeing coincidences: 6 × ½ (the mixed triple) + 2 × 1 (the pair) = 5
-  // α = 1 − (n − 1) · 5 / (n² − Σ n_c²) = 1 − 10 · 5 / (121 − 69) = 1 − 50/52 = 1/26
+  // units [1,1,1] [1,1,1] [1,−1,0] [1,−1], each also mirrored ([−1,−1,−1] …) as the orientation is arbitrary:
+  // n = 22, n₁ = n₋₁ = 10, n₀ = 2; disagreeing coincidences 2 × (6 × ½ + 2 × 1) = 10
+  // α = 1 − (n − 1) · 10 / (n² − Σ n_c²) = 1 − 21 · 10 / (484 − 204) = 1 − 210/280 = 0.25
   const r = reliability([[R1c1, R2c1, R3c1], [R1c2, R2c2]]);
   assert.equal(r.units, 4);
   assert.equal(r.judgements, 11);
-  assert.ok(Math.abs(r.alpha! - 1 / 26) < 1e-12, String(r.alpha));
+  assert.ok(Math.abs(r.alpha! - 0.25) < 1e-12, String(r.alpha));
+  // renaming a to z (now sorted last) flips the orientation of a's pairs, not α
+  const rename = (order: string[][]) => order.map((g) => g.map((id) => (id === 'a' ? 'z' : id)));
+  assert.ok(Math.abs(reliability([[R1c1, R2c1, R3c1].map(rename), [R1c2, R2c2]]).alpha! - 0.25) < 1e-12);
 
+  // without the mirror, on the units as given: n = 11, n₁ = 8, n₋₁ = 2, n₀ = 1, disagreement 5 → 1 − 10·5/52
+  assert.ok(Math.abs(krippendorffAlpha([[1, 1, 1], [1, 1, 1], [1, -1, 0], [1, -1]]).alpha! - (1 - 50 / 52)) < 1e-12);
   assert.equal(reliability([[R1c1, R1c1], [R2c2, R2c2]]).alpha, 1, 'identical rankings: α = 1');
-  // two raters, two units, always opposite: n = 4, n₁ = n₋₁ = 2, o = 4 → α = 1 − 3·4/(16 − 8) = −0.5
-  assert.equal(reliability([[R1c2, R2c2], [R2c2, R1c2]]).alpha, -0.5);
+  // two raters always opposite: units [1,−1] [−1,1] and mirrors: n = 8, n₁ = n₋₁ = 4, o = 8 → 1 − 7·8/32 = −0.75
+  assert.equal(reliability([[R1c2, R2c2], [R2c2, R1c2]]).alpha, -0.75);
   assert.equal(krippendorffAlpha([[1, 1], [1, 1]]).alpha, null, 'no variation at all: α undefined');
   assert.equal(krippendorffAlpha([[1]]).units, 0, 'a single judgement is not pairable');
 });

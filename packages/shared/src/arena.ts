@@ -139,9 +139,14 @@ export function arenaScores(rankings: readonly Battle[][], { rounds, seed }: Are
   const tally = new Map([...scores.keys()].map((m) => [m, { wins: 0, losses: 0, ties: 0 }]));
   for (const { a, b, score } of all) {
     const [ta, tb] = [tally.get(a)!, tally.get(b)!];
-    if (score === 0.5) (ta.ties++, tb.ties++);
-    else if (score === 1) (ta.wins++, tb.losses++);
-    else (ta.losses++, tb.wins++);
+    const [winner, loser] = score === 1 ? [ta, tb] : [tb, ta];
+    if (score === 0.5) {
+      ta.ties++;
+      tb.ties++;
+    } else {
+      winner.wins++;
+      loser.losses++;
+    }
   }
   return [...scores]
     .map(([model, score]) => {

@@ -70,11 +70,18 @@ export function krippendorffAlpha(units: readonly (readonly number[])[]): Alpha 
   return { alpha: expected > 0 ? 1 - ((n - 1) * observed) / expected : null, units: pairable, judgements: n };
 }
 
-/** Krippendorff's α over the pairwise judgements of many comparisons (each a list of rankings). */
+/**
+ * Krippendorff's α over the pairwise judgements of many comparisons (each a list of rankings).
+ * Which answer of a pair is "a" is arbitrary (ids), yet α depends on how often each value occurs;
+ * so every unit is counted in both orientations, and α depends only on how the raters split.
+ * `units` and `judgements` count each unit once.
+ */
 export function reliability(comparisons: Iterable<RankingOrder[]>): Alpha {
   const units: PairJudgement[][] = [];
   for (const orders of comparisons) units.push(...judgementUnits(orders));
-  return krippendorffAlpha(units);
+  const mirrored = units.map((values) => values.map((v) => -v as PairJudgement));
+  const { alpha } = krippendorffAlpha([...units, ...mirrored]);
+  return { alpha, units: units.length, judgements: units.reduce((n, u) => n + u.length, 0) };
 }
 
 /** A ranking as the rater statistics read it. */
