@@ -1,5 +1,6 @@
 // Every UI string, in English and Simplified Chinese. Keys are flat ("area.thing") so a missing
 // translation is a type error: `zh` must have exactly the keys of `en`.
+import { qualityEn, qualityZh } from './quality';
 import { trainingEn, trainingZh } from './training';
 
 export const LOCALES = ['en', 'zh'] as const;
@@ -281,6 +282,7 @@ const en = {
   'settings.noMembers': 'No members yet.',
   'settings.rolesAdminOnly': 'Only admins change member roles.',
   ...trainingEn,
+  ...qualityEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -561,6 +563,7 @@ const zh: Messages = {
   'settings.noMembers': '还没有成员。',
   'settings.rolesAdminOnly': '只有管理员可以修改成员角色。',
   ...trainingZh,
+  ...qualityZh,
 };
 
 export const MESSAGES: Record<Locale, Messages> = { en, zh };
