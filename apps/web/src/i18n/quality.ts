@@ -5,7 +5,7 @@ export const qualityEn = {
   'nav.raters': 'Raters',
   'raters.title': 'Raters',
   'raters.help': 'How each rater ranks: agreement with the other raters of the same comparisons, and accuracy on gold comparisons (known order, mixed into queues unseen).',
-  'raters.gold': '{n} gold comparisons',
+  'raters.gold': 'Gold comparisons: {n}',
   'raters.goldNone': 'No gold comparisons yet: create comparisons with a goldOrder (see docs/api.md) and set the gold share in Settings.',
   'raters.empty': 'No rankings yet.',
   'raters.rater': 'Rater',
@@ -46,13 +46,14 @@ export const qualityEn = {
   'models.arenaScore': 'Score',
   'models.arenaInterval': '95% interval',
   'models.arenaRecord': 'Won · lost · tied',
+  'jobs.datasetExcluded': 'Left out: {rankings} rankings of excluded raters ({raters})',
 } as const;
 
 export const qualityZh: Record<keyof typeof qualityEn, string> = {
   'nav.raters': '评分员',
   'raters.title': '评分员',
   'raters.help': '每位评分员的排序质量：与同一比较任务其他评分员的一致率，以及在金标准比较（已知顺序，不可见地混入任务队列）上的准确率。',
-  'raters.gold': '{n} 个金标准比较',
+  'raters.gold': '金标准比较：{n} 个',
   'raters.goldNone': '还没有金标准比较：创建比较时附上 goldOrder（见 docs/api.md），并在设置中设定金标准比例。',
   'raters.empty': '还没有排序。',
   'raters.rater': '评分员',
@@ -93,4 +94,5 @@ export const qualityZh: Record<keyof typeof qualityEn, string> = {
   'models.arenaScore': '分数',
   'models.arenaInterval': '95% 区间',
   'models.arenaRecord': '胜 · 负 · 平',
+  'jobs.datasetExcluded': '未纳入：被排除评分员的 {rankings} 个排序（{raters}）',
 };
