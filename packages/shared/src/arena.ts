@@ -40,50 +40,76 @@ export function rankingBattles(order: RankingOrder, modelOf: ReadonlyMap<string,
 const ELO_BASE = 1000;
 const ELO_SCALE = 400 / Math.LN10;
 
+/** Games and wins between models by index: games[i·k + j] battles of i with j, wins[i] i's score. */
+interface Tally {
+  k: number;
+  games: Float64Array;
+  wins: Float64Array;
+}
+
+const newTally = (k: number): Tally => ({ k, games: new Float64Array(k * k), wins: new Float64Array(k) });
+
+/** A battle between model indexes i and j, i scoring `score`. */
+function add(t: Tally, i: number, j: number, score: number) {
+  t.games[i * t.k + j]++;
+  t.games[j * t.k + i]++;
+  t.wins[i] += score;
+  t.wins[j] += 1 - score;
+}
+
 /**
- * Bradley–Terry scores (Elo scale, geometric mean strength = 1000) by Hunter's MM algorithm.
- * A tie counts half a win to each side, as Chatbot Arena counts it. Every pair of models that met
- * also gets half a win each (the Haldane–Anscombe correction), so a model that never lost, or
- * never won, still has a finite score: with two models, score difference = 400·log10((w+½)/(l+½)).
+ * Bradley–Terry log-strengths by Hunter's MM algorithm (NaN for a model without games), with
+ * half a win added to each side of every pairing that met (the Haldane–Anscombe correction), so a
+ * model that never lost, or never won, still has a finite score. Mean log-strength 0.
  */
-export function bradleyTerry(battles: readonly Battle[]): Map<string, number> {
-  const models = [...new Set(battles.flatMap((b) => [b.a, b.b]))].sort();
-  const index = new Map(models.map((m, i) => [m, i]));
-  const k = models.length;
-  const games = Array.from({ length: k }, () => new Float64Array(k));
-  const wins = new Float64Array(k);
-  for (const { a, b, score } of battles) {
-    const [i, j] = [index.get(a)!, index.get(b)!];
-    games[i][j]++;
-    games[j][i]++;
-    wins[i] += score;
-    wins[j] += 1 - score;
-  }
+function fit({ k, games, wins }: Tally): Float64Array {
+  const n = new Float64Array(k * k);
+  const w = Float64Array.from(wins);
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < k; j++) {
-      if (i === j || !games[i][j]) continue;
-      games[i][j]++; // one virtual game per ordered pair = one each way, half a win to each side
-      wins[i] += 0.5;
+      if (i === j || !games[i * k + j]) continue;
+      n[i * k + j] = games[i * k + j] + 1; // one virtual game each way, half a win to each side
+      w[i] += 0.5;
     }
   }
+  const present = Array.from({ length: k }, (_, i) => n.subarray(i * k, i * k + k).some((g) => g > 0));
   let p = new Float64Array(k).fill(1);
   for (let iter = 0; iter < 10_000; iter++) {
     const next = new Float64Array(k);
+    let meanLog = 0;
     for (let i = 0; i < k; i++) {
+      if (!present[i]) continue;
       let denom = 0;
-      for (let j = 0; j < k; j++) if (games[i][j]) denom += games[i][j] / (p[i] + p[j]);
-      next[i] = wins[i] / denom;
+      for (let j = 0; j < k; j++) if (n[i * k + j]) denom += n[i * k + j] / (p[i] + p[j]);
+      next[i] = w[i] / denom;
+      meanLog += Math.log(next[i]);
     }
-    const meanLog = next.reduce((s, v) => s + Math.log(v), 0) / k;
+    meanLog /= present.filter(Boolean).length;
     let change = 0;
     for (let i = 0; i < k; i++) {
+      if (!present[i]) continue;
       next[i] /= Math.exp(meanLog);
       change = Math.max(change, Math.abs(Math.log(next[i] / p[i])));
     }
     p = next;
     if (change < 1e-12) break;
   }
-  return new Map(models.map((m, i) => [m, ELO_BASE + ELO_SCALE * Math.log(p[i])]));
+  return p.map((v, i) => (present[i] ? Math.log(v) : NaN));
+}
+
+const elo = (logStrength: number) => ELO_BASE + ELO_SCALE * logStrength;
+
+/**
+ * Bradley–Terry scores (Elo scale, geometric mean strength = 1000). A tie counts half a win to
+ * each side, as Chatbot Arena counts it; with two models, score difference = 400·log10((w+½)/(l+½)).
+ */
+export function bradleyTerry(battles: readonly Battle[]): Map<string, number> {
+  const models = [...new Set(battles.flatMap((b) => [b.a, b.b]))].sort();
+  const index = new Map(models.map((m, i) => [m, i]));
+  const t = newTally(models.length);
+  for (const { a, b, score } of battles) add(t, index.get(a)!, index.get(b)!, score);
+  const s = fit(t);
+  return new Map(models.map((m, i) => [m, elo(s[i])]));
 }
 
 /** mulberry32: a small seeded generator, so an interval is the same on every request. */
@@ -129,12 +155,19 @@ export interface ArenaOptions {
 export function arenaScores(rankings: readonly Battle[][], { rounds, seed }: ArenaOptions): ArenaScore[] {
   const all = rankings.flat();
   const scores = bradleyTerry(all);
-  const samples = new Map([...scores.keys()].map((m) => [m, [] as number[]]));
+  const models = [...scores.keys()];
+  const index = new Map(models.map((m, i) => [m, i]));
+  // each ranking as flat (i, j, score) triples, so a round only adds numbers
+  const coded = rankings.map((battles) => battles.flatMap(({ a, b, score }) => [index.get(a)!, index.get(b)!, score]));
+  const samples = models.map(() => [] as number[]);
   const random = seededRandom(seed);
   for (let round = 0; round < rounds; round++) {
-    const drawn: Battle[] = [];
-    for (let i = 0; i < rankings.length; i++) drawn.push(...rankings[Math.floor(random() * rankings.length)]);
-    for (const [m, s] of bradleyTerry(drawn)) samples.get(m)!.push(s);
+    const t = newTally(models.length);
+    for (let r = 0; r < coded.length; r++) {
+      const triples = coded[Math.floor(random() * coded.length)];
+      for (let x = 0; x < triples.length; x += 3) add(t, triples[x], triples[x + 1], triples[x + 2]);
+    }
+    fit(t).forEach((s, i) => Number.isNaN(s) || samples[i].push(elo(s)));
   }
   const tally = new Map([...scores.keys()].map((m) => [m, { wins: 0, losses: 0, ties: 0 }]));
   for (const { a, b, score } of all) {
@@ -150,7 +183,7 @@ export function arenaScores(rankings: readonly Battle[][], { rounds, seed }: Are
   }
   return [...scores]
     .map(([model, score]) => {
-      const s = samples.get(model)!.sort((x, y) => x - y);
+      const s = samples[index.get(model)!].sort((x, y) => x - y);
       return { model, score, lower: s.length ? quantile(s, 0.025) : score, upper: s.length ? quantile(s, 0.975) : score, ...tally.get(model)! };
     })
     .sort((x, y) => y.score - x.score || x.model.localeCompare(y.model));

@@ -85,8 +85,17 @@ async function goldForRater(tx: Db, projectId: string, raterId: string): Promise
     WHERE c."projectId" = ${projectId} AND c.status = 'gold'
       AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
     ORDER BY random() LIMIT 1`;
-  if (!gold || (await remainingForRater(tx, projectId, raterId)) === 0) return null;
-  return gold.id;
+  if (!gold) return null;
+  // remainingForRater's test, stopping at the first comparison that passes
+  const [work] = await tx.$queryRaw<{ found: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM "Comparison" c
+      WHERE c."projectId" = ${projectId} AND c.status = 'open'
+        AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
+        AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
+          + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
+               AND a."completedAt" IS NULL AND a."expiresAt" > now())
+          < c."requiredRankings") AS found`;
+  return work.found ? gold.id : null;
 }
 
 /** 1 when the handed-out task is gold: remainingForRater counts open comparisons only, and a count that did not drop would give gold away. */
