@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { splitHhDialogue } from '@jielong/shared';
+import { splitHhDialogue, storedPrompt } from '@jielong/shared';
 import { fieldOf, useHarness } from './harness.ts';
 
 const h = useHarness('prefs');
@@ -27,9 +27,10 @@ test('hh-rlhf lines from the real data file import as 2-answer comparisons ranke
   const first = JSON.parse(lines[0]);
   const split = splitHhDialogue(first.chosen, first.rejected);
   assert.ok(!('error' in split));
-  assert.ok(split.prompt.startsWith('Human: Do you know why turkeys'));
+  assert.ok(split.prompt[0].content.startsWith('Do you know why turkeys'));
+  const promptText = storedPrompt(split.prompt).text;
   const stored = await h.prisma.comparison.findFirstOrThrow({
-    where: { projectId, prompt: { text: split.prompt } },
+    where: { projectId, prompt: { text: promptText } },
     include: { answers: { orderBy: { position: 'asc' } }, rankings: true, prompt: true },
   });
   assert.equal(stored.status, 'complete');
@@ -47,7 +48,7 @@ test('hh-rlhf lines from the real data file import as 2-answer comparisons ranke
   // and they export back as exactly the pairs that came in
   const exported = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/export/preferences`)).body.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(exported.length, report.imported);
-  assert.ok(exported.some((r) => r.prompt === split.prompt && r.chosen === split.chosen && r.rejected === split.rejected));
+  assert.ok(exported.some((r) => r.prompt === promptText && r.chosen === split.chosen && r.rejected === split.rejected));
 
   // importing the same lines again stores nothing new
   const again = (await h.call(researcher, 'POST', url, lines.join('\n'), NDJSON)).json();

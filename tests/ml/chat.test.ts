@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { BpeTokenizer } from '../../packages/ml/src/tokenizers/index.ts';
 import { renderChat, renderPrompt, chatStopIds, type ChatTurn } from '../../packages/ml/src/chat.ts';
+import { promptTurns, renderAnswer } from '../../packages/ml/src/train/common.ts';
+import { parseHhDialogue, SftRowSchema } from '@jielong/shared';
 
 const corpus = (name: string) => readFileSync(new URL(`../../../shared/data/corpus/${name}`, import.meta.url), 'utf8');
 const tokenizer = BpeTokenizer.train(corpus('tinyshakespeare.txt').slice(0, 60_000) + corpus('zh-classics.txt').slice(0, 30_000), { vocabSize: 600 });
@@ -73,4 +75,23 @@ test('a turn with an unknown role is refused, naming the turn', () => {
   const turns = [{ role: 'user', content: 'hi' }, { role: 'bot', content: 'hello' }] as unknown as ChatTurn[];
   assert.throws(() => renderChat(tokenizer, turns), /turns\[1\]\.role must be system, user or assistant/);
   assert.throws(() => renderPrompt(tokenizer, [{ role: 'user', content: 42 }] as unknown as ChatTurn[]), /turns\[0\]\.content must be a string/);
+});
+
+test('a dialogue row of a job dataset renders every turn, the loss only on the answer (what SFT, reward and DPO train on)', () => {
+  // the row as the API freezes it (TRL conversational) and the worker parses it
+  const row = SftRowSchema.parse({
+    prompt: parseHhDialogue('\n\nHuman: What is 接龙?\n\nAssistant: A word-chain game.\n\nHuman: Give an example.\n\nAssistant:').slice(0, -1),
+    completion: [{ role: 'assistant', content: '春风 → 风雨' }],
+  });
+  const { ids, mask } = renderAnswer(tokenizer, row.prompt, row.completion, 1000);
+  assert.equal(
+    tokenizer.decode(ids),
+    '<|user|>What is 接龙?<|end|><|assistant|>A word-chain game.<|end|><|user|>Give an example.<|end|><|assistant|>春风 → 风雨<|end|>',
+  );
+  assert.deepEqual(trainedSpans(ids, mask), ['春风 → 风雨<|end|>']);
+  // generation answers the same dialogue: its prompt is exactly the prefix before the answer
+  const prompt = renderPrompt(tokenizer, promptTurns(row.prompt));
+  assert.deepEqual(ids.slice(0, prompt.length), prompt);
+  // a plain prompt is its one user turn
+  assert.deepEqual(renderAnswer(tokenizer, 'Give an example.', 'x', 1000).ids, renderAnswer(tokenizer, [{ role: 'user', content: 'Give an example.' }], 'x', 1000).ids);
 });

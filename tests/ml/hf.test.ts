@@ -172,6 +172,51 @@ test('LoRA as a PEFT adapter and the scalar head as ForSequenceClassification ar
   model.dispose();
 });
 
+function scoresOf(model: CausalLM, ids: number[][]): Float32Array {
+  return tf.tidy(() => model.forward(tf.tensor2d(ids, undefined, 'int32'), { head: true }).head!.dataSync() as Float32Array);
+}
+
+for (const [name, arch] of [['gpt2-cls', 'GPT2ForSequenceClassification'], ['llama-cls', 'LlamaForSequenceClassification']] as const) {
+  test(`${name}: a reward model saved as ${arch} imports with its score head, giving PyTorch's scores within 1e-4`, { skip }, async () => {
+    const imported = await importModel(join(dir, name));
+    assert.equal(imported.provenance.architecture, arch);
+    const model = modelFromTensors(imported.config, imported.tensors);
+    assert.ok(model.hasHead);
+    const ref = JSON.parse(readFileSync(join(dir, name, 'logits.json'), 'utf8')) as Reference;
+    const diff = maxAbsDiff(scoresOf(model, ref.input_ids), ref.logits.flat(2));
+    model.dispose();
+    assert.ok(diff < 1e-4, `max |Δscore| ${diff}`);
+  });
+}
+
+test("a Jielong reward model exported as ForSequenceClassification imports back with the same scores, its bias included", { skip }, async () => {
+  const imported = await importModel(join(dir, 'qwen2'));
+  const model = modelFromTensors(imported.config, imported.tensors);
+  model.attachHead();
+  tf.tidy(() => {
+    model.params['head.w'].assign(tf.randomNormal(model.params['head.w'].shape, 0, 0.5, 'float32', 3));
+    model.params['head.b'].assign(tf.tensor1d([0.75]));
+  });
+  const out = join(dir, 'export-reward');
+  assert.equal((await exportModel(out, model, imported.tokenizer)).architecture, 'Qwen2ForSequenceClassification');
+  const back = await importModel(out);
+  const again = modelFromTensors(back.config, back.tensors);
+  const ids = [[3, 17, 250, 99, 4, 42]];
+  assert.ok(maxAbsDiff(scoresOf(again, ids), scoresOf(model, ids)) < 1e-5);
+  assert.equal(again.params['head.b'].dataSync()[0], 0.75);
+  model.dispose();
+  again.dispose();
+});
+
+test('a classifier with more than one label is refused naming num_labels', { skip }, async () => {
+  const two = join(dir, 'cls-two-labels');
+  mkdirSync(two, { recursive: true });
+  copyFileSync(join(dir, 'gpt2-cls', 'model.safetensors'), join(two, 'model.safetensors'));
+  const config = JSON.parse(readFileSync(join(dir, 'gpt2-cls', 'config.json'), 'utf8'));
+  writeFileSync(join(two, 'config.json'), JSON.stringify({ ...config, num_labels: 2 }));
+  await assert.rejects(importModel(two), (e: Error) => e instanceof FormatError && /num_labels 2/.test(e.message));
+});
+
 test('an unknown architecture is refused naming itself and the supported ones', { skip }, async () => {
   const bad = join(dir, 'bert');
   mkdirSync(bad, { recursive: true });

@@ -194,3 +194,25 @@ test('a Llama checkpoint round-trips with LoRA and head; a checkpoint without mo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("LoRA targets take PEFT's module names: chosen projections only, per family; one the family lacks is refused naming lora.targets", async () => {
+  await onBackend('cpu', async () => {
+    const adapted = (m: CausalLM) => Object.keys(m.params).filter((n) => n.endsWith('.lora_a')).map((n) => n.slice(0, -'.lora_a'.length)).sort();
+    const llama = createModel(tiny(), { seed: 1 });
+    llama.addLora({ rank: 2, alpha: 4, targets: ['k_proj', 'down_proj'] });
+    assert.deepEqual(adapted(llama), ['h.0.attn.k', 'h.0.mlp.down', 'h.1.attn.k', 'h.1.mlp.down']);
+    assert.deepEqual(llama.lora?.targets, ['k', 'down'], 'recorded by the short names older checkpoints hold');
+    llama.dispose();
+
+    const gpt = createModel({ family: 'gpt', vocabSize: 48, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 }, { seed: 1 });
+    gpt.addLora({ rank: 2, alpha: 4, targets: ['c_proj'] });
+    assert.deepEqual(adapted(gpt), ['h.0.attn.c_proj', 'h.0.mlp.c_proj'], "c_proj names both projections, as in PEFT");
+    gpt.removeLora();
+    const tok = toyTokenizer();
+    await assert.rejects(
+      trainSft({ model: gpt, tokenizer: tok, data: demonstrations(8, 2), config: { lora: { rank: 2, alpha: 4, targets: ['q_proj'] }, epochs: 1, batchSize: 4 } }),
+      (e: Error & { code?: string; params?: Record<string, unknown> }) => e.code === 'invalid-config' && e.params?.field === 'lora.targets' && /q_proj/.test(e.message) && /c_attn/.test(e.message),
+    );
+    gpt.dispose();
+  });
+});

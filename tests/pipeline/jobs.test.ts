@@ -46,6 +46,12 @@ test('bad hyper-parameters and inputs are refused with 400/404 naming the field;
     [{ kind: 'sft' }, 400, 'baseModelId'],
     [{ kind: 'sft', baseModelId: '00000000-0000-4000-8000-000000000000' }, 404, 'baseModelId'],
     [{ kind: 'generate', modelIds: [] }, 400, 'modelIds'],
+    [{ kind: 'grpo', policyModelId: '00000000-0000-4000-8000-000000000000' }, 400, 'rewardModelId'],
+    [{ kind: 'grpo', policyModelId: '00000000-0000-4000-8000-000000000000', rewardModelId: '00000000-0000-4000-8000-000000000000', hyperparams: { groupSize: 1 } }, 400, 'hyperparams.groupSize'],
+    [{ kind: 'kto', policyModelId: '00000000-0000-4000-8000-000000000000' }, 404, 'policyModelId'],
+    [{ kind: 'kto', policyModelId: '00000000-0000-4000-8000-000000000000', hyperparams: { desirableWeight: 0 } }, 400, 'hyperparams.desirableWeight'],
+    [{ kind: 'best_of_n', policyModelId: '00000000-0000-4000-8000-000000000000', rewardModelId: '00000000-0000-4000-8000-000000000000', hyperparams: { samplesPerPrompt: 0 } }, 400, 'hyperparams.samplesPerPrompt'],
+    [{ kind: 'generate', modelIds: ['00000000-0000-4000-8000-000000000000'], hyperparams: { judge: { rewardModelId: '00000000-0000-4000-8000-000000000000' } } }, 400, 'hyperparams.judge.referenceModelId'],
   ];
   for (const [body, status, field] of cases) {
     const res = await p.call(researcher, 'POST', url, body);

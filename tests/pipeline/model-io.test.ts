@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { generate, initBackend, loadCheckpoint } from '@jielong/ml';
+import { exportModel, generate, initBackend, loadCheckpoint } from '@jielong/ml';
 import type { Job, ModelDetailResponse } from '@jielong/shared';
 import { multipartBody, type FormPart } from '../helpers/multipart.ts';
 import { usePipeline, type Person } from './harness.ts';
@@ -166,6 +166,27 @@ test('exported as a Hugging Face folder and imported back as a child, it answers
     assert.ok(original, 'the original answered');
     assert.equal(answers.get(`${roundTrip.model.id} ${prompt.id}`), original, `answers to "${prompt.text}" differ`);
   }
+});
+
+test('a reward model trained elsewhere (…ForSequenceClassification, as TRL saves it) imports as a reward model, a child of its base', async () => {
+  // A stand-in for `trl reward` on a GPU: stories260K with a scalar head, written as transformers lays it out.
+  const { model, tokenizer } = await loadCheckpoint(join(p.dataDir, 'models', originalId));
+  model.attachHead();
+  model.params['head.w'].assign(model.params['head.w'].add(0.01));
+  const reward = join(scratch, 'stories260K-reward');
+  assert.equal((await exportModel(reward, model, tokenizer)).architecture, 'LlamaForSequenceClassification');
+  model.dispose();
+  const job = await importFiles([
+    ...readdirSync(reward).map((name): FormPart => ({ field: 'files', filename: name, data: readFileSync(join(reward, name)) })),
+    { field: 'parentId', data: originalId },
+  ]);
+  const detail = (await p.call(researcher, 'GET', `/v1/models/${job.outputModelId}`)).json() as ModelDetailResponse;
+  assert.equal(detail.model.kind, 'reward');
+  assert.equal(detail.model.parentId, originalId);
+  assert.equal(detail.provenance?.architecture, 'LlamaForSequenceClassification');
+  const imported = await loadCheckpoint(join(p.dataDir, 'models', job.outputModelId!));
+  assert.ok(imported.model.hasHead);
+  imported.model.dispose();
 });
 
 test('weights the API cannot judge but the reader refuses fail the job as bad data, naming the tensor; nothing is registered', async () => {

@@ -29,7 +29,11 @@ test('pairwiseAgreement counts answer pairs two raters order the same way (ties 
 test('splitHhDialogue splits at the last assistant turn and refuses unusable pairs', () => {
   const prefix = '\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: A joke?';
   assert.deepEqual(splitHhDialogue(`${prefix}\n\nAssistant: Knock knock.`, `${prefix}\n\nAssistant: No.`), {
-    prompt: 'Human: Hi\n\nAssistant: Hello!\n\nHuman: A joke?',
+    prompt: [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello!' },
+      { role: 'user', content: 'A joke?' },
+    ],
     chosen: 'Knock knock.',
     rejected: 'No.',
   });

@@ -14,7 +14,9 @@ import type {
   Role,
   User,
 } from '@jielong/shared';
+import { turnsOfPrompt } from '@jielong/shared';
 import type { Prisma } from './db.ts';
+import { toAnswerRatings } from './services/answer-ratings.ts';
 
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
@@ -36,6 +38,8 @@ export function toProject(p: Prisma.ProjectModel, myRoles: Role[]): Project {
     ratersPerComparison: p.ratersPerComparison,
     answersPerComparison: p.answersPerComparison,
     goldRate: p.goldRate,
+    ratingScales: p.ratingScales as Project['ratingScales'],
+    thumbs: p.thumbs,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
     myRoles,
@@ -47,17 +51,18 @@ export function toMember(m: Prisma.ProjectMemberModel & { user: { email: string;
 }
 
 export function toPrompt(p: Prisma.PromptModel): Prompt {
-  return { id: p.id, projectId: p.projectId, text: p.text, language: p.language, source: p.source, authorId: p.authorId, createdAt: iso(p.createdAt) };
+  return { id: p.id, projectId: p.projectId, text: p.text, turns: turnsOfPrompt(p), language: p.language, source: p.source, authorId: p.authorId, createdAt: iso(p.createdAt) };
 }
 
-export const demonstrationInclude = { prompt: { select: { text: true } }, author: { select: { displayName: true } } } as const;
+export const demonstrationInclude = { prompt: { select: { text: true, turns: true } }, author: { select: { displayName: true } } } as const;
 
-export function toDemonstration(d: Prisma.DemonstrationModel & { prompt: { text: string }; author: { displayName: string } | null }): Demonstration {
+export function toDemonstration(d: Prisma.DemonstrationModel & { prompt: { text: string; turns: unknown }; author: { displayName: string } | null }): Demonstration {
   return {
     id: d.id,
     projectId: d.projectId,
     promptId: d.promptId,
     promptText: d.prompt.text,
+    promptTurns: turnsOfPrompt(d.prompt),
     answer: d.answer,
     authorId: d.authorId,
     authorName: d.author?.displayName ?? null,
@@ -71,14 +76,14 @@ export function toDemonstration(d: Prisma.DemonstrationModel & { prompt: { text:
 }
 
 export const comparisonInclude = {
-  prompt: { select: { text: true } },
+  prompt: { select: { text: true, turns: true } },
   answers: { orderBy: { position: 'asc' }, include: { model: { select: { name: true } } } },
   _count: { select: { rankings: { where: { skipped: false } } } },
 } as const satisfies Prisma.ComparisonInclude;
 
 export function toComparison(
   c: Prisma.ComparisonModel & {
-    prompt: { text: string };
+    prompt: { text: string; turns: unknown };
     answers: (Prisma.AnswerModel & { model: { name: string } | null })[];
     _count: { rankings: number };
   },
@@ -88,6 +93,7 @@ export function toComparison(
     projectId: c.projectId,
     promptId: c.promptId,
     promptText: c.prompt.text,
+    promptTurns: turnsOfPrompt(c.prompt),
     status: c.status,
     requiredRankings: c.requiredRankings,
     rankingsCount: c._count.rankings,
@@ -105,7 +111,10 @@ export function toComparison(
   };
 }
 
-export function toRanking(r: Prisma.RankingModel & { rater: { displayName: string } }): Ranking {
+/** What toRanking needs loaded with a ranking. */
+export const rankingInclude = { rater: { select: { displayName: true } }, ratings: true } as const satisfies Prisma.RankingInclude;
+
+export function toRanking(r: Prisma.RankingModel & { rater: { displayName: string }; ratings: Prisma.AnswerRatingModel[] }): Ranking {
   return {
     id: r.id,
     comparisonId: r.comparisonId,
@@ -118,7 +127,10 @@ export function toRanking(r: Prisma.RankingModel & { rater: { displayName: strin
     timeSpentMs: r.timeSpentMs,
     skipped: r.skipped,
     skipReason: r.skipReason,
+    ratings: toAnswerRatings(r.ratings),
     createdAt: iso(r.createdAt),
+    changedAt: isoOrNull(r.changedAt),
+    frozenAt: isoOrNull(r.frozenAt),
   };
 }
 

@@ -2,6 +2,7 @@
 // that maps thrown errors (ours, zod's, Fastify's, Prisma's) to status codes.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { DialogueError } from '@jielong/shared';
 import { Prisma } from './db.ts';
 
 export class ApiError extends Error {
@@ -36,6 +37,9 @@ export function registerErrorHandling(app: FastifyInstance) {
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
       return send(reply, err.statusCode, err.code, err.message, err.field);
     }
+
+    // a turn of an imported dialogue: its path names the line and field ("line 3.messages.1.role")
+    if (err instanceof DialogueError) return send(reply, 400, 'invalid', err.message, err.path);
 
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0];

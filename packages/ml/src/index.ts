@@ -19,3 +19,7 @@ export * from './train/sft.ts';
 export * from './train/reward.ts';
 export * from './train/ppo.ts';
 export * from './train/dpo.ts';
+export * from './train/grpo.ts';
+export * from './train/kto.ts';
+export * from './train/best-of-n.ts';
+export { sampleRollouts, sampledKl, scoreAnswers, textLogProbs, type Rollout } from './train/rollouts.ts';

@@ -20,33 +20,6 @@ export function guessLanguage(text: string): string {
   return 'und';
 }
 
-const ASSISTANT_MARK = '\n\nAssistant:';
-
-export interface HhSplit {
-  /** the shared dialogue up to (not including) the last "\n\nAssistant:" */
-  prompt: string;
-  chosen: string;
-  rejected: string;
-}
-
-/**
- * Anthropic hh-rlhf stores two whole dialogues that share everything but the last assistant
- * turn. Split both at their last "\n\nAssistant:"; the common prefix is the prompt.
- * Returns a reason string when the line cannot be used.
- */
-export function splitHhDialogue(chosen: string, rejected: string): HhSplit | { error: string } {
-  const ci = chosen.lastIndexOf(ASSISTANT_MARK);
-  const ri = rejected.lastIndexOf(ASSISTANT_MARK);
-  if (ci < 0 || ri < 0) return { error: 'no "\\n\\nAssistant:" turn' };
-  const prompt = chosen.slice(0, ci);
-  if (rejected.slice(0, ri) !== prompt) return { error: 'chosen and rejected differ before the last assistant turn' };
-  const split = { prompt: cleanText(prompt), chosen: cleanText(chosen.slice(ci + ASSISTANT_MARK.length)), rejected: cleanText(rejected.slice(ri + ASSISTANT_MARK.length)) };
-  if (!split.prompt) return { error: 'empty prompt' };
-  if (!split.chosen || !split.rejected) return { error: 'empty answer' };
-  if (split.chosen === split.rejected) return { error: 'chosen and rejected are the same text' };
-  return split;
-}
-
 export type UnstorableProblem = 'NUL' | 'lone surrogate';
 
 /** With the u flag a valid pair is one code point, so only an unpaired half matches. */

@@ -10,7 +10,7 @@ import {
 } from '@jielong/shared';
 import { requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
-import { comparisonInclude, toComparison, toRanking } from '../dto.ts';
+import { comparisonInclude, rankingInclude, toComparison, toRanking } from '../dto.ts';
 import { createComparison } from '../services/comparisons.ts';
 import { upsertPrompt } from '../services/prompts.ts';
 
@@ -25,10 +25,11 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { user, project } = await requireProject(req, req.params.projectId, ['researcher']);
-      const { promptId, prompt: text, language, answers, requiredRankings, goldOrder } = req.body;
+      const { promptId, prompt: given, language, answers, requiredRankings, goldOrder } = req.body;
       const comparison = await app.prisma.$transaction(async (tx) => {
-        const prompt = text
-          ? (await upsertPrompt(tx, project.id, { text, language }, 'written', user.id)).prompt
+        const newPrompt = typeof given === 'string' ? { text: given, language } : { turns: given, language };
+        const prompt = given
+          ? (await upsertPrompt(tx, project.id, newPrompt, 'written', user.id)).prompt
           : await tx.prompt.findFirst({ where: { id: promptId, projectId: project.id } });
         if (!prompt) throw notFound('prompt', 'promptId');
         return createComparison(tx, {
@@ -66,7 +67,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const comparison = await app.prisma.comparison.findUnique({
         where: { id: req.params.id },
-        include: { ...comparisonInclude, rankings: { include: { rater: { select: { displayName: true } } }, orderBy: { createdAt: 'asc' } } },
+        include: { ...comparisonInclude, rankings: { include: rankingInclude, orderBy: { createdAt: 'asc' } } },
       });
       if (!comparison) throw notFound('comparison');
       await requireProject(req, comparison.projectId, ['researcher']);

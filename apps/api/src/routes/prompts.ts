@@ -61,7 +61,9 @@ const promptRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { idempotent: true },
       schema: {
         tags: ['prompts'],
-        description: 'JSONL body (application/x-ndjson, optionally Content-Encoding: gzip): {"prompt","language"?} or alpaca {"instruction","input"?} per line.',
+        description:
+          'JSONL body (application/x-ndjson, optionally Content-Encoding: gzip): {"prompt","language"?} (hh-rlhf dialogue text keeps its turns), ' +
+          '{"messages":[{"role","content"}…]} (a dialogue, a user turn last) or alpaca {"instruction","input"?} per line.',
         params: ProjectParamsSchema,
         body: z.string(),
         response: { 200: PromptImportResponseSchema },
@@ -75,8 +77,8 @@ const promptRoutes: FastifyPluginAsyncZod = async (app) => {
         if (value.language !== undefined && !LanguageSchema.safeParse(value.language).success) {
           throw badRequest(`line ${line}.language`, `line ${line}: "language" must be a language code such as "en" or "zh"`);
         }
-        const found = promptsFromImportLine(value);
-        if (found.length === 0) throw badRequest(`line ${line}`, `line ${line} has no "prompt" or "instruction" text`);
+        const found = promptsFromImportLine(value, `line ${line}`);
+        if (found.length === 0) throw badRequest(`line ${line}`, `line ${line} has no "prompt", "messages" or "instruction" text`);
         for (const p of found) {
           if (p.text.length > TEXT_LIMITS.prompt) throw badRequest(`line ${line}.prompt`, `line ${line}: the prompt is longer than ${TEXT_LIMITS.prompt} characters`);
           prompts.push(p);

@@ -2,8 +2,16 @@
 // repeatable-read transaction and written as JSONL to jobs/<jobId>/dataset.jsonl in the artifact
 // store, with sha256 and counts in the job's datasetSnapshot. Data added later is not in it, so a
 // job (and a retry of it) trains on exactly what the researcher saw when starting it.
+// The rankings read into it are marked frozen in the same transaction: their raters can no
+// longer change them (services/ranking-history.ts).
+//
+// Prompts are read with their turns: a dataset holding any dialogue is written in TRL's
+// conversational format throughout (toConversational), so the file a researcher downloads loads in
+// TRL as it is and the worker's trainers see every turn.
 import {
+  promptContent,
   rankingToPairs,
+  rankingToUnpaired,
   type DatasetExclusions,
   type DatasetSnapshot,
   type ParsedCreateJobRequest,
@@ -11,24 +19,33 @@ import {
   type PretrainRowSchema,
   type PromptRowSchema,
   type SftRowSchema,
+  type UnpairedRowSchema,
 } from '@jielong/shared';
 import { jobPrefix, type ArtifactStore } from '@jielong/db';
 import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { comparisonIsData, datasetExclusions, projectExclusions, rankingIsData } from './exclusions.ts';
+import { freezeRankings, isSerializationFailure } from './ranking-history.ts';
 
-type Row = z.infer<typeof PretrainRowSchema> | z.infer<typeof SftRowSchema> | z.infer<typeof PreferencePairRowSchema> | z.infer<typeof PromptRowSchema>;
+type Row =
+  | z.input<typeof PretrainRowSchema>
+  | z.input<typeof SftRowSchema>
+  | z.input<typeof PreferencePairRowSchema>
+  | z.input<typeof UnpairedRowSchema>
+  | z.input<typeof PromptRowSchema>;
 
 interface Collected {
   rows: Row[];
   counts: Record<string, number>;
   source: string;
+  /** the rankings the rows come from: frozen with the dataset, they cannot change from then on */
+  rankingIds?: string[];
   excluded?: DatasetExclusions;
 }
 
 /** Fewest rows each kind can train on (the trainers hold out a validation split). */
-const MIN_ROWS: Record<ParsedCreateJobRequest['kind'], number> = { pretrain: 1, sft: 2, reward: 2, dpo: 2, ppo: 1, generate: 1 };
+const MIN_ROWS: Record<ParsedCreateJobRequest['kind'], number> = { pretrain: 1, sft: 2, reward: 2, dpo: 2, ppo: 1, grpo: 1, kto: 2, best_of_n: 1, generate: 1 };
 
 /** Prompts imported together share a timestamp: their hash orders them the same way every time. */
 const promptOrder = [{ createdAt: 'asc' as const }, { textHash: 'asc' as const }];
@@ -47,10 +64,10 @@ async function pretrainRows(db: Db, projectId: string, corpus: string | undefine
 async function sftRows(db: Db, projectId: string): Promise<Collected> {
   const demos = await db.demonstration.findMany({
     where: { projectId, status: 'accepted' },
-    include: { prompt: { select: { text: true } } },
+    include: { prompt: { select: { text: true, turns: true } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
-  return { rows: demos.map((d) => ({ prompt: d.prompt.text, completion: d.answer })), counts: { demonstrations: demos.length }, source: 'accepted demonstrations' };
+  return { rows: demos.map((d) => ({ prompt: promptContent(d.prompt), completion: d.answer })), counts: { demonstrations: demos.length }, source: 'accepted demonstrations' };
 }
 
 /** Every (better, worse) pair of every ranking that is data, through the shared rankingToPairs. */
@@ -58,7 +75,7 @@ async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
   const exclusions = await projectExclusions(db, projectId);
   const rankings = await db.ranking.findMany({
     where: { ...rankingIsData(exclusions), comparison: { projectId, ...comparisonIsData } },
-    select: { id: true, order: true, comparison: { select: { id: true, prompt: { select: { text: true } }, answers: { select: { id: true, text: true } } } } },
+    select: { id: true, order: true, comparison: { select: { id: true, prompt: { select: { text: true, turns: true } }, answers: { select: { id: true, text: true } } } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
   const rows: Row[] = [];
@@ -69,37 +86,72 @@ async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
     for (const { better, worse } of rankingToPairs(r.order as string[][])) {
       const chosen = text.get(better);
       const rejected = text.get(worse);
-      if (chosen !== undefined && rejected !== undefined) rows.push({ prompt: r.comparison.prompt.text, chosen, rejected, group: r.id });
+      if (chosen !== undefined && rejected !== undefined) rows.push({ prompt: promptContent(r.comparison.prompt), chosen, rejected, group: r.id });
     }
   }
   return {
     rows,
     counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size },
     source: 'rankings (every ranked pair)',
+    rankingIds: rankings.map((r) => r.id),
+    excluded: await datasetExclusions(db, projectId, exclusions),
+  };
+}
+
+/**
+ * KTO's unpaired examples: the best and the worst answers of every ranking that is data
+ * (rankingToUnpaired), desirable and undesirable. Per-answer thumbs, where a project collects them,
+ * are the same rows from another source.
+ */
+async function unpairedRows(db: Db, projectId: string): Promise<Collected> {
+  const exclusions = await projectExclusions(db, projectId);
+  const rankings = await db.ranking.findMany({
+    where: { ...rankingIsData(exclusions), comparison: { projectId, ...comparisonIsData } },
+    select: { id: true, order: true, comparison: { select: { prompt: { select: { text: true, turns: true } }, answers: { select: { id: true, text: true } } } } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+  const rows: Row[] = [];
+  let desirable = 0;
+  for (const r of rankings) {
+    const text = new Map(r.comparison.answers.map((a) => [a.id, a.text]));
+    const { desirable: up, undesirable: down } = rankingToUnpaired(r.order as string[][]);
+    for (const [ids, label] of [[up, true], [down, false]] as const) {
+      for (const id of ids) {
+        const completion = text.get(id);
+        if (completion === undefined) continue;
+        rows.push({ prompt: promptContent(r.comparison.prompt), completion, label, group: r.id });
+        if (label) desirable++;
+      }
+    }
+  }
+  return {
+    rows,
+    counts: { examples: rows.length, desirable, undesirable: rows.length - desirable, rankings: rankings.length },
+    source: 'rankings (best and worst answers)',
     excluded: await datasetExclusions(db, projectId, exclusions),
   };
 }
 
 async function ppoRows(db: Db, projectId: string): Promise<Collected> {
-  const prompts = await db.prompt.findMany({ where: { projectId }, select: { id: true, text: true }, orderBy: promptOrder });
-  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: prompts.length }, source: 'project prompts' };
+  const prompts = await db.prompt.findMany({ where: { projectId }, select: { id: true, text: true, turns: true }, orderBy: promptOrder });
+  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: promptContent(p) })), counts: { prompts: prompts.length }, source: 'project prompts' };
 }
 
 async function generateRows(db: Db, projectId: string, promptIds: string[] | undefined, maxPrompts: number): Promise<Collected> {
   if (promptIds) {
-    const found = new Map((await db.prompt.findMany({ where: { projectId, id: { in: promptIds } }, select: { id: true, text: true } })).map((p) => [p.id, p]));
+    const found = new Map((await db.prompt.findMany({ where: { projectId, id: { in: promptIds } }, select: { id: true, text: true, turns: true } })).map((p) => [p.id, p]));
     const missing = promptIds.findIndex((id) => !found.has(id));
     if (missing >= 0) throw new ApiError(404, 'not_found', 'prompt not found in this project', `promptIds.${missing}`);
     const unique = [...new Set(promptIds)].map((id) => found.get(id)!);
-    return { rows: unique.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: unique.length }, source: 'chosen prompts' };
+    return { rows: unique.map((p) => ({ promptId: p.id, prompt: promptContent(p) })), counts: { prompts: unique.length }, source: 'chosen prompts' };
   }
   const prompts = await db.prompt.findMany({
     where: { projectId, comparisons: { none: {} } },
-    select: { id: true, text: true },
+    select: { id: true, text: true, turns: true },
     orderBy: promptOrder,
     take: maxPrompts,
   });
-  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: p.text })), counts: { prompts: prompts.length }, source: 'project prompts without comparisons' };
+  return { rows: prompts.map((p) => ({ promptId: p.id, prompt: promptContent(p) })), counts: { prompts: prompts.length }, source: 'project prompts without comparisons' };
 }
 
 function collect(db: Db, projectId: string, req: ParsedCreateJobRequest): Promise<Collected> {
@@ -111,7 +163,11 @@ function collect(db: Db, projectId: string, req: ParsedCreateJobRequest): Promis
     case 'reward':
     case 'dpo':
       return preferenceRows(db, projectId);
+    case 'kto':
+      return unpairedRows(db, projectId);
     case 'ppo':
+    case 'grpo':
+    case 'best_of_n':
       return ppoRows(db, projectId);
     case 'generate':
       return generateRows(db, projectId, req.promptIds, req.hyperparams.maxPrompts);
@@ -124,16 +180,50 @@ const WHAT: Record<ParsedCreateJobRequest['kind'], string> = {
   reward: 'ranked comparisons (preference pairs)',
   dpo: 'ranked comparisons (preference pairs)',
   ppo: 'prompts',
+  grpo: 'prompts',
+  kto: 'ranked comparisons (their best and worst answers)',
+  best_of_n: 'prompts',
   generate: 'prompts to answer (every prompt already has a comparison: pass promptIds)',
 };
 
+/** Every row in TRL's conversational form (prompt as turns, answers as one-turn assistant lists), when any prompt is a dialogue. */
+function toConversational(rows: Row[]): Row[] {
+  if (!rows.some((r) => 'prompt' in r && Array.isArray(r.prompt))) return rows;
+  const turn = (content: unknown) => (typeof content === 'string' ? [{ role: 'assistant' as const, content }] : content);
+  return rows.map((r) => {
+    if (!('prompt' in r)) return r;
+    const prompt = typeof r.prompt === 'string' ? [{ role: 'user' as const, content: r.prompt }] : r.prompt;
+    if ('completion' in r) return { ...r, prompt, completion: turn(r.completion) } as Row;
+    if ('chosen' in r) return { ...r, prompt, chosen: turn(r.chosen), rejected: turn(r.rejected) } as Row;
+    return { ...r, prompt };
+  });
+}
+
 /** Reads the job's rows consistently, checks there are enough, writes the file; returns the snapshot. */
 export async function freezeDataset(prisma: PrismaClient, store: ArtifactStore, projectId: string, jobId: string, req: ParsedCreateJobRequest): Promise<DatasetSnapshot> {
-  const { rows, counts, source, excluded } = await prisma.$transaction((tx) => collect(tx, projectId, req), { isolationLevel: 'RepeatableRead', timeout: 60_000 });
-  if (rows.length < MIN_ROWS[req.kind]) {
-    throw emptyDataset(`a ${req.kind} job needs at least ${MIN_ROWS[req.kind]} rows of ${WHAT[req.kind]}; the project has ${rows.length}`);
+  const read = () =>
+    prisma.$transaction(
+      async (tx) => {
+        const collected = await collect(tx, projectId, req);
+        if (collected.rows.length < MIN_ROWS[req.kind]) {
+          throw emptyDataset(`a ${req.kind} job needs at least ${MIN_ROWS[req.kind]} rows of ${WHAT[req.kind]}; the project has ${collected.rows.length}`);
+        }
+        await freezeRankings(tx, collected.rankingIds ?? []);
+        return collected;
+      },
+      { isolationLevel: 'RepeatableRead', timeout: 60_000 },
+    );
+  let collected: Collected | undefined;
+  for (let attempt = 1; !collected; attempt++) {
+    try {
+      collected = await read();
+    } catch (err) {
+      // a rater changed one of the rankings after the snapshot was taken: read again, with the change
+      if (!isSerializationFailure(err) || attempt >= 5) throw err;
+    }
   }
+  const { rows, counts, source, excluded } = collected;
   const path = `${jobPrefix(jobId)}/dataset.jsonl`;
-  const { sha256, bytes } = await store.put(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { immutable: true });
+  const { sha256, bytes } = await store.put(path, toConversational(rows).map((r) => JSON.stringify(r)).join('\n') + '\n', { immutable: true });
   return { path, sha256, bytes, counts: { rows: rows.length, ...counts }, source, frozenAt: new Date().toISOString(), ...(excluded ? { excluded } : {}) };
 }

@@ -1,4 +1,7 @@
-// Importing preference pairs, {"prompt","chosen","rejected"} or hh-rlhf {"chosen","rejected"}.
+// Importing preference pairs: {"prompt","chosen","rejected"} strings, hh-rlhf {"chosen","rejected"}
+// dialogues, or TRL's conversational pairs (turn lists, with an explicit or implicit prompt). A
+// dialogue keeps its turns: the prompt is the conversation so far, chosen and rejected are
+// candidate next assistant turns.
 //
 // Each pair becomes what a finished rating would have left behind: a complete comparison of two
 // answers (chosen at position 0) and a ranking [[chosen], [rejected]] recorded under the importing
@@ -7,15 +10,26 @@
 // requiredRankings = 1 keeps these comparisons out of the rating queue, and with a single ranking
 // each they add nothing to (and take nothing from) the rater-agreement metric.
 import { randomUUID } from 'node:crypto';
-import { cleanText, splitHhDialogue, TEXT_LIMITS, type PreferenceImportResponse } from '@jielong/shared';
+import {
+  cleanText,
+  isHhDialogue,
+  parseHhDialogue,
+  readTurns,
+  splitConversations,
+  splitHhDialogue,
+  storedPrompt,
+  TEXT_LIMITS,
+  type ChatMessage,
+  type PreferenceImportResponse,
+} from '@jielong/shared';
 import type { PrismaClient } from '../db.ts';
 import { badRequest } from '../errors.ts';
-import { promptTextHash, upsertPrompts } from './prompts.ts';
+import { promptHash, upsertPrompts } from './prompts.ts';
 import { parseJsonLines } from './jsonl.ts';
 
 interface Pair {
   line: number;
-  prompt: string;
+  prompt: { text: string; turns: ChatMessage[] | null };
   chosen: string;
   rejected: string;
 }
@@ -23,38 +37,68 @@ interface Pair {
 const CHUNK = 2000;
 const key = (promptId: string, a: string, b: string) => `${promptId}\u0000${[a, b].sort().join('\u0000')}`;
 
+/** One line as a pair, a reason it cannot be used ({ skip }), or a thrown 400 naming the field. */
+function readLine(line: number, value: Record<string, unknown>): Omit<Pair, 'line'> | { skip: string } {
+  const at = `line ${line}`;
+  const { prompt, chosen, rejected } = value;
+  if (Array.isArray(chosen) || Array.isArray(rejected)) {
+    // TRL conversational: answers are turn lists
+    if (prompt === undefined) {
+      const split = splitConversations(readTurns(chosen, `${at}.chosen`), readTurns(rejected, `${at}.rejected`));
+      return 'error' in split ? { skip: split.error } : { prompt: storedPrompt(split.prompt), chosen: split.chosen, rejected: split.rejected };
+    }
+    const turns = readTurns(prompt, `${at}.prompt`, { last: 'user' });
+    const [c] = readTurns(chosen, `${at}.chosen`, { only: 'assistant' });
+    const [r] = readTurns(rejected, `${at}.rejected`, { only: 'assistant' });
+    for (const [field, list] of [['chosen', chosen], ['rejected', rejected]] as const) {
+      if ((list as unknown[]).length !== 1) throw badRequest(`${at}.${field}`, `${at}.${field} must hold exactly one assistant turn`);
+    }
+    if (c.content === r.content) return { skip: 'chosen and rejected are the same text' };
+    return { prompt: storedPrompt(turns), chosen: c.content, rejected: r.content };
+  }
+  if (typeof chosen !== 'string') throw badRequest(`${at}.chosen`, `${at}: "chosen" must be a string or a list of turns`);
+  if (typeof rejected !== 'string') throw badRequest(`${at}.rejected`, `${at}: "rejected" must be a string or a list of turns`);
+  if (prompt === undefined) {
+    const split = splitHhDialogue(chosen, rejected);
+    return 'error' in split ? { skip: split.error } : { prompt: storedPrompt(split.prompt), chosen: split.chosen, rejected: split.rejected };
+  }
+  let stored: Pair['prompt'];
+  if (Array.isArray(prompt)) stored = storedPrompt(readTurns(prompt, `${at}.prompt`, { last: 'user' }));
+  else if (typeof prompt !== 'string') throw badRequest(`${at}.prompt`, `${at}: "prompt" must be a string or a list of turns`);
+  else if (isHhDialogue(prompt)) {
+    // "\n\nHuman: …\n\nAssistant:" with the answers apart: the empty last turn is where they go
+    const turns = parseHhDialogue(prompt);
+    if (turns.at(-1)?.role === 'assistant' && !turns.at(-1)!.content) turns.pop();
+    if (turns.some((t) => !t.content)) return { skip: 'an empty turn in the prompt' };
+    stored = storedPrompt(readTurns(turns, `${at}.prompt`, { last: 'user' }));
+  } else stored = { text: cleanText(prompt), turns: null };
+  const answers = { chosen: cleanText(chosen), rejected: cleanText(rejected) };
+  if (!stored.text || !answers.chosen || !answers.rejected) return { skip: 'empty prompt or answer' };
+  if (answers.chosen === answers.rejected) return { skip: 'chosen and rejected are the same text' };
+  return { prompt: stored, ...answers };
+}
+
 export async function importPreferences(prisma: PrismaClient, projectId: string, userId: string, body: string): Promise<PreferenceImportResponse> {
   const lines = parseJsonLines(body);
   const pairs: Pair[] = [];
   const skipped: { line: number; reason: string }[] = [];
-  const checkLength = (p: Pair) => {
-    if (p.prompt.length > TEXT_LIMITS.prompt) throw badRequest(`line ${p.line}.prompt`, `line ${p.line}: the prompt is longer than ${TEXT_LIMITS.prompt} characters`);
-    for (const field of ['chosen', 'rejected'] as const) {
-      if (p[field].length > TEXT_LIMITS.answer) throw badRequest(`line ${p.line}.${field}`, `line ${p.line}: "${field}" is longer than ${TEXT_LIMITS.answer} characters`);
-    }
-    return p;
-  };
   for (const { line, value } of lines) {
-    const { prompt, chosen, rejected } = value;
-    if (typeof chosen !== 'string') throw badRequest(`line ${line}.chosen`, `line ${line}: "chosen" must be a string`);
-    if (typeof rejected !== 'string') throw badRequest(`line ${line}.rejected`, `line ${line}: "rejected" must be a string`);
-    if (prompt !== undefined && typeof prompt !== 'string') throw badRequest(`line ${line}.prompt`, `line ${line}: "prompt" must be a string`);
-    if (typeof prompt === 'string') {
-      const p = { line, prompt: cleanText(prompt), chosen: cleanText(chosen), rejected: cleanText(rejected) };
-      if (!p.prompt || !p.chosen || !p.rejected) skipped.push({ line, reason: 'empty prompt or answer' });
-      else if (p.chosen === p.rejected) skipped.push({ line, reason: 'chosen and rejected are the same text' });
-      else pairs.push(checkLength(p));
-    } else {
-      const split = splitHhDialogue(chosen, rejected);
-      if ('error' in split) skipped.push({ line, reason: split.error });
-      else pairs.push(checkLength({ line, ...split }));
+    const read = readLine(line, value);
+    if ('skip' in read) {
+      skipped.push({ line, reason: read.skip });
+      continue;
     }
+    if (read.prompt.text.length > TEXT_LIMITS.prompt) throw badRequest(`line ${line}.prompt`, `line ${line}: the prompt is longer than ${TEXT_LIMITS.prompt} characters`);
+    for (const field of ['chosen', 'rejected'] as const) {
+      if (read[field].length > TEXT_LIMITS.answer) throw badRequest(`line ${line}.${field}`, `line ${line}: "${field}" is longer than ${TEXT_LIMITS.answer} characters`);
+    }
+    pairs.push({ line, ...read });
   }
 
   return prisma.$transaction(
     async (tx) => {
-      const { byHash, created: promptsCreated } = await upsertPrompts(tx, projectId, pairs.map((p) => ({ text: p.prompt })), 'imported', userId);
-      const promptIdOf = (p: Pair) => byHash.get(promptTextHash(p.prompt))!.id;
+      const { byHash, created: promptsCreated } = await upsertPrompts(tx, projectId, pairs.map((p) => p.prompt), 'imported', userId);
+      const promptIdOf = (p: Pair) => byHash.get(promptHash(p.prompt))!.id;
 
       // pairs the project already holds (a re-import) are counted, not stored again
       const seen = new Set<string>();

@@ -8,6 +8,7 @@ import { useApiData } from '@/lib/useApiData';
 import { useFieldErrors } from '@/lib/useFieldErrors';
 import { useSubmit } from '@/lib/useSubmit';
 import { Collapsible } from './Collapsible';
+import { Turns } from './Dialogue';
 import { ErrorBanner } from './ErrorBanner';
 import { Markdown } from './Markdown';
 import { MarkdownEditor } from './MarkdownEditor';
@@ -64,7 +65,7 @@ function ContributionItem({ demo, onSaved }: { demo: Demonstration; onSaved: (d:
       </div>
       <h3 className="card-label">{t('write.prompt')}</h3>
       <Collapsible maxHeight={120}>
-        <Markdown text={demo.promptText} />
+        <Turns turns={demo.promptTurns} />
       </Collapsible>
       {!editing && <h3 className="card-label">{t('write.answer')}</h3>}
       {editing ? (

@@ -103,6 +103,9 @@ export function Dashboard() {
               <a className="btn" href={`${base}/sft?format=messages`} download={`${fileStem}-sft-messages.jsonl`}>
                 ⤓ messages
               </a>
+              <a className="btn" href={`${base}/sft?format=conversational`} download={`${fileStem}-sft-conversational.jsonl`}>
+                ⤓ {t('dialogue.exportConversational')}
+              </a>
             </div>
           </div>
           <div>
@@ -110,6 +113,28 @@ export function Dashboard() {
             <div className="button-row">
               <a className="btn" href={`${base}/preferences`} download={`${fileStem}-preferences.jsonl`}>
                 ⤓ prompt / chosen / rejected
+              </a>
+              <a className="btn" href={`${base}/preferences?format=conversational`} download={`${fileStem}-preferences-conversational.jsonl`}>
+                ⤓ {t('dialogue.exportConversational')}
+              </a>
+            </div>
+          </div>
+          <div>
+            <strong>{t('dash.exportUnpaired')}</strong>
+            <div className="button-row">
+              <a className="btn" href={`${base}/unpaired`} download={`${fileStem}-unpaired.jsonl`}>
+                ⤓ prompt, completion, label
+              </a>
+              <a className="btn" href={`${base}/unpaired?format=conversational`} download={`${fileStem}-unpaired-conversational.jsonl`}>
+                ⤓ {t('dialogue.exportConversational')}
+              </a>
+            </div>
+          </div>
+          <div>
+            <strong>{t('dash.exportRatings')}</strong>
+            <div className="button-row">
+              <a className="btn" href={`${base}/ratings`} download={`${fileStem}-ratings.jsonl`}>
+                ⤓ prompt, completion, labels
               </a>
             </div>
           </div>

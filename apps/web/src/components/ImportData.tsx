@@ -101,6 +101,7 @@ function DropBox({ kind, busy, onFile }: { kind: Kind; busy: Kind | null; onFile
     <label className={over ? 'import-box drop-over' : 'import-box'} data-kind={kind} onDragOver={onDragOver} onDragLeave={() => setOver(false)} onDrop={onDrop}>
       <strong>{t(kind === 'prompts' ? 'import.prompts' : 'import.prefs')}</strong>
       <span className="muted small">{t(kind === 'prompts' ? 'import.promptsHelp' : 'import.prefsHelp')}</span>
+      <span className="muted small">{t(kind === 'prompts' ? 'import.promptsDialogueHelp' : 'import.prefsDialogueHelp')}</span>
       <span className="drop-hint">{t('import.drop')}</span>
       <input
         type="file"

@@ -1,15 +1,15 @@
 'use client';
 
 import { useCallback, useEffect, useState } from 'react';
-import type { CreateDemonstrationRequest, DemonstrationResponse, WritingTaskResponse } from '@jielong/shared';
+import type { ChatMessage, CreateDemonstrationRequest, DemonstrationResponse, WritingTaskResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api, newIdempotencyKey } from '@/lib/api';
 import { clearDraft, loadDraft, saveDraft, type WriteDraft } from '@/lib/draft';
 import { useSubmit } from '@/lib/useSubmit';
+import { Dialogue } from './Dialogue';
 import { ErrorBanner } from './ErrorBanner';
 import { Guidelines } from './Guidelines';
-import { Markdown } from './Markdown';
 import { MarkdownEditor } from './MarkdownEditor';
 import { useProject } from './ProjectContext';
 import { SkipForm } from './SkipForm';
@@ -19,6 +19,7 @@ const SKIP_REASONS: MessageKey[] = ['write.skipUnclear', 'write.skipExpertise', 
 interface QueuePrompt {
   id: string;
   text: string;
+  turns: ChatMessage[];
 }
 
 /** Write one demonstration: answer the queue's prompt or an instruction of one's own. */
@@ -36,7 +37,7 @@ export function WriteTask() {
     setLoadError(null);
     try {
       const res = await api<WritingTaskResponse>(`/v1/projects/${project.id}/writing-task`);
-      const prompt = res.prompt ? { id: res.prompt.id, text: res.prompt.text } : null;
+      const prompt = res.prompt ? { id: res.prompt.id, text: res.prompt.text, turns: res.prompt.turns } : null;
       setQueue({ prompt, remaining: res.remaining });
       return prompt;
     } catch (err) {
@@ -51,6 +52,7 @@ export function WriteTask() {
       mode: mode ?? (prompt ? 'queue' : 'own'),
       promptId: prompt?.id,
       promptText: prompt?.text,
+      promptTurns: prompt?.turns,
       instruction: '',
       answer: '',
       idempotencyKey: newIdempotencyKey(),
@@ -83,7 +85,7 @@ export function WriteTask() {
 
   function switchMode(mode: WriteDraft['mode']) {
     if (!draft || draft.mode === mode) return;
-    if (mode === 'queue') edit({ mode, promptId: queue?.prompt?.id, promptText: queue?.prompt?.text });
+    if (mode === 'queue') edit({ mode, promptId: queue?.prompt?.id, promptText: queue?.prompt?.text, promptTurns: queue?.prompt?.turns });
     else edit({ mode });
   }
 
@@ -150,10 +152,8 @@ export function WriteTask() {
           {!queue.prompt && draft.mode === 'own' && <p className="muted">{t('write.queueEmpty')}</p>}
           {draft.mode === 'queue' ? (
             draft.promptId ? (
-              <section className="card prompt-card" aria-label={t('write.prompt')}>
-                <h3 className="card-label">{t('write.prompt')}</h3>
-                <Markdown text={draft.promptText ?? ''} />
-              </section>
+              // a draft saved before prompts had turns holds only the text: its one user turn
+              <Dialogue turns={draft.promptTurns ?? [{ role: 'user', content: draft.promptText ?? '' }]} label={t('write.prompt')} next="dialogue.nextWrite" />
             ) : (
               <p className="empty">{t('write.queueEmpty')}</p>
             )

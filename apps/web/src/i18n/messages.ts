@@ -1,6 +1,8 @@
 // Every UI string, in English and Simplified Chinese. Keys are flat ("area.thing") so a missing
 // translation is a type error: `zh` must have exactly the keys of `en`.
 import { qualityEn, qualityZh } from './quality';
+import { scalesEn, scalesZh } from './scales';
+import { dialogueEn, dialogueZh } from './dialogue';
 import { trainingEn, trainingZh } from './training';
 
 export const LOCALES = ['en', 'zh'] as const;
@@ -283,6 +285,8 @@ const en = {
   'settings.rolesAdminOnly': 'Only admins change member roles.',
   ...trainingEn,
   ...qualityEn,
+  ...scalesEn,
+  ...dialogueEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -564,6 +568,8 @@ const zh: Messages = {
   'settings.rolesAdminOnly': '只有管理员可以修改成员角色。',
   ...trainingZh,
   ...qualityZh,
+  ...scalesZh,
+  ...dialogueZh,
 };
 
 export const MESSAGES: Record<Locale, Messages> = { en, zh };

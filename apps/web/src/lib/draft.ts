@@ -1,10 +1,13 @@
 // Unsent work kept in localStorage, so a reload or a crashed tab loses nothing.
+import type { ChatMessage } from '@jielong/shared';
 
 export interface WriteDraft {
   mode: 'queue' | 'own';
   promptId?: string;
   /** the prompt as shown, so a reload shows the same one even if the queue moved on */
   promptText?: string;
+  /** and its dialogue (a plain prompt: its one user turn) */
+  promptTurns?: ChatMessage[];
   instruction: string;
   answer: string;
   /** reused when the same text is submitted again (a retry, even after a reload) */

@@ -19,6 +19,9 @@ const BY_CODE: Record<string, MessageKey> = {
   already_reviewed: 'error.alreadyReviewed',
   already_ranked: 'error.alreadyRanked',
   comparison_full: 'error.comparisonFull',
+  ranking_frozen: 'error.rankingFrozen',
+  ranking_skipped: 'error.rankingSkipped',
+  undo_expired: 'error.undoExpired',
   request_in_progress: 'error.requestInProgress',
   idempotency_key_reused: 'error.idempotencyKeyReused',
   job_finished: 'error.jobFinished',
@@ -49,7 +52,8 @@ export function errorText(err: unknown, t: Translate): string {
   if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err);
   if (err.code === 'not_found' && err.field === 'email') return t('error.noUserWithEmail');
   const line = /^line (\d+)/.exec(err.field ?? '');
-  if (err.code === 'invalid' && line) return t('error.invalidLine', { line: line[1], detail: err.message.replace(/^line \d+:\s*/, '') });
+  // "line 3: …", or a field within the line ("line 3.messages.1.role must be …"): the detail names the field
+  if (err.code === 'invalid' && line) return t('error.invalidLine', { line: line[1], detail: err.message.replace(/^line \d+(:\s*|\.)/, '') });
   const plain = BY_CODE[err.code];
   if (plain) return t(plain);
   const withDetail = WITH_DETAIL[err.code];

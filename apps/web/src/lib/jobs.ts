@@ -73,6 +73,47 @@ export const CURVES: Record<JobKind, CurveSpec[]> = {
     },
     loss,
   ],
+  grpo: [
+    {
+      title: 'jobs.curve.reward',
+      lines: [
+        { key: 'reward', label: 'jobs.curve.rollouts', color: TRAIN },
+        { key: 'evalReward', label: 'jobs.curve.heldOut', color: VAL },
+      ],
+    },
+    { title: 'jobs.curve.kl', lines: [{ key: 'kl', label: 'jobs.curve.kl', color: 'var(--c3)' }] },
+    { title: 'jobs.curve.rewardSpread', lines: [{ key: 'rewardSpread', label: 'jobs.curve.rollouts', color: TRAIN }] },
+    { title: 'jobs.curve.entropy', lines: [{ key: 'entropy', label: 'jobs.curve.entropy', color: TRAIN }] },
+  ],
+  kto: [
+    {
+      title: 'jobs.curve.ktoMargin',
+      lines: [
+        { key: 'margin', label: 'jobs.curve.train', color: TRAIN },
+        { key: 'valMargin', label: 'jobs.curve.val', color: VAL },
+      ],
+    },
+    {
+      title: 'jobs.curve.logRatio',
+      lines: [
+        { key: 'valDesirable', label: 'jobs.curve.desirable', color: TRAIN },
+        { key: 'valUndesirable', label: 'jobs.curve.undesirable', color: 'var(--c3)' },
+      ],
+    },
+    loss,
+  ],
+  best_of_n: [
+    {
+      title: 'jobs.curve.reward',
+      lines: [
+        { key: 'sampledReward', label: 'jobs.curve.sampled', color: TRAIN },
+        { key: 'keptReward', label: 'jobs.curve.kept', color: 'var(--c3)' },
+        { key: 'evalReward', label: 'jobs.curve.greedy', color: VAL },
+      ],
+    },
+    { title: 'jobs.curve.kl', lines: [{ key: 'kl', label: 'jobs.curve.kl', color: 'var(--c3)' }] },
+    { title: 'jobs.curve.loss', lines: [{ key: 'loss', label: 'jobs.curve.train', color: TRAIN }] },
+  ],
   generate: [],
   import: [],
   export: [],

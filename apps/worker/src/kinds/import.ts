@@ -1,5 +1,5 @@
 // import: the files uploaded through the API (imports/<jobId>/) → a Jielong checkpoint → a base
-// model whose config keeps the provenance (source format, architecture, file sha256s, licence).
+// model (a reward model, when the files are a one-label …ForSequenceClassification) whose config keeps the provenance (source format, architecture, file sha256s, licence).
 // The API sniffed the files already; here packages/ml reads them for real, and anything it cannot
 // map (an unknown architecture, a missing or misshapen tensor) fails the job as bad data.
 import { existsSync } from 'node:fs';
@@ -56,7 +56,7 @@ export async function runImport(run: JobRun): Promise<KindResult> {
     await saveCheckpoint(out, { model, tokenizer: imported.tokenizer, provenance });
     const parameters = model.numParams();
     await run.log(`wrote a Jielong checkpoint: ${parameters.toLocaleString('en')} parameters`);
-    return { output: { kind: 'base', dir: out, parentId: hp.parentId ?? null, name: hp.name, metrics: { parameters } } };
+    return { output: { kind: model.hasHead ? 'reward' : 'base', dir: out, parentId: hp.parentId ?? null, name: hp.name, metrics: { parameters } } };
   } finally {
     model.dispose();
   }

@@ -11,7 +11,7 @@ import { HfTokenizer } from '../tokenizers/hf.ts';
 import { hfTokenizerFiles } from '../tokenizers/to-hf.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.ts';
 import { FormatError } from './errors.ts';
-import { architectureFor, architectureOf, ARCHITECTURES, expandRules, mapWeights, unmapWeights, type OurTensor, type SourceTensor } from './hf.ts';
+import { architectureFor, architectureOf, ARCHITECTURES, classifierName, expandRules, mapWeights, unmapWeights, type OurTensor, type SourceTensor } from './hf.ts';
 import { openSafetensors, readTensor, writeSafetensors, type NamedTensor } from './safetensors.ts';
 import { fileSource, type ByteSource } from './source.ts';
 
@@ -70,6 +70,10 @@ export async function readHfFolder(dir: string, opts: { tokenizerPath?: string; 
   const ignore = tied ? [...arch.ignore, /^lm_head\.weight$/] : arch.ignore;
   try {
     const tensors = await mapWeights(expandRules(arch, config), source, ignore);
+    if (arch.scoreHead) {
+      const bias = hfConfig.jielong_score_bias;
+      tensors['head.b'] = { shape: [1], data: Float32Array.of(typeof bias === 'number' && Number.isFinite(bias) ? bias : 0) };
+    }
     const tokPath = opts.tokenizerPath ?? (existsSync(join(dir, 'tokenizer.json')) ? dir : null);
     const tokenizer = tokPath ? await readTokenizer(tokPath) : null;
     return { architecture, config, tensors, tokenizer };
@@ -125,7 +129,7 @@ export async function writeHfFolder(dir: string, model: CausalLM, tokenizer: Tok
   if (model.hasHead) {
     // The scalar head as a one-label classifier. HF's score layer has no bias, so ours is kept in
     // config.json (jielong_score_bias) for re-import; rankings and PPO advantages ignore a constant.
-    architecture = causal.replace('LMHeadModel', 'ForSequenceClassification').replace('ForCausalLM', 'ForSequenceClassification');
+    architecture = classifierName(causal);
     tensors = tensors.filter((t) => t.name !== 'lm_head.weight');
     tensors.push({ name: 'score.weight', shape: [1, config.nEmbd], data: read('head.w').data });
     Object.assign(hfConfig, { num_labels: 1, id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 }, problem_type: 'regression', jielong_score_bias: read('head.b').data[0] });
@@ -175,7 +179,7 @@ async function writePeftAdapter(dir: string, baseDir: string, model: CausalLM, r
     const bt = tf.tidy(() => model.params[b].transpose().dataSync() as Float32Array);
     tensors.push({ name: `${prefix}.lora_A.weight`, shape: [rank, fanIn], data: at }, { name: `${prefix}.lora_B.weight`, shape: [fanOut, rank], data: bt });
   }
-  const targets = gpt ? ['c_attn', 'c_proj', 'c_fc'] : (lora.targets ?? ['q', 'v']).map((t) => PEFT_TARGETS[t]);
+  const targets = gpt ? (lora.targets ?? ['c_attn', 'c_proj', 'c_fc']) : (lora.targets ?? ['q', 'v']).map((t) => PEFT_TARGETS[t]);
   const adapterConfig = {
     peft_type: 'LORA', task_type: model.hasHead ? 'SEQ_CLS' : 'CAUSAL_LM', base_model_name_or_path: baseDir, r: lora.rank, lora_alpha: lora.alpha,
     lora_dropout: 0, target_modules: targets, bias: 'none', fan_in_fan_out: gpt, inference_mode: true, modules_to_save: null, init_lora_weights: true,

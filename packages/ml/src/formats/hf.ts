@@ -32,6 +32,8 @@ export interface Architecture {
   ignore: RegExp[];
   /** Names some checkpoints use for the same tensors (GPT-2 saved from GPT2Model lacks `transformer.`). */
   alias?: (hfName: string) => string;
+  /** …ForSequenceClassification: the backbone with a one-label score in place of the LM head. */
+  scoreHead?: boolean;
 }
 
 type G = GPTConfig;
@@ -167,7 +169,7 @@ function llamaToHf(c: ModelConfig, qwen2: boolean): Record<string, unknown> {
 // ── The architectures ───────────────────────────────────────────────────────────────────────────
 const INV_FREQ = /\.rotary_emb\.inv_freq$/;
 
-export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
+const CAUSAL_LMS: Readonly<Record<string, Architecture>> = {
   GPT2LMHeadModel: {
     family: 'gpt', modelType: 'gpt2', fromHf: gpt2FromHf, toHf: gpt2ToHf, weights: GPT2_WEIGHTS,
     // attn.bias / attn.masked_bias are the causal-mask buffers older checkpoints saved; lm_head is wte (tied).
@@ -176,6 +178,36 @@ export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
   },
   LlamaForCausalLM: { family: 'llama', modelType: 'llama', fromHf: (hf) => llamaFromHf(hf, false), toHf: (c) => llamaToHf(c, false), weights: LLAMA_WEIGHTS, ignore: [INV_FREQ] },
   Qwen2ForCausalLM: { family: 'llama', modelType: 'qwen2', fromHf: (hf) => llamaFromHf(hf, true), toHf: (c) => llamaToHf(c, true), weights: LLAMA_WEIGHTS, ignore: [INV_FREQ] },
+};
+
+// A reward model as transformers (and TRL's reward trainer) saves it: the causal LM's backbone, no LM
+// head, and score.weight [1, hidden] without a bias. Ours keeps its bias in config.json's
+// jielong_score_bias (see hf-folder.ts); a classifier trained elsewhere has none, so 0. Our models
+// need an LM head, so a classifier is read as tied: its head is never used to score.
+const SCORE: WeightRule = { hf: 'score.weight', ours: 'head.w', op: 'transpose', shape: (c: ModelConfig) => [c.nEmbd, 1] };
+
+function classifier(causal: Architecture): Architecture {
+  return {
+    ...causal,
+    scoreHead: true,
+    fromHf(hf) {
+      const labels = hf.num_labels ?? (hf.id2label && typeof hf.id2label === 'object' ? Object.keys(hf.id2label).length : 1);
+      refuseUnless(labels === 1, `num_labels ${JSON.stringify(labels)} is not supported: a reward model has one label`);
+      const config = causal.fromHf(hf);
+      return config.family === 'llama' ? { ...config, tiedEmbeddings: true } : config;
+    },
+    weights: [...causal.weights.filter((r) => r.ours !== 'lm_head.w'), SCORE],
+    alias: causal.alias && ((name) => (name.startsWith('score.') ? name : causal.alias!(name))),
+    ignore: [...causal.ignore, /^lm_head\.weight$/],
+  };
+}
+
+/** The causal LM's name → its classifier's: GPT2LMHeadModel → GPT2ForSequenceClassification. */
+export const classifierName = (causal: string) => causal.replace(/LMHeadModel$|ForCausalLM$/, 'ForSequenceClassification');
+
+export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
+  ...CAUSAL_LMS,
+  ...Object.fromEntries(Object.entries(CAUSAL_LMS).map(([name, arch]) => [classifierName(name), classifier(arch)])),
 };
 
 /** The causal-LM architecture of a family for export: Llama-family models that carry q/k/v biases are Qwen2. */

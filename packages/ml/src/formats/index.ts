@@ -212,6 +212,8 @@ export async function importModel(source: ImportSource | string, opts: { tokeniz
 export function modelFromTensors(config: ModelConfig, tensors: Record<string, Float32Array>): CausalLM {
   holdable(config);
   const model = createModel(config, { seed: 0 });
+  // A reward model (…ForSequenceClassification) brings its scalar head.
+  if ('head.w' in tensors) model.attachHead();
   try {
     const left = new Set(Object.keys(tensors));
     for (const [name, v] of Object.entries(model.params)) {

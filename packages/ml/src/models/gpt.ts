@@ -63,6 +63,8 @@ export function gptConfig(preset: PresetName, overrides: Partial<GPTConfig> & { 
 }
 
 const LINEARS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
+/** PEFT's target_modules names for GPT-2 → our linears (c_proj names both projections, as in PEFT). */
+const LORA_MODULES: Record<string, readonly string[]> = { c_attn: ['attn.c_attn'], c_proj: ['attn.c_proj', 'mlp.c_proj'], c_fc: ['mlp.c_fc'] };
 
 export class GPT extends ModelBase implements CausalLM {
   readonly config: GPTConfig;
@@ -95,9 +97,15 @@ export class GPT extends ModelBase implements CausalLM {
     this.built();
   }
 
-  /** Every attention and MLP weight of every layer. */
+  readonly loraModules = Object.keys(LORA_MODULES);
+
+  /** The linears of `lora.targets` (PEFT's names; default all of them) in every layer. */
   protected loraTargets(lora: LoraConfig): { weights: string[]; config: LoraConfig } {
-    const weights = Array.from({ length: this.config.nLayer }, (_, i) => LINEARS.map((lin) => `h.${i}.${lin}`)).flat();
+    const targets = lora.targets ?? this.loraModules;
+    const unknown = targets.filter((t) => !(t in LORA_MODULES));
+    if (unknown.length || targets.length === 0) throw new Error(`LoRA targets must be some of ${this.loraModules.join(', ')}, got ${targets.join(', ') || 'none'}`);
+    const linears = LINEARS.filter((lin) => targets.some((t) => LORA_MODULES[t].includes(lin)));
+    const weights = Array.from({ length: this.config.nLayer }, (_, i) => linears.map((lin) => `h.${i}.${lin}`)).flat();
     return { weights, config: { ...lora } };
   }
 

@@ -32,6 +32,8 @@ export interface CausalLM {
   /** Everything, or with LoRA on only the adapters; the head always. */
   trainableNames(): string[];
   trainable(): tf.Variable[];
+  /** The names `lora.targets` may hold (PEFT's target_modules for this family). */
+  readonly loraModules: readonly string[];
   addLora(lora: LoraConfig): void;
   mergeLora(): void;
   removeLora(): void;

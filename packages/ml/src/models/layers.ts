@@ -7,8 +7,9 @@ import { nativeActive } from '../kernels/native.ts';
 export interface LoraConfig {
   rank: number;
   alpha: number;
-  /** Which projections get adapters, by their short name (llama: q k v o gate up down; default q, v).
-   * GPT adapts all of its linears and ignores this. */
+  /** Which modules get adapters, by PEFT's target_modules names (llama: q_proj k_proj v_proj o_proj
+   * gate_proj up_proj down_proj, default q and v; GPT: c_attn c_proj c_fc, default all). Llama also
+   * takes, and records, the short names q k v o gate up down. */
   targets?: string[];
   /** Parameters trained in full beside the adapters, as PEFT's modules_to_save: the embedding
    * (and untied LM head) after withChatTokens added rows that must learn. */

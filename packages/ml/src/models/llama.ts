@@ -186,9 +186,11 @@ export class Llama extends ModelBase implements CausalLM {
     this.built();
   }
 
+  readonly loraModules = Object.keys(PROJECTIONS).map((t) => `${t}_proj`);
+
   /** The projections named in `lora.targets` (default q and v), in every layer. */
   protected loraTargets(lora: LoraConfig): { weights: string[]; config: LoraConfig } {
-    const targets = lora.targets ?? DEFAULT_LORA_TARGETS;
+    const targets = (lora.targets ?? DEFAULT_LORA_TARGETS).map((t) => t.replace(/_proj$/, ''));
     const unknown = targets.filter((t) => !(t in PROJECTIONS));
     if (unknown.length || targets.length === 0) throw new Error(`LoRA targets must be some of ${Object.keys(PROJECTIONS).join(', ')}, got ${targets.join(', ') || 'none'}`);
     const weights = Array.from({ length: this.config.nLayer }, (_, i) => targets.map((t) => `h.${i}.${PROJECTIONS[t]}`)).flat();

@@ -155,6 +155,7 @@ export function checkTrainingMemory(model: CausalLM, tokenizer: Tokenizer, lora:
  * in full beside them, or the new rows would stay at their starting mean.
  */
 export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lora?: LoraConfig | null; head?: boolean; footprint?: Footprint } = {}): ChatReady & { rowsPerPass: number } {
+  checkLoraTargets(model, opts.lora);
   const rowsPerPass = opts.footprint ? checkTrainingMemory(model, tokenizer, opts.lora ?? null, opts.footprint) : Infinity;
   const ready = withChatTokens(model, tokenizer);
   const copy = cloneModel(ready.model, { merge: true });
@@ -162,6 +163,18 @@ export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lor
   if (opts.head) copy.attachHead();
   if (opts.lora) copy.addLora(ready.added ? { ...opts.lora, fullyTrained: Object.keys(TOKEN_PARAMS).filter((n) => n in copy.params) } : opts.lora);
   return { ...ready, model: copy, rowsPerPass };
+}
+
+/** Refuses, before any work, LoRA targets the model's family has no module for (lora.targets). */
+export function checkLoraTargets(model: CausalLM, lora: LoraConfig | null | undefined): void {
+  const unknown = (lora?.targets ?? []).filter((t) => !model.loraModules.includes(t) && !model.loraModules.includes(`${t}_proj`));
+  if (!unknown.length) return;
+  throw new TrainingError(
+    'invalid-config',
+    `lora.targets: ${unknown.join(', ')} is not a module of this ${model.config.family ?? 'gpt'} model (it has ${model.loraModules.join(', ')})`,
+    `choose lora.targets among ${model.loraModules.join(', ')}`,
+    { field: 'lora.targets', targets: unknown.join(', '), modules: model.loraModules.join(', ') },
+  );
 }
 
 /** Removes the scalar head (e.g. PPO's value head from the finished policy). */
@@ -388,6 +401,8 @@ export interface EpochLoop<B, X, E, P> {
   earlyStopping?: { score: (e: E) => number; patience: number };
   /** The trainer's progress record of a step (`evaluated` on evaluation steps). */
   progress: (p: StepProgress, step: { stats: X; ms: number; evaluated?: E }) => P;
+  /** What the trainer keeps besides the loop's own state (e.g. data it sampled), saved with each checkpoint and handed back on resume. */
+  state?: { save: () => Record<string, unknown>; restore: (saved: Record<string, unknown>) => void };
 }
 
 /** What the trainers on preference pairs (reward model, DPO) report besides their model. */
@@ -476,6 +491,7 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
   try {
     const resumed = await loadTrainingState(opts.checkpointDir, model);
     optimizer = resumed?.optimizer ?? new AdamW({ weightDecay: c.weightDecay });
+    if (resumed) loop.state?.restore(resumed.state.trainer as Record<string, unknown>);
     const s = (resumed?.state as EpochState<E> | undefined) ?? startState(loop.evaluate());
     if (es) best = resumed ? resumed.extra : snapshot(model);
     else if (resumed) tf.dispose(Object.values(resumed.extra));
@@ -521,7 +537,7 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
         if (stopped) break;
         if (checkpointDue(opts.checkpointDir, c.checkpointEvery, s.step)) {
           await opts.beforeCheckpoint?.();
-          await saveTrainingState(opts.checkpointDir, model, optimizer, s, best);
+          await saveTrainingState(opts.checkpointDir, model, optimizer, loop.state ? { ...s, trainer: loop.state.save() } : s, best);
         }
         await yieldToEventLoop();
       }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { AnswerTextSchema, IdSchema, PromptTextSchema, TimestampSchema } from './common.ts';
 import { LanguageSchema } from './prompts.ts';
+import { AnswerRatingsSchema } from './scales.ts';
+import { ChatMessageSchema, DialogueSchema } from '../dialogue.ts';
 
 /** gold: a comparison with a known order, handed to every rater once among their tasks (see goldRate) */
 export const ComparisonStatusSchema = z.enum(['open', 'complete', 'gold']);
@@ -24,11 +26,12 @@ export const NewAnswerSchema = z.object({
 export type NewAnswer = z.infer<typeof NewAnswerSchema>;
 
 // POST /v1/projects/:projectId/comparisons (researcher)
-// The prompt is an existing promptId or a new text (stored once per project).
+// The prompt is an existing promptId, or a new text or dialogue (stored once per project); the
+// answers are candidate next assistant turns.
 export const CreateComparisonRequestSchema = z
   .object({
     promptId: IdSchema.optional(),
-    prompt: PromptTextSchema.optional(),
+    prompt: z.union([PromptTextSchema, DialogueSchema]).optional(),
     language: LanguageSchema.optional(),
     answers: z.array(NewAnswerSchema).min(2).max(16),
     /** defaults to the project's ratersPerComparison */
@@ -81,7 +84,13 @@ export const RankingSchema = z.object({
   timeSpentMs: z.number().int(),
   skipped: z.boolean(),
   skipReason: z.string().nullable(),
+  /** answer id → scores on the project's scales and a thumb */
+  ratings: AnswerRatingsSchema,
   createdAt: TimestampSchema,
+  /** when the rater last changed it from their history */
+  changedAt: TimestampSchema.nullable(),
+  /** when a training job's dataset was first frozen with it; it cannot change from then on */
+  frozenAt: TimestampSchema.nullable(),
 });
 export type Ranking = z.infer<typeof RankingSchema>;
 
@@ -90,6 +99,8 @@ export const ComparisonSchema = z.object({
   projectId: IdSchema,
   promptId: IdSchema,
   promptText: z.string(),
+  /** the dialogue the answers continue (a plain prompt: its one user turn) */
+  promptTurns: z.array(ChatMessageSchema),
   status: ComparisonStatusSchema,
   requiredRankings: z.number().int(),
   /** rankings that are not skips */
@@ -120,7 +131,8 @@ export type ComparisonListResponse = z.infer<typeof ComparisonListResponseSchema
 /** What a rater sees: answers shuffled for them, with no model names or ids. */
 export const RatingTaskSchema = z.object({
   comparisonId: IdSchema,
-  prompt: z.object({ id: IdSchema, text: z.string(), language: z.string() }),
+  /** turns: the dialogue the answers continue, a user turn last (a plain prompt: its one user turn) */
+  prompt: z.object({ id: IdSchema, text: z.string(), turns: z.array(ChatMessageSchema), language: z.string() }),
   answers: z.array(z.object({ id: IdSchema, text: z.string() })),
   /** the slot is held for the caller until then */
   expiresAt: TimestampSchema,
@@ -144,6 +156,8 @@ export const SubmitRankingRequestSchema = z
     flags: z.record(IdSchema, z.array(AnswerFlagSchema)).default({}),
     allBad: z.boolean().default(false),
     comment: z.string().trim().max(5000).optional(),
+    /** scores on the project's rating scales and thumbs, per answer (ignored on a skip) */
+    ratings: AnswerRatingsSchema.default({}),
     timeSpentMs: z.number().int().min(0).max(86_400_000).default(0),
     skipped: z.boolean().default(false),
     skipReason: z.string().trim().min(1).max(1000).optional(),
@@ -153,5 +167,10 @@ export const SubmitRankingRequestSchema = z
     if (!v.skipped && !v.order) ctx.addIssue({ code: 'custom', path: ['order'], message: 'order is required unless skipped' });
   });
 export type SubmitRankingRequest = z.input<typeof SubmitRankingRequestSchema>;
-export const SubmitRankingResponseSchema = z.object({ ranking: RankingSchema, comparisonStatus: ComparisonStatusSchema });
+export const SubmitRankingResponseSchema = z.object({
+  ranking: RankingSchema,
+  comparisonStatus: ComparisonStatusSchema,
+  /** until then the rater may take it back (DELETE /v1/rankings/:id) */
+  undoUntil: TimestampSchema,
+});
 export type SubmitRankingResponse = z.infer<typeof SubmitRankingResponseSchema>;

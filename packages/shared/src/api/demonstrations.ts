@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AnswerTextSchema, IdSchema, PromptTextSchema, QueryBooleanSchema, TimestampSchema } from './common.ts';
 import { LanguageSchema, PromptSchema } from './prompts.ts';
+import { ChatMessageSchema } from '../dialogue.ts';
 
 export const DemonstrationStatusSchema = z.enum(['submitted', 'accepted', 'rejected']);
 export type DemonstrationStatus = z.infer<typeof DemonstrationStatusSchema>;
@@ -10,6 +11,8 @@ export const DemonstrationSchema = z.object({
   projectId: IdSchema,
   promptId: IdSchema,
   promptText: z.string(),
+  /** the dialogue the answer continues (a plain prompt: its one user turn) */
+  promptTurns: z.array(ChatMessageSchema),
   answer: z.string(),
   authorId: IdSchema.nullable(),
   authorName: z.string().nullable(),

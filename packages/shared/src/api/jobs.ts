@@ -3,9 +3,14 @@ import { IdSchema, TimestampSchema } from './common.ts';
 import { JobKindSchema, JobSchema, ModelSchema } from './training.ts';
 import { ModelExportSchema, ModelProvenanceSchema } from './model-io.ts';
 import { DatasetExclusionsSchema } from './quality.ts';
+import { AssistantTurnListSchema } from './datasets.ts';
+import { PromptContentSchema } from '../dialogue.ts';
 import {
+  BestOfNHyperparamsSchema,
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
+  GrpoHyperparamsSchema,
+  KtoHyperparamsSchema,
   PpoHyperparamsSchema,
   PretrainHyperparamsSchema,
   RewardHyperparamsSchema,
@@ -55,6 +60,29 @@ export const CreateJobRequestSchema = z.discriminatedUnion('kind', [
     policyModelId: IdSchema,
   }),
   z.object({
+    kind: z.literal('grpo'),
+    name,
+    hyperparams: GrpoHyperparamsSchema.prefault({}),
+    /** The SFT model: the policy starts from it and the KL term keeps it near it. */
+    policyModelId: IdSchema,
+    rewardModelId: IdSchema,
+  }),
+  z.object({
+    kind: z.literal('kto'),
+    name,
+    hyperparams: KtoHyperparamsSchema.prefault({}),
+    /** The SFT model: the policy starts from it and it is KTO's reference. */
+    policyModelId: IdSchema,
+  }),
+  z.object({
+    kind: z.literal('best_of_n'),
+    name,
+    hyperparams: BestOfNHyperparamsSchema.prefault({}),
+    /** The SFT model the rounds start from; the reward model keeps the best of N answers. */
+    policyModelId: IdSchema,
+    rewardModelId: IdSchema,
+  }),
+  z.object({
     kind: z.literal('generate'),
     name,
     hyperparams: GenerateHyperparamsSchema.prefault({}),
@@ -67,18 +95,29 @@ export const CreateJobRequestSchema = z.discriminatedUnion('kind', [
 export type CreateJobRequest = z.input<typeof CreateJobRequestSchema>;
 export type ParsedCreateJobRequest = z.infer<typeof CreateJobRequestSchema>;
 
-/** The rows of a job's dataset file (JSONL), per kind. The API writes them, the worker reads them. */
+/**
+ * The rows of a job's dataset file (JSONL), per kind. The API writes them, the worker reads them.
+ * A dataset holding any dialogue is written in TRL's conversational format throughout (prompt as
+ * turns, answers as one-turn assistant lists), otherwise in its standard format (strings), so the
+ * file loads in TRL as it is; the worker reads either, answers as their text.
+ */
 export const PretrainRowSchema = z.object({ text: z.string() });
-export const SftRowSchema = z.object({ prompt: z.string(), completion: z.string() });
+const AnswerContentSchema = z.union([z.string(), AssistantTurnListSchema.transform(([turn]) => turn.content)]);
+export const SftRowSchema = z.object({ prompt: PromptContentSchema, completion: AnswerContentSchema });
 /** One (better, worse) pair of one ranking; pairs of the same ranking share `group` (the ranking id). */
-export const PreferencePairRowSchema = z.object({ prompt: z.string(), chosen: z.string(), rejected: z.string(), group: z.string() });
-export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: z.string() });
+export const PreferencePairRowSchema = z.object({ prompt: PromptContentSchema, chosen: AnswerContentSchema, rejected: AnswerContentSchema, group: z.string() });
+export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: PromptContentSchema });
+/** One unpaired answer (TRL's unpaired preference format): `label` true when desirable; `group` its ranking (or rating). */
+export const UnpairedRowSchema = z.object({ prompt: PromptContentSchema, completion: AnswerContentSchema, label: z.boolean(), group: z.string() });
 export const DATASET_ROW_SCHEMAS = {
   pretrain: PretrainRowSchema,
   sft: SftRowSchema,
   reward: PreferencePairRowSchema,
   dpo: PreferencePairRowSchema,
   ppo: PromptRowSchema,
+  grpo: PromptRowSchema,
+  kto: UnpairedRowSchema,
+  best_of_n: PromptRowSchema,
   generate: PromptRowSchema,
 } as const;
 
@@ -144,6 +183,12 @@ export const ModelPreferenceSchema = z.object({
   losses: z.number().int(),
   /** wins / (wins + losses); null without any such pair */
   winRate: z.number().nullable(),
+  /** A judged job's means over this model's answers: reward-model score and log-ratio to the reference (null when not judged) */
+  meanReward: z.number().nullable(),
+  kl: z.number().nullable(),
+  /** From the model's metrics: how it was trained (ppo, grpo, dpo, kto, best_of_n) and its job's wall time */
+  method: z.string().nullable(),
+  wallSeconds: z.number().nullable(),
 });
 export const ModelPreferenceResponseSchema = z.object({
   jobId: IdSchema,
@@ -152,6 +197,8 @@ export const ModelPreferenceResponseSchema = z.object({
   /** cross-model answer pairs those rankings ordered */
   pairs: z.number().int(),
   models: z.array(ModelPreferenceSchema),
+  /** The judge's models, when the job scored its answers */
+  judge: z.object({ rewardModelId: IdSchema, referenceModelId: IdSchema }).nullable(),
 });
 export type ModelPreferenceResponse = z.infer<typeof ModelPreferenceResponseSchema>;
 

@@ -7,7 +7,11 @@ import { EXPORT_FORMATS, IMPORT_FORMATS } from '../hyperparams.ts';
 // worker converts (packages/ml's formats), so the API only sniffs the files cheaply.
 
 /** Hugging Face `architectures[0]` values the importer maps onto a Jielong model family. */
-export const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', 'LlamaForCausalLM', 'Qwen2ForCausalLM'] as const;
+// The …ForSequenceClassification ones (one label) import as reward models, as TRL's reward trainer saves them.
+export const SUPPORTED_ARCHITECTURES = [
+  'GPT2LMHeadModel', 'LlamaForCausalLM', 'Qwen2ForCausalLM',
+  'GPT2ForSequenceClassification', 'LlamaForSequenceClassification', 'Qwen2ForSequenceClassification',
+] as const;
 
 export const ImportFormatSchema = z.enum(IMPORT_FORMATS);
 export const ExportFormatSchema = z.enum(EXPORT_FORMATS);

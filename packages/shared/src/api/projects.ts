@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdSchema, RoleSchema, TimestampSchema } from './common.ts';
+import { RatingScaleSchema, RatingScalesSchema } from './scales.ts';
 
 export const ProjectSettingsSchema = z.object({
   /** N: how many different raters rank each comparison */
@@ -18,6 +19,10 @@ export const ProjectSchema = z.object({
   ratersPerComparison: z.number().int(),
   answersPerComparison: z.number().int(),
   goldRate: z.number(),
+  /** what raters score each answer on, beside the ranking */
+  ratingScales: z.array(RatingScaleSchema),
+  /** raters may give each answer a thumbs up or down */
+  thumbs: z.boolean(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
   /** the caller's effective roles in this project (admins: all roles) */
@@ -32,6 +37,8 @@ export const CreateProjectRequestSchema = z.object({
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.default(3),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.default(4),
   goldRate: ProjectSettingsSchema.shape.goldRate.default(0.1),
+  ratingScales: RatingScalesSchema.default([]),
+  thumbs: z.boolean().default(true),
 });
 export type CreateProjectRequest = z.input<typeof CreateProjectRequestSchema>;
 
@@ -42,6 +49,8 @@ export const UpdateProjectRequestSchema = z.object({
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.optional(),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.optional(),
   goldRate: ProjectSettingsSchema.shape.goldRate.optional(),
+  ratingScales: RatingScalesSchema.optional(),
+  thumbs: z.boolean().optional(),
 });
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequestSchema>;
 
