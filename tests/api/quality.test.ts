@@ -70,6 +70,9 @@ test('gold comparisons: same task shape and counts for the rater, never the last
   const submitted = await rankTask(r1, first.task!, ['worst', 'middle', 'best']);
   assert.equal(submitted.comparisonStatus, 'open', 'a gold comparison looks open, like the others');
   assert.ok(!JSON.stringify(submitted).includes('gold'));
+  const history = await h.call(r1, 'GET', `/v1/projects/${projectId}/my-rankings`);
+  assert.equal(history.statusCode, 200, history.body);
+  assert.ok(!history.body.includes('gold'), "the rater's history does not say gold either");
   const second = await nextTask(r1, projectId);
   assert.notEqual(second.task!.comparisonId, gold.id);
   assert.equal(second.remaining, 2);
