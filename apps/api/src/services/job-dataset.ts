@@ -19,7 +19,7 @@ import {
   type PretrainRowSchema,
   type PromptRowSchema,
   type SftRowSchema,
-  type UnpairedRowSchema,
+  type KtoRowSchema,
 } from '@jielong/shared';
 import { jobPrefix, type ArtifactStore } from '@jielong/db';
 import type { z } from 'zod';
@@ -32,7 +32,7 @@ type Row =
   | z.input<typeof PretrainRowSchema>
   | z.input<typeof SftRowSchema>
   | z.input<typeof PreferencePairRowSchema>
-  | z.input<typeof UnpairedRowSchema>
+  | z.input<typeof KtoRowSchema>
   | z.input<typeof PromptRowSchema>;
 
 interface Collected {

@@ -108,7 +108,7 @@ export const SftRowSchema = z.object({ prompt: PromptContentSchema, completion: 
 export const PreferencePairRowSchema = z.object({ prompt: PromptContentSchema, chosen: AnswerContentSchema, rejected: AnswerContentSchema, group: z.string() });
 export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: PromptContentSchema });
 /** One unpaired answer (TRL's unpaired preference format): `label` true when desirable; `group` its ranking (or rating). */
-export const UnpairedRowSchema = z.object({ prompt: PromptContentSchema, completion: AnswerContentSchema, label: z.boolean(), group: z.string() });
+export const KtoRowSchema = z.object({ prompt: PromptContentSchema, completion: AnswerContentSchema, label: z.boolean(), group: z.string() });
 export const DATASET_ROW_SCHEMAS = {
   pretrain: PretrainRowSchema,
   sft: SftRowSchema,
@@ -116,7 +116,7 @@ export const DATASET_ROW_SCHEMAS = {
   dpo: PreferencePairRowSchema,
   ppo: PromptRowSchema,
   grpo: PromptRowSchema,
-  kto: UnpairedRowSchema,
+  kto: KtoRowSchema,
   best_of_n: PromptRowSchema,
   generate: PromptRowSchema,
 } as const;
