@@ -113,11 +113,12 @@ async function setUp() {
   });
   const demonstration = await h.prisma.demonstration.create({ data: { projectId, promptId: prompt.id, authorId: annotator.person!.id, answer: 'd' } });
   const ranking = await h.prisma.ranking.create({ data: { comparisonId: comparison.id, raterId: rater.person!.id, order: [], timeSpentMs: 1 } });
+  const exclusion = await h.prisma.raterExclusion.create({ data: { projectId, raterId: rater.person!.id } });
   const job = await h.prisma.trainingJob.create({ data: { projectId, kind: 'sft', hyperparams: {}, inputModelIds: [] } });
   const model = await h.prisma.model.create({ data: { projectId, name: 'm', kind: 'sft', artifactPath: 'models/x' } });
   const throwaway = await make('Throwaway', []);
   await h.prisma.projectMember.create({ data: { projectId, userId: throwaway.id, roles: ['rater'] } });
-  ids = { projectId, comparisons: comparison.id, demonstrations: demonstration.id, rankings: ranking.id, jobs: job.id, models: model.id, prompts: prompt.id, users: throwaway.id, tokens: randomUUID(), userId: throwaway.id };
+  ids = { projectId, comparisons: comparison.id, demonstrations: demonstration.id, rankings: ranking.id, 'rater-exclusions': exclusion.id, jobs: job.id, models: model.id, prompts: prompt.id, users: throwaway.id, tokens: randomUUID(), userId: throwaway.id };
 }
 
 test('every route refuses exactly whom its declared rule refuses', async () => {

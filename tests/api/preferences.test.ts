@@ -130,7 +130,7 @@ test('dashboard: totals, per-day activity and rater agreement from the shared pa
   assert.deepEqual(d.totals, {
     prompts: 1,
     demonstrations: { submitted: 1, accepted: 0, rejected: 0 },
-    comparisons: { open: 0, complete: 1 },
+    comparisons: { open: 0, complete: 1, gold: 0 },
     rankings: 2,
     skippedRankings: 0,
   });

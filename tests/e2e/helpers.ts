@@ -53,7 +53,7 @@ export class Api {
     return account;
   }
 
-  async createProject(name: string, settings: { guidelines?: string; answersPerComparison?: number; ratersPerComparison?: number } = {}): Promise<Project> {
+  async createProject(name: string, settings: { guidelines?: string; answersPerComparison?: number; ratersPerComparison?: number; goldRate?: number } = {}): Promise<Project> {
     const { project } = await this.call<{ project: Project }>('POST', '/v1/projects', { name: `${name} ${counter++}`, ...settings });
     return project;
   }

@@ -5,7 +5,7 @@ import { Api, BASE_URL, expect, LAPTOP, login, PHONE, seedProject, shot, test } 
 const TABS: Record<string, string[]> = {
   annotator: ['Write', 'My contributions'],
   rater: ['Rank', 'My rankings'],
-  researcher: ['Review', 'Dashboard', 'Import', 'Jobs', 'Models', 'Settings'],
+  researcher: ['Review', 'Dashboard', 'Raters', 'Import', 'Jobs', 'Models', 'Settings'],
 };
 
 test('the navigation offers each role only its own pages, and a forbidden page says so', async ({ page }) => {
@@ -124,7 +124,7 @@ test('every page reads well on a laptop and on a phone, in English and Chinese (
   await admin.addPrompt(project.id, 'Write a haiku about autumn leaves.');
   await admin.addComparison(project.id, 'Which reply is kinder?', ['Thanks, that helps a lot!', 'Fine.', 'Could you explain **why** it failed?\n\n```\nerror: 42\n```']);
   await login(page, ADMIN);
-  const pages = ['write', 'contributions', 'rank', 'review', 'dashboard', 'import', 'jobs', 'models', 'settings'];
+  const pages = ['write', 'contributions', 'rank', 'review', 'dashboard', 'raters', 'import', 'jobs', 'models', 'settings'];
   for (const locale of ['en', 'zh']) {
     await page.context().addCookies([{ name: 'jielong_locale', value: locale, url: BASE_URL }]);
     for (const [size, viewport] of [['laptop', LAPTOP], ['phone', PHONE]] as const) {

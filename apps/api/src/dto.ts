@@ -37,6 +37,7 @@ export function toProject(p: Prisma.ProjectModel, myRoles: Role[]): Project {
     guidelines: p.guidelines,
     ratersPerComparison: p.ratersPerComparison,
     answersPerComparison: p.answersPerComparison,
+    goldRate: p.goldRate,
     ratingScales: p.ratingScales as Project['ratingScales'],
     thumbs: p.thumbs,
     createdAt: iso(p.createdAt),
@@ -106,6 +107,7 @@ export function toComparison(
       modelName: a.model?.name ?? null,
       sampling: a.sampling === null ? null : asRecord(a.sampling),
     })),
+    goldOrder: (c.goldOrder as string[][] | null) ?? null,
   };
 }
 

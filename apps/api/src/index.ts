@@ -34,6 +34,8 @@ import dashboardRoutes from './routes/dashboard.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import modelIoRoutes from './routes/model-io.ts';
+import qualityRoutes from './routes/quality.ts';
+import arenaRoutes from './routes/arena.ts';
 
 export type { AppConfig, AuthUser } from './types.ts';
 export { createComparison } from './services/comparisons.ts';
@@ -140,6 +142,8 @@ export async function buildApp(opts: BuildAppOptions) {
         jobRoutes,
         modelRoutes,
         modelIoRoutes,
+        qualityRoutes,
+        arenaRoutes,
       ]) {
         await v1.register(routes);
       }

@@ -1,5 +1,6 @@
 // Creating a comparison: the one implementation behind POST /v1/projects/:id/comparisons (the API)
 // and the generate job (the worker). Depends only on the database client.
+import { randomUUID } from 'node:crypto';
 import type { NewAnswer } from '@jielong/shared';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 
@@ -15,6 +16,8 @@ export interface NewComparison {
   requiredRankings: number;
   /** the generate job that made it */
   jobId?: string | null;
+  /** makes it a gold comparison: its known order as answer indexes (checked by the caller's schema) */
+  goldOrder?: number[][];
 }
 
 /** Input the caller must fix; `status` and `field` say how the API reports it (400/404, dotted path). */
@@ -42,14 +45,18 @@ export async function createComparison(db: Db, input: NewComparison) {
     const bad = input.answers.findIndex((a) => a.modelId && !known.has(a.modelId));
     if (bad >= 0) throw new ComparisonInputError(404, 'model not found', `answers.${bad}.modelId`);
   }
+  // ids chosen here, so a gold order can name the answers in the same insert
+  const answerIds = input.answers.map(() => randomUUID());
   return db.comparison.create({
     data: {
       projectId: input.projectId,
       promptId: input.promptId,
       requiredRankings: input.requiredRankings,
       jobId: input.jobId ?? null,
+      ...(input.goldOrder ? { status: 'gold', goldOrder: input.goldOrder.map((group) => group.map((i) => answerIds[i])) } : {}),
       answers: {
         create: input.answers.map((a, position) => ({
+          id: answerIds[position],
           position,
           text: a.text,
           modelId: a.modelId ?? null,

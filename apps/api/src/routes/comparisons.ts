@@ -26,7 +26,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const { user, project } = await requireProject(req, req.params.projectId, ['researcher']);
-      const { promptId, prompt: given, language, answers, requiredRankings } = req.body;
+      const { promptId, prompt: given, language, answers, requiredRankings, goldOrder } = req.body;
       const comparison = await app.prisma.$transaction(async (tx) => {
         const newPrompt = typeof given === 'string' ? { text: given, language } : { turns: given, language };
         const prompt = given
@@ -38,6 +38,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
           promptId: prompt.id,
           answers,
           requiredRankings: requiredRankings ?? project.ratersPerComparison,
+          goldOrder,
         });
         // the key's answer commits with the comparison (a retry after a crash gets this response)
         await recordResponse(tx, req, reply, 201, { comparison: toComparison(created) });

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement } from '@jielong/shared';
+import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement, reliability, type RankingOrder } from '@jielong/shared';
 import { access, requireProject } from '../access.ts';
 import type { Db } from '../db.ts';
+import { isExcluded, projectExclusions } from '../services/exclusions.ts';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -50,6 +51,7 @@ async function fillAgreement(db: Db, projectId: string) {
 interface ComparisonSums {
   open: number;
   complete: number;
+  gold: number;
   /** comparisons two or more raters ranked (N = 1 excludes imports) */
   agreementComparisons: number;
   comparedPairs: number;
@@ -64,6 +66,7 @@ interface ComparisonSums {
 async function comparisonSums(db: Db, projectId: string): Promise<ComparisonSums> {
   const [row] = await db.$queryRaw<ComparisonSums[]>`
     SELECT count(*) FILTER (WHERE status = 'open')::int AS open, count(*) FILTER (WHERE status = 'complete')::int AS complete,
+      count(*) FILTER (WHERE status = 'gold')::int AS gold,
       count(*) FILTER (WHERE "requiredRankings" > 1 AND "comparedPairs" > 0)::int AS "agreementComparisons",
       coalesce(sum("comparedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS "comparedPairs",
       coalesce(sum("agreedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS "agreedPairs",
@@ -89,14 +92,29 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         await fillAgreement(db, projectId);
         sums = await comparisonSums(db, projectId);
       }
-      const [prompts, demoGroups, promptDays, demoDays, rankingDays] = await Promise.all([
+      const [prompts, demoGroups, promptDays, demoDays, rankingDays, ranked, exclusions] = await Promise.all([
         db.prompt.count({ where: { projectId } }),
         db.demonstration.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
         perDay(db, 'Prompt', projectId, since),
         perDay(db, 'Demonstration', projectId, since),
         perDay(db, 'Ranking', projectId, since),
+        // α: only comparisons two or more raters rank can show agreement (N = 1 excludes imports)
+        db.ranking.findMany({
+          where: { skipped: false, comparison: { projectId, requiredRankings: { gt: 1 } } },
+          select: { comparisonId: true, order: true, raterId: true, createdAt: true },
+        }),
+        projectExclusions(db, projectId),
       ]);
       const { comparedPairs, agreedPairs, rankings, skippedRankings } = sums;
+
+      // α over the rankings that are data, up to each day's end: how reliable the data is, as it grows
+      const kept = ranked.filter((r) => !isExcluded(r, exclusions));
+      const alphaUpTo = (end: number) => {
+        const orders = new Map<string, RankingOrder[]>();
+        for (const r of kept) if (r.createdAt.getTime() < end) orders.set(r.comparisonId, [...(orders.get(r.comparisonId) ?? []), r.order as RankingOrder]);
+        return reliability(orders.values());
+      };
+      const overall = alphaUpTo(Infinity);
 
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;
       const daily = [];
@@ -112,12 +130,17 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
             accepted: countOf(demoGroups, 'accepted'),
             rejected: countOf(demoGroups, 'rejected'),
           },
-          comparisons: { open: sums.open, complete: sums.complete },
+          comparisons: { open: sums.open, complete: sums.complete, gold: sums.gold },
           rankings,
           skippedRankings,
         },
         daily,
         agreement: { comparisons: sums.agreementComparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
+        reliability: {
+          alpha: overall.alpha,
+          units: overall.units,
+          daily: daily.map(({ date }) => ({ date, alpha: alphaUpTo(Date.parse(date) + DAY_MS).alpha })),
+        },
       };
     },
   );

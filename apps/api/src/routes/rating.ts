@@ -9,7 +9,7 @@ import {
 import { access, requireComparisonProject, requireProject } from '../access.ts';
 import { toRanking } from '../dto.ts';
 import { recordResponse } from '../plugins/idempotency.ts';
-import { nextRatingTask, remainingForRater, submitRanking, type SubmittedRanking } from '../services/rating.ts';
+import { goldTasks, nextRatingTask, remainingForRater, submitRanking, type SubmittedRanking } from '../services/rating.ts';
 
 // The rater's side: blind, shuffled tasks and ranking submissions.
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -20,8 +20,9 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const { user } = await requireProject(req, req.params.projectId, ['rater']);
       const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
-      const { remaining, capped } = task ? await remainingForRater(app.prisma, req.params.projectId, user.id) : { remaining: 0, capped: false };
-      return { task, remaining, remainingCapped: capped };
+      if (!task) return { task, remaining: 0, remainingCapped: false };
+      const { remaining, capped } = await remainingForRater(app.prisma, req.params.projectId, user.id);
+      return { task, remaining: remaining + (await goldTasks(app.prisma, task.comparisonId)), remainingCapped: capped };
     },
   );
 

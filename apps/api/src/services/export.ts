@@ -4,6 +4,7 @@
 import { turnsOfPrompt, rankingToPairs, type RatingsRow, type SftMessagesRow, type SftPromptCompletionRow, type UnpairedExportRow } from '@jielong/shared';
 import { unpairedExamples } from './unpaired-examples.ts';
 import { Prisma, type Db } from '../db.ts';
+import { comparisonIsData, projectExclusions, rankingIsData, rankingIsDataSql } from './exclusions.ts';
 
 const BATCH = 500;
 
@@ -50,7 +51,7 @@ type Cursor = { createdAt: Date; id: string } | null;
  * One batch of ranked comparisons after `after`, in the order they were made (rows written together
  * lie together on disk; by id the reads were random), each with everything its pairs need, in one query.
  */
-function preferenceBatch(db: Db, projectId: string, after: Cursor): Promise<(PreferenceSource & { createdAt: Date })[]> {
+function preferenceBatch(db: Db, projectId: string, after: Cursor, isData: Prisma.Sql): Promise<(PreferenceSource & { createdAt: Date })[]> {
   const past = after ? Prisma.sql`AND (c."createdAt", c.id) > (${after.createdAt}, ${after.id})` : Prisma.empty;
   return db.$queryRaw<(PreferenceSource & { createdAt: Date })[]>`
     SELECT c.id, c."createdAt", p.text AS prompt, p.turns,
@@ -58,8 +59,8 @@ function preferenceBatch(db: Db, projectId: string, after: Cursor): Promise<(Pre
       r.orders
     FROM "Comparison" c
     JOIN "Prompt" p ON p.id = c."promptId"
-    CROSS JOIN LATERAL (SELECT json_agg(r."order" ORDER BY r."createdAt") AS orders FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) r
-    WHERE c."projectId" = ${projectId} ${past} AND r.orders IS NOT NULL
+    CROSS JOIN LATERAL (SELECT json_agg(r."order" ORDER BY r."createdAt") AS orders FROM "Ranking" r WHERE r."comparisonId" = c.id AND ${isData}) r
+    WHERE c."projectId" = ${projectId} AND c.status <> 'gold' ${past} AND r.orders IS NOT NULL
     ORDER BY c."createdAt", c.id
     LIMIT ${COMPARISON_BATCH}`;
 }
@@ -73,10 +74,11 @@ function preferenceBatch(db: Db, projectId: string, after: Cursor): Promise<(Pre
  */
 export async function* preferenceJsonLines(db: Db, projectId: string, format: 'standard' | 'conversational'): AsyncGenerator<string> {
   const answer = (content: string) => JSON.stringify(format === 'conversational' ? [{ role: 'assistant', content }] : content);
-  let next = preferenceBatch(db, projectId, null);
+  const isData = rankingIsDataSql(await projectExclusions(db, projectId));
+  let next = preferenceBatch(db, projectId, null, isData);
   for (;;) {
     const batch = await next;
-    if (batch.length === COMPARISON_BATCH) next = preferenceBatch(db, projectId, batch[batch.length - 1]);
+    if (batch.length === COMPARISON_BATCH) next = preferenceBatch(db, projectId, batch[batch.length - 1], isData);
     let chunk = '';
     for (const c of batch) {
       const prompt = `{"prompt":${JSON.stringify(format === 'conversational' ? turnsOfPrompt({ text: c.prompt, turns: c.turns }) : c.prompt)},"chosen":`;
@@ -109,11 +111,12 @@ export async function* unpairedRows(db: Db, projectId: string, format: 'standard
 
 /** Each scored answer with, per scale, the mean of its raters' scores and how many scored it. */
 export async function* ratingsRows(db: Db, projectId: string): AsyncGenerator<RatingsRow> {
+  const ranking = rankingIsData(await projectExclusions(db, projectId));
   let cursor: string | undefined;
   for (;;) {
     const batch = await db.answer.findMany({
-      where: { comparison: { projectId }, ratings: { some: { ranking: { skipped: false } } } },
-      select: { id: true, text: true, comparison: { select: { prompt: { select: { text: true } } } }, ratings: { where: { ranking: { skipped: false } }, select: { scores: true } } },
+      where: { comparison: { projectId, ...comparisonIsData }, ratings: { some: { ranking } } },
+      select: { id: true, text: true, comparison: { select: { prompt: { select: { text: true } } } }, ratings: { where: { ranking }, select: { scores: true } } },
       orderBy: { id: 'asc' },
       take: BATCH,
       ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),

@@ -12,25 +12,27 @@ import {
   promptContent,
   rankingToPairs,
   rankingToUnpaired,
+  type DatasetExclusions,
   type DatasetSnapshot,
   type ParsedCreateJobRequest,
   type PreferencePairRowSchema,
   type PretrainRowSchema,
   type PromptRowSchema,
   type SftRowSchema,
-  type UnpairedRowSchema,
+  type KtoRowSchema,
 } from '@jielong/shared';
 import { jobPrefix, type ArtifactStore } from '@jielong/db';
 import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
 import { ApiError } from '../errors.ts';
+import { comparisonIsData, datasetExclusions, projectExclusions, rankingIsData } from './exclusions.ts';
 import { freezeRankings, isSerializationFailure } from './ranking-history.ts';
 
 type Row =
   | z.input<typeof PretrainRowSchema>
   | z.input<typeof SftRowSchema>
   | z.input<typeof PreferencePairRowSchema>
-  | z.input<typeof UnpairedRowSchema>
+  | z.input<typeof KtoRowSchema>
   | z.input<typeof PromptRowSchema>;
 
 interface Collected {
@@ -39,6 +41,7 @@ interface Collected {
   source: string;
   /** the rankings the rows come from: frozen with the dataset, they cannot change from then on */
   rankingIds?: string[];
+  excluded?: DatasetExclusions;
 }
 
 /** Fewest rows each kind can train on (the trainers hold out a validation split). */
@@ -67,10 +70,11 @@ async function sftRows(db: Db, projectId: string): Promise<Collected> {
   return { rows: demos.map((d) => ({ prompt: promptContent(d.prompt), completion: d.answer })), counts: { demonstrations: demos.length }, source: 'accepted demonstrations' };
 }
 
-/** Every (better, worse) pair of every non-skipped ranking, through the shared rankingToPairs. */
+/** Every (better, worse) pair of every ranking that is data, through the shared rankingToPairs. */
 async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
+  const exclusions = await projectExclusions(db, projectId);
   const rankings = await db.ranking.findMany({
-    where: { skipped: false, comparison: { projectId } },
+    where: { ...rankingIsData(exclusions), comparison: { projectId, ...comparisonIsData } },
     select: { id: true, order: true, comparison: { select: { id: true, prompt: { select: { text: true, turns: true } }, answers: { select: { id: true, text: true } } } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
@@ -85,17 +89,24 @@ async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
       if (chosen !== undefined && rejected !== undefined) rows.push({ prompt: promptContent(r.comparison.prompt), chosen, rejected, group: r.id });
     }
   }
-  return { rows, counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size }, source: 'rankings (every ranked pair)', rankingIds: rankings.map((r) => r.id) };
+  return {
+    rows,
+    counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size },
+    source: 'rankings (every ranked pair)',
+    rankingIds: rankings.map((r) => r.id),
+    excluded: await datasetExclusions(db, projectId, exclusions),
+  };
 }
 
 /**
- * KTO's unpaired examples: the best and the worst answers of every non-skipped ranking
+ * KTO's unpaired examples: the best and the worst answers of every ranking that is data
  * (rankingToUnpaired), desirable and undesirable. Per-answer thumbs, where a project collects them,
  * are the same rows from another source.
  */
 async function unpairedRows(db: Db, projectId: string): Promise<Collected> {
+  const exclusions = await projectExclusions(db, projectId);
   const rankings = await db.ranking.findMany({
-    where: { skipped: false, comparison: { projectId } },
+    where: { ...rankingIsData(exclusions), comparison: { projectId, ...comparisonIsData } },
     select: { id: true, order: true, comparison: { select: { prompt: { select: { text: true, turns: true } }, answers: { select: { id: true, text: true } } } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
@@ -113,7 +124,12 @@ async function unpairedRows(db: Db, projectId: string): Promise<Collected> {
       }
     }
   }
-  return { rows, counts: { examples: rows.length, desirable, undesirable: rows.length - desirable, rankings: rankings.length }, source: 'rankings (best and worst answers)' };
+  return {
+    rows,
+    counts: { examples: rows.length, desirable, undesirable: rows.length - desirable, rankings: rankings.length },
+    source: 'rankings (best and worst answers)',
+    excluded: await datasetExclusions(db, projectId, exclusions),
+  };
 }
 
 async function ppoRows(db: Db, projectId: string): Promise<Collected> {
@@ -206,8 +222,8 @@ export async function freezeDataset(prisma: PrismaClient, store: ArtifactStore, 
       if (!isSerializationFailure(err) || attempt >= 5) throw err;
     }
   }
-  const { rows, counts, source } = collected;
+  const { rows, counts, source, excluded } = collected;
   const path = `${jobPrefix(jobId)}/dataset.jsonl`;
   const { sha256, bytes } = await store.put(path, toConversational(rows).map((r) => JSON.stringify(r)).join('\n') + '\n', { immutable: true });
-  return { path, sha256, bytes, counts: { rows: rows.length, ...counts }, source, frozenAt: new Date().toISOString() };
+  return { path, sha256, bytes, counts: { rows: rows.length, ...counts }, source, frozenAt: new Date().toISOString(), ...(excluded ? { excluded } : {}) };
 }

@@ -44,7 +44,8 @@ export async function raterHistory(db: Db, projectId: string, raterId: string, p
       ranking: toRanking(r),
       prompt: r.comparison.prompt,
       answers: seededShuffle(r.comparison.answers, `${raterId}:${r.comparisonId}`),
-      comparisonStatus: r.comparison.status,
+      // a gold comparison stays open to other raters; its rater must not tell it from the rest
+      comparisonStatus: r.comparison.status === 'gold' ? 'open' : r.comparison.status,
       locked: lockOf(r),
     })),
     total,

@@ -91,6 +91,38 @@ function toTask(row: TaskRow, raterId: string): RatingTask {
   };
 }
 
+/**
+ * Gold mix-in: with probability goldRate, a gold comparison the rater has not ranked or skipped.
+ * Only while ordinary work is left for them, so a queue of nothing but gold never gives it away.
+ * Gold has no slots (every rater gets it once), so it needs no row lock; the caller's per-rater
+ * advisory lock keeps a double click from taking two. Uses the (projectId, status, createdAt) index.
+ */
+async function goldForRater(tx: Db, projectId: string, raterId: string): Promise<string | null> {
+  const [project] = await tx.$queryRaw<{ goldRate: number }[]>`SELECT "goldRate" FROM "Project" WHERE id = ${projectId}`;
+  if (!project || !(Math.random() < project.goldRate)) return null;
+  const [gold] = await tx.$queryRaw<{ id: string }[]>`
+    SELECT c.id FROM "Comparison" c
+    WHERE c."projectId" = ${projectId} AND c.status = 'gold'
+      AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
+    ORDER BY random() LIMIT 1`;
+  if (!gold) return null;
+  // remainingForRater's test, stopping at the first comparison that passes
+  const [work] = await tx.$queryRaw<{ found: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM "Comparison" c
+      WHERE c."projectId" = ${projectId} AND c.status = 'open'
+        AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
+        AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
+          + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
+               AND a."completedAt" IS NULL AND a."expiresAt" > now())
+          < c."requiredRankings") AS found`;
+  return work.found ? gold.id : null;
+}
+
+/** 1 when the handed-out task is gold: remainingForRater counts open comparisons only, and a count that did not drop would give gold away. */
+export async function goldTasks(db: Db, comparisonId: string): Promise<number> {
+  return db.comparison.count({ where: { id: comparisonId, status: 'gold' } });
+}
+
 const MAX_ATTEMPTS = 50;
 const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
 
@@ -116,10 +148,23 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, ra
         SELECT ${TASK_COLUMNS}, a."expiresAt" FROM "Assignment" a
         JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
         WHERE a."raterId" = ${raterId} AND a."completedAt" IS NULL AND a."expiresAt" > now()
-          AND c."projectId" = ${projectId} AND c.status = 'open'
+          AND c."projectId" = ${projectId} AND c.status IN ('open', 'gold')
           AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
         ORDER BY a."assignedAt" LIMIT 1`;
       if (held) return { task: toTask(held, raterId) };
+      const gold = mode === 'skip-locked' ? await goldForRater(tx, projectId, raterId) : null;
+      if (gold) {
+        const now = new Date();
+        const expiresAt = new Date(now.getTime() + ttlMs);
+        const [taken] = await tx.$queryRaw<TaskRow[]>`
+          WITH taken AS (
+            INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt") VALUES (${gold}, ${raterId}, ${now}, ${expiresAt})
+            ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "assignedAt" = excluded."assignedAt", "expiresAt" = excluded."expiresAt", "completedAt" = NULL
+            RETURNING "comparisonId", "expiresAt")
+          SELECT ${TASK_COLUMNS}, taken."expiresAt" FROM taken
+          JOIN "Comparison" c ON c.id = taken."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"`;
+        return { task: toTask(taken, raterId) };
+      }
 
       const lock = mode === 'skip-locked' ? Prisma.sql`FOR UPDATE OF c SKIP LOCKED` : Prisma.sql`FOR UPDATE OF c`;
       const [candidate] = await tx.$queryRaw<{ id: string }[]>`
@@ -205,7 +250,7 @@ export async function submitRanking(
   inTransaction?: (tx: Db, submitted: SubmittedRanking) => Promise<void>,
 ): Promise<SubmittedRanking> {
   return prisma.$transaction(async (tx): Promise<SubmittedRanking> => {
-    const [locked] = await tx.$queryRaw<{ requiredRankings: number; status: 'open' | 'complete' }[]>`
+    const [locked] = await tx.$queryRaw<{ requiredRankings: number; status: 'open' | 'complete' | 'gold' }[]>`
       SELECT "requiredRankings", status::text FROM "Comparison" WHERE id = ${comparisonId} FOR UPDATE`;
     if (!locked) throw notFound('comparison');
     const [state] = await tx.$queryRaw<SubmitState[]>`
@@ -224,7 +269,8 @@ export async function submitRanking(
     }
     const ratings = input.skipped ? [] : await checkRatings(tx, comparisonId, state.answerIds, input.ratings);
     if (state.ranked) throw conflict('already_ranked', 'you have already ranked this comparison');
-    if (!input.skipped && !state.holdsSlot && (locked.status === 'complete' || state.takenSlots >= locked.requiredRankings)) {
+    // gold has no slots: every rater gets it once
+    if (!input.skipped && !state.holdsSlot && locked.status !== 'gold' && (locked.status === 'complete' || state.takenSlots >= locked.requiredRankings)) {
       throw new ApiError(409, 'comparison_full', 'this comparison already has all its rankings; ask for the next task');
     }
 
@@ -233,7 +279,8 @@ export async function submitRanking(
     const flags = input.skipped ? {} : input.flags;
     // agreement is kept on the comparison for the dashboard (a skip changes nothing)
     const agreement = input.skipped ? null : pairwiseAgreement([...state.orders, order]);
-    // the closing count is this statement's: it sees every committed ranking, but not the one it inserts
+    // the closing count is this statement's: it sees every committed ranking, but not the one it
+    // inserts; a gold comparison never closes
     const [row] = await tx.$queryRaw<(Prisma.RankingModel & { displayName: string; closed: boolean })[]>`
       WITH ranking AS (
         INSERT INTO "Ranking"(id, "comparisonId", "raterId", "order", flags, "allBad", comment, "timeSpentMs", skipped, "skipReason", "createdAt")
@@ -246,14 +293,16 @@ export async function submitRanking(
         ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "completedAt" = excluded."completedAt"),
       comparison AS (
         UPDATE "Comparison" c SET "comparedPairs" = ${agreement?.comparedPairs ?? null}::int, "agreedPairs" = ${agreement?.agreedPairs ?? null}::int,
-          status = CASE WHEN (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) + 1 >= c."requiredRankings"
+          status = CASE WHEN c.status = 'open' AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) + 1 >= c."requiredRankings"
                         THEN 'complete'::"ComparisonStatus" ELSE c.status END
         WHERE c.id = ${comparisonId} AND ${!input.skipped}
         RETURNING c.status)
       SELECT ranking.*, u."displayName", EXISTS (SELECT 1 FROM comparison WHERE status = 'complete') AS closed FROM ranking JOIN "User" u ON u.id = ranking."raterId"`;
     const { displayName, closed, ...ranking } = row;
     const stored = ratings.length ? await tx.answerRating.createManyAndReturn({ data: ratings.map((r) => ({ ...r, rankingId: ranking.id })) }) : [];
-    const submitted: SubmittedRanking = { ranking: { ...ranking, rater: { displayName }, ratings: stored }, comparisonStatus: closed ? 'complete' : locked.status };
+    // a gold comparison stays open to the other raters, and the rater must not tell it from the rest
+    const status = closed ? 'complete' : locked.status === 'gold' ? 'open' : locked.status;
+    const submitted: SubmittedRanking = { ranking: { ...ranking, rater: { displayName }, ratings: stored }, comparisonStatus: status };
     await inTransaction?.(tx, submitted);
     return submitted;
   }, TX_OPTIONS);

@@ -2,6 +2,7 @@
 // ({"prompt","completion","label"}). The one query for them: the unpaired export streams it, and
 // a job dataset built from thumbs reads it (freezing the rankings it names).
 import type { Db, Prisma } from '../db.ts';
+import { comparisonIsData, projectExclusions, rankingIsData } from './exclusions.ts';
 
 const BATCH = 500;
 
@@ -19,13 +20,14 @@ export interface UnpairedExample {
 /**
  * Every thumb a rater gave an answer in the project, up → label true, down → false, one row per
  * rater and answer (several raters' thumbs on one answer are several examples, as KTO counts
- * them). Rankings that were skipped give none. Read in batches: constant memory for the export.
+ * them). Only rankings that are data give any (services/exclusions.ts). Read in batches: constant memory for the export.
  */
 export async function* unpairedExamples(db: Db, projectId: string): AsyncGenerator<UnpairedExample> {
+  const ranking = { ...rankingIsData(await projectExclusions(db, projectId)), comparison: { projectId, ...comparisonIsData } };
   let cursor: { rankingId: string; answerId: string } | undefined;
   for (;;) {
     const batch = await db.answerRating.findMany({
-      where: { thumb: { not: null }, ranking: { skipped: false, comparison: { projectId } } },
+      where: { thumb: { not: null }, ranking },
       select: { rankingId: true, answerId: true, thumb: true, answer: { select: { text: true, comparison: { select: { prompt: { select: { text: true, turns: true } } } } } } },
       orderBy: [{ rankingId: 'asc' }, { answerId: 'asc' }],
       take: BATCH,

@@ -49,6 +49,13 @@ export function Dashboard() {
               help={t('dash.agreementHelp')}
               testId="stat-agreement"
             />
+            <Stat
+              label={t('dash.alpha')}
+              value={data.reliability.alpha === null ? '—' : data.reliability.alpha.toFixed(2)}
+              detail={data.reliability.alpha === null ? t('dash.alphaNone') : t('dash.alphaUnits', { units: data.reliability.units })}
+              help={t('dash.alphaHelp')}
+              testId="stat-alpha"
+            />
           </ul>
           <section className="card">
             <h3>{t('dash.overTime')}</h3>
@@ -65,6 +72,23 @@ export function Dashboard() {
               </p>
             )}
           </section>
+          {data.reliability.daily.some((d) => d.alpha !== null) && (
+            <section className="card" data-testid="alpha-over-time">
+              <h3>{t('dash.alphaOverTime')}</h3>
+              <LineChart
+                fromZero={false}
+                title={t('dash.alphaOverTime')}
+                formatX={(i) => data.daily[i]?.date.slice(5) ?? ''}
+                series={[
+                  {
+                    label: t('dash.alpha'),
+                    color: 'var(--c1)',
+                    points: data.reliability.daily.flatMap((d, x) => (d.alpha === null ? [] : [{ x, y: d.alpha }])),
+                  },
+                ]}
+              />
+            </section>
+          )}
         </>
       )}
       <section className="card">

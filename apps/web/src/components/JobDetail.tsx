@@ -2,7 +2,7 @@
 
 import { useState } from 'react';
 import Link from 'next/link';
-import type { Job, JobMetric, ModelListResponse } from '@jielong/shared';
+import { DatasetExclusionsSchema, type Job, type JobMetric, type ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api } from '@/lib/api';
@@ -231,6 +231,19 @@ function Curves({ job, metrics }: { job: Job; metrics: JobMetric[] }) {
   );
 }
 
+/** What the frozen dataset left out because a researcher excluded raters (preference datasets). */
+function DatasetExclusions({ excluded }: { excluded: unknown }) {
+  const { t } = useI18n();
+  const parsed = DatasetExclusionsSchema.safeParse(excluded);
+  if (!parsed.success || parsed.data.exclusions.length === 0) return null;
+  const raters = [...new Set(parsed.data.exclusions.map((e) => e.raterName))].join(', ');
+  return (
+    <p className="small" data-testid="dataset-excluded">
+      {t('jobs.datasetExcluded', { rankings: parsed.data.rankings, raters })}
+    </p>
+  );
+}
+
 /** The hyper-parameters the job runs with (defaults filled in) and its frozen dataset. */
 function Settings({ job }: { job: Job }) {
   const { t } = useI18n();
@@ -247,6 +260,7 @@ function Settings({ job }: { job: Job }) {
           {snapshot.sha256 && <code className="muted"> sha256 {snapshot.sha256.slice(0, 12)}…</code>}
         </p>
       )}
+      <DatasetExclusions excluded={(snapshot as { excluded?: unknown } | null)?.excluded} />
       <dl className="hp-list">
         {flat.map(([k, v]) => (
           <div key={k}>

@@ -8,6 +8,7 @@ import type { MessageKey } from '@/i18n/messages';
 import { formatDuration, KNOWN_CODES } from '@/lib/jobs';
 import { fixText, reasonText } from '@/lib/reasons';
 import { useApiData } from '@/lib/useApiData';
+import { Arena } from './Arena';
 import { ErrorBanner } from './ErrorBanner';
 import { ModelDetails } from './ModelDetails';
 import { ModelImport } from './ModelImport';
@@ -136,6 +137,7 @@ export function ModelList() {
           </ul>
         </section>
       )}
+      {data && <Arena />}
       {data && <Preferences />}
     </div>
   );

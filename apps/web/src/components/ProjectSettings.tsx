@@ -25,7 +25,7 @@ export function ProjectSettings() {
   );
 }
 
-const SETTINGS_FIELDS = ['name', 'guidelines', 'answersPerComparison', 'ratersPerComparison'] as const;
+const SETTINGS_FIELDS = ['name', 'guidelines', 'answersPerComparison', 'ratersPerComparison', 'goldRate'] as const;
 
 function SettingsForm() {
   const { t } = useI18n();
@@ -35,6 +35,7 @@ function SettingsForm() {
     guidelines: project.guidelines,
     answersPerComparison: project.answersPerComparison,
     ratersPerComparison: project.ratersPerComparison,
+    goldRate: project.goldRate,
   });
   const [saved, setSaved] = useState(false);
   const { busy, error, run } = useSubmit();
@@ -68,6 +69,11 @@ function SettingsForm() {
         </FormField>
         <FormField label={t('settings.raters')} error={errors.at('ratersPerComparison')}>
           {(control) => <input {...control} type="number" min={1} max={50} value={form.ratersPerComparison} onChange={(e) => edit({ ratersPerComparison: Number(e.target.value) })} />}
+        </FormField>
+        <FormField label={t('settings.goldRate')} hint={t('settings.goldRateHelp')} error={errors.at('goldRate')}>
+          {(control) => (
+            <input {...control} type="number" min={0} max={100} step={1} value={Math.round(form.goldRate * 100)} onChange={(e) => edit({ goldRate: Number(e.target.value) / 100 })} />
+          )}
         </FormField>
       </div>
       <MarkdownEditor

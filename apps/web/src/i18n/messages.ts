@@ -1,5 +1,6 @@
 // Every UI string, in English and Simplified Chinese. Keys are flat ("area.thing") so a missing
 // translation is a type error: `zh` must have exactly the keys of `en`.
+import { qualityEn, qualityZh } from './quality';
 import { scalesEn, scalesZh } from './scales';
 import { dialogueEn, dialogueZh } from './dialogue';
 import { trainingEn, trainingZh } from './training';
@@ -285,6 +286,7 @@ const en = {
   'settings.noMembers': 'No members yet.',
   'settings.rolesAdminOnly': 'Only admins change member roles.',
   ...trainingEn,
+  ...qualityEn,
   ...scalesEn,
   ...dialogueEn,
 } as const;
@@ -569,6 +571,7 @@ const zh: Messages = {
   'settings.noMembers': '还没有成员。',
   'settings.rolesAdminOnly': '只有管理员可以修改成员角色。',
   ...trainingZh,
+  ...qualityZh,
   ...scalesZh,
   ...dialogueZh,
 };

@@ -16,6 +16,7 @@ export const PROJECT_PAGES: readonly ProjectPage[] = [
   { slug: 'history', label: 'nav.history', roles: ['rater', 'admin'] },
   { slug: 'review', label: 'nav.review', roles: ['researcher', 'admin'] },
   { slug: 'dashboard', label: 'nav.dashboard', roles: ['researcher', 'admin'] },
+  { slug: 'raters', label: 'nav.raters', roles: ['researcher', 'admin'] },
   { slug: 'import', label: 'nav.import', roles: ['researcher', 'admin'] },
   { slug: 'jobs', label: 'nav.jobs', roles: ['researcher', 'admin'] },
   { slug: 'models', label: 'nav.models', roles: ['researcher', 'admin'] },

@@ -1,7 +1,7 @@
 // kto: the SFT model + the frozen unpaired examples (desirable / undesirable answers) → policy, with
 // the SFT model as the frozen reference: no reward model, no pairs.
 import { trainKto, type KtoProgress } from '@jielong/ml';
-import { KtoHyperparamsSchema, UnpairedRowSchema } from '@jielong/shared';
+import { KtoHyperparamsSchema, KtoRowSchema } from '@jielong/shared';
 import { smallDatasetWarning } from '../failures.ts';
 import type { JobRun } from '../job-run.ts';
 import { runTrainer } from './trainer.ts';
@@ -9,7 +9,7 @@ import type { KindResult } from './types.ts';
 
 export async function runKto(run: JobRun): Promise<KindResult> {
   const hp = run.hyperparams(KtoHyperparamsSchema);
-  const examples = await run.dataset(UnpairedRowSchema);
+  const examples = await run.dataset(KtoRowSchema);
   const small = smallDatasetWarning('kto', examples.length);
   if (small) await run.warn(small);
   return runTrainer(

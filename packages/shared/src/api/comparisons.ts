@@ -4,7 +4,8 @@ import { LanguageSchema } from './prompts.ts';
 import { AnswerRatingsSchema } from './scales.ts';
 import { ChatMessageSchema, DialogueSchema } from '../dialogue.ts';
 
-export const ComparisonStatusSchema = z.enum(['open', 'complete']);
+/** gold: a comparison with a known order, handed to every rater once among their tasks (see goldRate) */
+export const ComparisonStatusSchema = z.enum(['open', 'complete', 'gold']);
 export type ComparisonStatus = z.infer<typeof ComparisonStatusSchema>;
 
 /** How an answer was sampled; free-form beyond these known keys. */
@@ -35,11 +36,24 @@ export const CreateComparisonRequestSchema = z
     answers: z.array(NewAnswerSchema).min(2).max(16),
     /** defaults to the project's ratersPerComparison */
     requiredRankings: z.number().int().min(1).max(50).optional(),
+    /** makes it a gold comparison: the known order as answer indexes, best first, ties grouped */
+    goldOrder: z.array(z.array(z.number().int().min(0)).min(1)).min(1).optional(),
   })
   .superRefine((v, ctx) => {
     if ((v.promptId === undefined) === (v.prompt === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['promptId'], message: 'give exactly one of promptId or prompt' });
     }
+    if (!v.goldOrder) return;
+    const seen = new Set<number>();
+    v.goldOrder.forEach((group, i) =>
+      group.forEach((index, j) => {
+        if (index >= v.answers.length || seen.has(index)) {
+          ctx.addIssue({ code: 'custom', path: ['goldOrder', i, j], message: index >= v.answers.length ? `no answer ${index}` : `answer ${index} appears twice` });
+        }
+        seen.add(index);
+      }),
+    );
+    if (seen.size < v.answers.length) ctx.addIssue({ code: 'custom', path: ['goldOrder'], message: 'goldOrder must place every answer' });
   });
 export type CreateComparisonRequest = z.infer<typeof CreateComparisonRequestSchema>;
 
@@ -94,6 +108,8 @@ export const ComparisonSchema = z.object({
   jobId: IdSchema.nullable(),
   createdAt: TimestampSchema,
   answers: z.array(AnswerSchema),
+  /** a gold comparison's known order (answer ids, best first, ties grouped); null otherwise */
+  goldOrder: z.array(z.array(IdSchema)).nullable(),
 });
 export type Comparison = z.infer<typeof ComparisonSchema>;
 export const ComparisonResponseSchema = z.object({ comparison: ComparisonSchema });

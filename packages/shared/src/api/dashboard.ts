@@ -7,7 +7,7 @@ export const DashboardResponseSchema = z.object({
   totals: z.object({
     prompts: z.number().int(),
     demonstrations: z.object({ submitted: z.number().int(), accepted: z.number().int(), rejected: z.number().int() }),
-    comparisons: z.object({ open: z.number().int(), complete: z.number().int() }),
+    comparisons: z.object({ open: z.number().int(), complete: z.number().int(), gold: z.number().int() }),
     rankings: z.number().int(),
     skippedRankings: z.number().int(),
   }),
@@ -27,6 +27,15 @@ export const DashboardResponseSchema = z.object({
     agreedPairs: z.number().int(),
     /** agreedPairs / comparedPairs; null when no comparison has two rankings */
     rate: z.number().nullable(),
+  }),
+  /**
+   * Krippendorff's α (nominal) over the pairwise judgements of comparisons two or more raters
+   * ranked, excluded rankings left out; `daily` is α over everything ranked up to each day's end
+   */
+  reliability: z.object({
+    alpha: z.number().nullable(),
+    units: z.number().int(),
+    daily: z.array(z.object({ date: z.string(), alpha: z.number().nullable() })),
   }),
 });
 export type DashboardResponse = z.infer<typeof DashboardResponseSchema>;

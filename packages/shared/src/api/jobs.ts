@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IdSchema, TimestampSchema } from './common.ts';
 import { JobKindSchema, JobSchema, ModelSchema } from './training.ts';
 import { ModelExportSchema, ModelProvenanceSchema } from './model-io.ts';
+import { DatasetExclusionsSchema } from './quality.ts';
 import { AssistantTurnListSchema } from './datasets.ts';
 import { PromptContentSchema } from '../dialogue.ts';
 import {
@@ -107,7 +108,7 @@ export const SftRowSchema = z.object({ prompt: PromptContentSchema, completion: 
 export const PreferencePairRowSchema = z.object({ prompt: PromptContentSchema, chosen: AnswerContentSchema, rejected: AnswerContentSchema, group: z.string() });
 export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: PromptContentSchema });
 /** One unpaired answer (TRL's unpaired preference format): `label` true when desirable; `group` its ranking (or rating). */
-export const UnpairedRowSchema = z.object({ prompt: PromptContentSchema, completion: AnswerContentSchema, label: z.boolean(), group: z.string() });
+export const KtoRowSchema = z.object({ prompt: PromptContentSchema, completion: AnswerContentSchema, label: z.boolean(), group: z.string() });
 export const DATASET_ROW_SCHEMAS = {
   pretrain: PretrainRowSchema,
   sft: SftRowSchema,
@@ -115,7 +116,7 @@ export const DATASET_ROW_SCHEMAS = {
   dpo: PreferencePairRowSchema,
   ppo: PromptRowSchema,
   grpo: PromptRowSchema,
-  kto: UnpairedRowSchema,
+  kto: KtoRowSchema,
   best_of_n: PromptRowSchema,
   generate: PromptRowSchema,
 } as const;
@@ -129,6 +130,8 @@ export const DatasetSnapshotSchema = z.object({
   counts: z.record(z.string(), z.number()),
   source: z.string(),
   frozenAt: TimestampSchema,
+  /** preference datasets: the rater exclusions in force when it was frozen, and the rankings they left out */
+  excluded: DatasetExclusionsSchema.optional(),
 });
 export type DatasetSnapshot = z.infer<typeof DatasetSnapshotSchema>;
 

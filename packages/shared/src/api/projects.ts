@@ -7,6 +7,8 @@ export const ProjectSettingsSchema = z.object({
   ratersPerComparison: z.number().int().min(1).max(50),
   /** K: how many answers a generated comparison holds */
   answersPerComparison: z.number().int().min(2).max(16),
+  /** share of a rater's new tasks that are gold comparisons (known order), while any are left for them */
+  goldRate: z.number().min(0).max(1),
 });
 
 export const ProjectSchema = z.object({
@@ -16,6 +18,7 @@ export const ProjectSchema = z.object({
   guidelines: z.string(),
   ratersPerComparison: z.number().int(),
   answersPerComparison: z.number().int(),
+  goldRate: z.number(),
   /** what raters score each answer on, beside the ranking */
   ratingScales: z.array(RatingScaleSchema),
   /** raters may give each answer a thumbs up or down */
@@ -33,6 +36,7 @@ export const CreateProjectRequestSchema = z.object({
   guidelines: z.string().max(100_000).default(''),
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.default(3),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.default(4),
+  goldRate: ProjectSettingsSchema.shape.goldRate.default(0.1),
   ratingScales: RatingScalesSchema.default([]),
   thumbs: z.boolean().default(true),
 });
@@ -44,6 +48,7 @@ export const UpdateProjectRequestSchema = z.object({
   guidelines: z.string().max(100_000).optional(),
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.optional(),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.optional(),
+  goldRate: ProjectSettingsSchema.shape.goldRate.optional(),
   ratingScales: RatingScalesSchema.optional(),
   thumbs: z.boolean().optional(),
 });
