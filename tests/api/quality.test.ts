@@ -85,11 +85,11 @@ test('gold comparisons: same task shape and counts for the rater, never the last
   await rankTask(r1, second.task!, [second.task!.answers[0].text, second.task!.answers[1].text]);
   const third = await nextTask(r1, projectId);
   await rankTask(r1, third.task!, [third.task!.answers[0].text, third.task!.answers[1].text]);
-  assert.deepEqual(await nextTask(r1, projectId), { task: null, remaining: 0 });
+  assert.deepEqual(await nextTask(r1, projectId), { task: null, remaining: 0, remainingCapped: false });
   const lateRater = await h.person('Late');
   await h.prisma.projectMember.create({ data: { projectId, userId: lateRater.id, roles: ['rater'] } });
   await h.prisma.comparison.updateMany({ where: { projectId, status: 'open' }, data: { status: 'complete' } });
-  assert.deepEqual(await nextTask(lateRater, projectId), { task: null, remaining: 0 }, 'nothing ordinary left: no gold either');
+  assert.deepEqual(await nextTask(lateRater, projectId), { task: null, remaining: 0, remainingCapped: false }, 'nothing ordinary left: no gold either');
 
   const stats = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/rater-stats`)).json() as RaterStatsResponse;
   assert.equal(stats.goldComparisons, 1);
