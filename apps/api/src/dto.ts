@@ -36,6 +36,7 @@ export function toProject(p: Prisma.ProjectModel, myRoles: Role[]): Project {
     guidelines: p.guidelines,
     ratersPerComparison: p.ratersPerComparison,
     answersPerComparison: p.answersPerComparison,
+    playgroundForAnnotators: p.playgroundForAnnotators,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
     myRoles,

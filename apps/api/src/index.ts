@@ -31,6 +31,7 @@ import dashboardRoutes from './routes/dashboard.ts';
 import jobRoutes from './routes/jobs.ts';
 import modelRoutes from './routes/models.ts';
 import modelIoRoutes from './routes/model-io.ts';
+import playgroundRoutes from './routes/playground.ts';
 
 export type { AppConfig, AuthUser } from './types.ts';
 export { createComparison } from './services/comparisons.ts';
@@ -127,6 +128,7 @@ export async function buildApp(opts: BuildAppOptions) {
         jobRoutes,
         modelRoutes,
         modelIoRoutes,
+        playgroundRoutes,
       ]) {
         await v1.register(routes);
       }

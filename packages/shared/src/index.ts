@@ -16,3 +16,4 @@ export * from './hyperparams.ts';
 export * from './pairs.ts';
 export * from './text.ts';
 export * from './dialogue.ts';
+export * from './api/playground.ts';

@@ -6,6 +6,8 @@ export const ProjectSettingsSchema = z.object({
   ratersPerComparison: z.number().int().min(1).max(50),
   /** K: how many answers a generated comparison holds */
   answersPerComparison: z.number().int().min(2).max(16),
+  /** annotators may use the playground (researchers always may) */
+  playgroundForAnnotators: z.boolean(),
 });
 
 export const ProjectSchema = z.object({
@@ -15,6 +17,7 @@ export const ProjectSchema = z.object({
   guidelines: z.string(),
   ratersPerComparison: z.number().int(),
   answersPerComparison: z.number().int(),
+  playgroundForAnnotators: z.boolean(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
   /** the caller's effective roles in this project (admins: all roles) */
@@ -28,6 +31,7 @@ export const CreateProjectRequestSchema = z.object({
   guidelines: z.string().max(100_000).default(''),
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.default(3),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.default(4),
+  playgroundForAnnotators: ProjectSettingsSchema.shape.playgroundForAnnotators.default(false),
 });
 export type CreateProjectRequest = z.input<typeof CreateProjectRequestSchema>;
 
@@ -37,6 +41,7 @@ export const UpdateProjectRequestSchema = z.object({
   guidelines: z.string().max(100_000).optional(),
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.optional(),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.optional(),
+  playgroundForAnnotators: ProjectSettingsSchema.shape.playgroundForAnnotators.optional(),
 });
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequestSchema>;
 
