@@ -23,7 +23,7 @@ export function ProjectSettings() {
   );
 }
 
-const SETTINGS_FIELDS = ['name', 'guidelines', 'answersPerComparison', 'ratersPerComparison'] as const;
+const SETTINGS_FIELDS = ['name', 'guidelines', 'answersPerComparison', 'ratersPerComparison', 'playgroundForAnnotators'] as const;
 
 function SettingsForm() {
   const { t } = useI18n();
@@ -33,6 +33,7 @@ function SettingsForm() {
     guidelines: project.guidelines,
     answersPerComparison: project.answersPerComparison,
     ratersPerComparison: project.ratersPerComparison,
+    playgroundForAnnotators: project.playgroundForAnnotators,
   });
   const [saved, setSaved] = useState(false);
   const { busy, error, run } = useSubmit();
@@ -68,6 +69,10 @@ function SettingsForm() {
           {(control) => <input {...control} type="number" min={1} max={50} value={form.ratersPerComparison} onChange={(e) => edit({ ratersPerComparison: Number(e.target.value) })} />}
         </FormField>
       </div>
+      <label className="check">
+        <input type="checkbox" checked={form.playgroundForAnnotators} onChange={(e) => edit({ playgroundForAnnotators: e.target.checked })} />{' '}
+        {t('settings.playgroundForAnnotators')}
+      </label>
       <MarkdownEditor
         id="guidelines"
         label={t('settings.guidelines')}

@@ -1,6 +1,7 @@
 // Every UI string, in English and Simplified Chinese. Keys are flat ("area.thing") so a missing
 // translation is a type error: `zh` must have exactly the keys of `en`.
 import { dialogueEn, dialogueZh } from './dialogue';
+import { playgroundEn, playgroundZh } from './playground';
 import { trainingEn, trainingZh } from './training';
 
 export const LOCALES = ['en', 'zh'] as const;
@@ -283,6 +284,7 @@ const en = {
   'settings.rolesAdminOnly': 'Only admins change member roles.',
   ...trainingEn,
   ...dialogueEn,
+  ...playgroundEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -564,6 +566,7 @@ const zh: Messages = {
   'settings.rolesAdminOnly': '只有管理员可以修改成员角色。',
   ...trainingZh,
   ...dialogueZh,
+  ...playgroundZh,
 };
 
 export const MESSAGES: Record<Locale, Messages> = { en, zh };
