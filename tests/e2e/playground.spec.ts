@@ -60,7 +60,7 @@ test('the playground streams an answer, stops on Esc, and keeps a good answer as
   await expect(answers).toHaveCount(2, { timeout: 60_000 });
   const second = answers.nth(1);
   await expect(second.locator('.reply-footer')).toContainText(/\d+ tokens in/);
-  await expect(second.locator('.reply-footer')).toContainText('model was loaded');
+  await expect(second.locator('.reply-footer')).toContainText('model already loaded');
   const answerText = (await second.locator('.md').first().innerText()).trim();
 
   await second.getByRole('button', { name: 'Keep as demonstration' }).click();
