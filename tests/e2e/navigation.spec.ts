@@ -4,7 +4,7 @@ import { Api, BASE_URL, expect, LAPTOP, login, PHONE, seedProject, shot, test } 
 
 const TABS: Record<string, string[]> = {
   annotator: ['Write', 'My contributions'],
-  rater: ['Rank'],
+  rater: ['Rank', 'My rankings'],
   researcher: ['Review', 'Dashboard', 'Import', 'Jobs', 'Models', 'Settings'],
 };
 
@@ -79,7 +79,7 @@ test('an admin creates a user and gives them a role in a project; they see it on
   const other = await browser.newPage({ baseURL: BASE_URL });
   await login(other, { email, password: 'newcomer-pass' });
   await other.goto('/');
-  await expect(other.locator('.project-card', { hasText: project.name }).locator('.chip')).toHaveText(['Rank']);
+  await expect(other.locator('.project-card', { hasText: project.name }).locator('.chip')).toHaveText(['Rank', 'My rankings']);
   await other.close();
 });
 

@@ -16,6 +16,7 @@ import type {
 } from '@jielong/shared';
 import { turnsOfPrompt } from '@jielong/shared';
 import type { Prisma } from './db.ts';
+import { toAnswerRatings } from './services/answer-ratings.ts';
 
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
@@ -36,6 +37,8 @@ export function toProject(p: Prisma.ProjectModel, myRoles: Role[]): Project {
     guidelines: p.guidelines,
     ratersPerComparison: p.ratersPerComparison,
     answersPerComparison: p.answersPerComparison,
+    ratingScales: p.ratingScales as Project['ratingScales'],
+    thumbs: p.thumbs,
     playgroundForAnnotators: p.playgroundForAnnotators,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
@@ -107,7 +110,10 @@ export function toComparison(
   };
 }
 
-export function toRanking(r: Prisma.RankingModel & { rater: { displayName: string } }): Ranking {
+/** What toRanking needs loaded with a ranking. */
+export const rankingInclude = { rater: { select: { displayName: true } }, ratings: true } as const satisfies Prisma.RankingInclude;
+
+export function toRanking(r: Prisma.RankingModel & { rater: { displayName: string }; ratings: Prisma.AnswerRatingModel[] }): Ranking {
   return {
     id: r.id,
     comparisonId: r.comparisonId,
@@ -120,7 +126,10 @@ export function toRanking(r: Prisma.RankingModel & { rater: { displayName: strin
     timeSpentMs: r.timeSpentMs,
     skipped: r.skipped,
     skipReason: r.skipReason,
+    ratings: toAnswerRatings(r.ratings),
     createdAt: iso(r.createdAt),
+    changedAt: isoOrNull(r.changedAt),
+    frozenAt: isoOrNull(r.frozenAt),
   };
 }
 

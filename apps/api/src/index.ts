@@ -25,6 +25,7 @@ import promptRoutes from './routes/prompts.ts';
 import demonstrationRoutes from './routes/demonstrations.ts';
 import comparisonRoutes from './routes/comparisons.ts';
 import ratingRoutes from './routes/rating.ts';
+import rankingRoutes from './routes/rankings.ts';
 import exportRoutes from './routes/exports.ts';
 import preferenceImportRoutes from './routes/preference-imports.ts';
 import dashboardRoutes from './routes/dashboard.ts';
@@ -51,6 +52,7 @@ export async function buildApp(opts: BuildAppOptions) {
   const config: AppConfig = {
     dataDir: opts.dataDir ?? './.jielong',
     assignmentTtlMs: opts.assignmentTtlMs ?? 30 * 60_000,
+    undoWindowMs: opts.undoWindowMs ?? 10_000,
     sessionTtlMs: opts.sessionTtlMs ?? 30 * 24 * 3600_000,
     secureCookies: opts.secureCookies ?? false,
     bodyLimit: opts.bodyLimit ?? 1 * MB,
@@ -122,6 +124,7 @@ export async function buildApp(opts: BuildAppOptions) {
         demonstrationRoutes,
         comparisonRoutes,
         ratingRoutes,
+        rankingRoutes,
         exportRoutes,
         preferenceImportRoutes,
         dashboardRoutes,

@@ -16,6 +16,8 @@ export interface AppConfig {
   dataDir: string;
   /** how long a handed-out rating task holds its slot */
   assignmentTtlMs: number;
+  /** how long after submitting a ranking its rater may take it back */
+  undoWindowMs: number;
   sessionTtlMs: number;
   /** set the Secure flag on the session cookie (behind HTTPS) */
   secureCookies: boolean;

@@ -7,6 +7,8 @@ export * from './api/projects.ts';
 export * from './api/prompts.ts';
 export * from './api/demonstrations.ts';
 export * from './api/comparisons.ts';
+export * from './api/scales.ts';
+export * from './api/rankings.ts';
 export * from './api/datasets.ts';
 export * from './api/dashboard.ts';
 export * from './api/training.ts';

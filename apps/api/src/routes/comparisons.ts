@@ -10,7 +10,7 @@ import {
 } from '@jielong/shared';
 import { requireProject } from '../access.ts';
 import { notFound } from '../errors.ts';
-import { comparisonInclude, toComparison, toRanking } from '../dto.ts';
+import { comparisonInclude, rankingInclude, toComparison, toRanking } from '../dto.ts';
 import { createComparison } from '../services/comparisons.ts';
 import { upsertPrompt } from '../services/prompts.ts';
 
@@ -66,7 +66,7 @@ const comparisonRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const comparison = await app.prisma.comparison.findUnique({
         where: { id: req.params.id },
-        include: { ...comparisonInclude, rankings: { include: { rater: { select: { displayName: true } } }, orderBy: { createdAt: 'asc' } } },
+        include: { ...comparisonInclude, rankings: { include: rankingInclude, orderBy: { createdAt: 'asc' } } },
       });
       if (!comparison) throw notFound('comparison');
       await requireProject(req, comparison.projectId, ['researcher']);

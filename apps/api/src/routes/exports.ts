@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { PreferenceExportQuerySchema, ProjectParamsSchema, SftExportQuerySchema } from '@jielong/shared';
 import { requireProject } from '../access.ts';
-import { preferenceRows, sftRows, toJsonLines } from '../services/export.ts';
+import { preferenceRows, ratingsRows, sftRows, toJsonLines, unpairedRows } from '../services/export.ts';
 
 const NDJSON = 'application/x-ndjson; charset=utf-8';
 
@@ -52,6 +52,41 @@ const exportRoutes: FastifyPluginAsyncZod = async (app) => {
       const { format } = req.query;
       reply.type(NDJSON).header('content-disposition', attachment(project.name, format === 'standard' ? 'preferences' : `preferences-${format}`));
       return reply.send(Readable.from(toJsonLines(preferenceRows(app.prisma, project.id, format))));
+    },
+  );
+
+  app.get(
+    '/projects/:projectId/export/unpaired',
+    {
+      schema: {
+        tags: ['export'],
+        description: 'JSONL of {"prompt","completion","label"} (TRL unpaired preference, for KTO): one row per thumb a rater gave an answer, up = true.',
+        params: ProjectParamsSchema,
+        querystring: PreferenceExportQuerySchema,
+        produces: ['application/x-ndjson'],
+      },
+    },
+    async (req, reply) => {
+      const { project } = await requireProject(req, req.params.projectId, ['researcher']);
+      reply.type(NDJSON).header('content-disposition', attachment(project.name, 'unpaired'));
+      return reply.send(Readable.from(toJsonLines(unpairedRows(app.prisma, project.id, req.query.format))));
+    },
+  );
+
+  app.get(
+    '/projects/:projectId/export/ratings',
+    {
+      schema: {
+        tags: ['export'],
+        description: 'JSONL of {"prompt","completion","labels":{scale:{"value","count"}}}: each scored answer, the mean of its raters\' scores per scale (as oasst1 exports labels).',
+        params: ProjectParamsSchema,
+        produces: ['application/x-ndjson'],
+      },
+    },
+    async (req, reply) => {
+      const { project } = await requireProject(req, req.params.projectId, ['researcher']);
+      reply.type(NDJSON).header('content-disposition', attachment(project.name, 'ratings'));
+      return reply.send(Readable.from(toJsonLines(ratingsRows(app.prisma, project.id))));
     },
   );
 };

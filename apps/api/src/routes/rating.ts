@@ -34,7 +34,8 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
       if (!comparison) throw notFound('comparison');
       const { user } = await requireProject(req, comparison.projectId, ['rater']);
       const { ranking, comparisonStatus } = await submitRanking(app.prisma, req.params.id, user.id, req.body);
-      return reply.code(201).send({ ranking: toRanking(ranking), comparisonStatus });
+      const undoUntil = new Date(ranking.createdAt.getTime() + app.config.undoWindowMs).toISOString();
+      return reply.code(201).send({ ranking: toRanking(ranking), comparisonStatus, undoUntil });
     },
   );
 };

@@ -2,6 +2,8 @@
 // repeatable-read transaction and written as JSONL to jobs/<jobId>/dataset.jsonl in the artifact
 // store, with sha256 and counts in the job's datasetSnapshot. Data added later is not in it, so a
 // job (and a retry of it) trains on exactly what the researcher saw when starting it.
+// The rankings read into it are marked frozen in the same transaction: their raters can no
+// longer change them (services/ranking-history.ts).
 //
 // Prompts are read with their turns: a dataset holding any dialogue is written in TRL's
 // conversational format throughout (toConversational), so the file a researcher downloads loads in
@@ -20,6 +22,7 @@ import { jobPrefix, type ArtifactStore } from '@jielong/db';
 import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
 import { ApiError } from '../errors.ts';
+import { freezeRankings, isSerializationFailure } from './ranking-history.ts';
 
 type Row = z.input<typeof PretrainRowSchema> | z.input<typeof SftRowSchema> | z.input<typeof PreferencePairRowSchema> | z.input<typeof PromptRowSchema>;
 
@@ -27,6 +30,8 @@ interface Collected {
   rows: Row[];
   counts: Record<string, number>;
   source: string;
+  /** the rankings the rows come from: frozen with the dataset, they cannot change from then on */
+  rankingIds?: string[];
 }
 
 /** Fewest rows each kind can train on (the trainers hold out a validation split). */
@@ -73,7 +78,7 @@ async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
       if (chosen !== undefined && rejected !== undefined) rows.push({ prompt: promptContent(r.comparison.prompt), chosen, rejected, group: r.id });
     }
   }
-  return { rows, counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size }, source: 'rankings (every ranked pair)' };
+  return { rows, counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size }, source: 'rankings (every ranked pair)', rankingIds: rankings.map((r) => r.id) };
 }
 
 async function ppoRows(db: Db, projectId: string): Promise<Collected> {
@@ -138,10 +143,28 @@ function toConversational(rows: Row[]): Row[] {
 
 /** Reads the job's rows consistently, checks there are enough, writes the file; returns the snapshot. */
 export async function freezeDataset(prisma: PrismaClient, store: ArtifactStore, projectId: string, jobId: string, req: ParsedCreateJobRequest): Promise<DatasetSnapshot> {
-  const { rows, counts, source } = await prisma.$transaction((tx) => collect(tx, projectId, req), { isolationLevel: 'RepeatableRead', timeout: 60_000 });
-  if (rows.length < MIN_ROWS[req.kind]) {
-    throw emptyDataset(`a ${req.kind} job needs at least ${MIN_ROWS[req.kind]} rows of ${WHAT[req.kind]}; the project has ${rows.length}`);
+  const read = () =>
+    prisma.$transaction(
+      async (tx) => {
+        const collected = await collect(tx, projectId, req);
+        if (collected.rows.length < MIN_ROWS[req.kind]) {
+          throw emptyDataset(`a ${req.kind} job needs at least ${MIN_ROWS[req.kind]} rows of ${WHAT[req.kind]}; the project has ${collected.rows.length}`);
+        }
+        await freezeRankings(tx, collected.rankingIds ?? []);
+        return collected;
+      },
+      { isolationLevel: 'RepeatableRead', timeout: 60_000 },
+    );
+  let collected: Collected | undefined;
+  for (let attempt = 1; !collected; attempt++) {
+    try {
+      collected = await read();
+    } catch (err) {
+      // a rater changed one of the rankings after the snapshot was taken: read again, with the change
+      if (!isSerializationFailure(err) || attempt >= 5) throw err;
+    }
   }
+  const { rows, counts, source } = collected;
   const path = `${jobPrefix(jobId)}/dataset.jsonl`;
   const { sha256, bytes } = await store.put(path, toConversational(rows).map((r) => JSON.stringify(r)).join('\n') + '\n', { immutable: true });
   return { path, sha256, bytes, counts: { rows: rows.length, ...counts }, source, frozenAt: new Date().toISOString() };

@@ -9,6 +9,8 @@ import { turnsOfPrompt, type RatingTask, type SubmitRankingRequestSchema } from 
 import type { z } from 'zod';
 import { Prisma, type Db, type PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
+import { rankingInclude } from '../dto.ts';
+import { checkRatings } from './answer-ratings.ts';
 
 /** Fisher–Yates driven by sha256(seed): the same rater sees the same order of the same comparison. */
 export function seededShuffle<T>(items: T[], seed: string): T[] {
@@ -48,7 +50,7 @@ export async function remainingForRater(db: Db, projectId: string, raterId: stri
 }
 
 /** Slots taken on a comparison, not counting `exceptRaterId`'s own assignment. */
-async function takenSlots(tx: Db, comparisonId: string, exceptRaterId: string): Promise<number> {
+export async function takenSlots(tx: Db, comparisonId: string, exceptRaterId: string): Promise<number> {
   const [row] = await tx.$queryRaw<{ taken: number }[]>`
     SELECT
       (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND NOT r.skipped)::int +
@@ -130,7 +132,7 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, ra
 export type RankingInput = z.output<typeof SubmitRankingRequestSchema>;
 
 /** Checks that `order` names every answer of the comparison exactly once (400 naming order.i.j). */
-function checkOrder(order: string[][], answerIds: string[]) {
+export function checkOrder(order: string[][], answerIds: string[]) {
   const expected = new Set(answerIds);
   const seen = new Set<string>();
   order.forEach((group, i) =>
@@ -162,6 +164,7 @@ export async function submitRanking(prisma: PrismaClient, comparisonId: string, 
       checkOrder(input.order!, answerIds);
       for (const id of Object.keys(input.flags)) if (!answerIds.includes(id)) throw badRequest(`flags.${id}`, `flags: ${id} is not an answer of this comparison`);
     }
+    const ratings = input.skipped ? [] : await checkRatings(tx, comparisonId, answerIds, input.ratings);
     if (await tx.ranking.findUnique({ where: { comparisonId_raterId: { comparisonId, raterId } } })) {
       throw conflict('already_ranked', 'you have already ranked this comparison');
     }
@@ -184,8 +187,9 @@ export async function submitRanking(prisma: PrismaClient, comparisonId: string, 
         timeSpentMs: input.timeSpentMs,
         skipped: input.skipped,
         skipReason: input.skipped ? input.skipReason! : null,
+        ratings: { createMany: { data: ratings } },
       },
-      include: { rater: { select: { displayName: true } } },
+      include: rankingInclude,
     });
     const now = new Date();
     await tx.assignment.upsert({

@@ -95,6 +95,25 @@ export function Dashboard() {
               </a>
             </div>
           </div>
+          <div>
+            <strong>{t('dash.exportUnpaired')}</strong>
+            <div className="button-row">
+              <a className="btn" href={`${base}/unpaired`} download={`${fileStem}-unpaired.jsonl`}>
+                ⤓ prompt, completion, label
+              </a>
+              <a className="btn" href={`${base}/unpaired?format=conversational`} download={`${fileStem}-unpaired-conversational.jsonl`}>
+                ⤓ {t('dialogue.exportConversational')}
+              </a>
+            </div>
+          </div>
+          <div>
+            <strong>{t('dash.exportRatings')}</strong>
+            <div className="button-row">
+              <a className="btn" href={`${base}/ratings`} download={`${fileStem}-ratings.jsonl`}>
+                ⤓ prompt, completion, labels
+              </a>
+            </div>
+          </div>
         </div>
       </section>
     </div>

@@ -10,6 +10,7 @@ import { useSubmit } from '@/lib/useSubmit';
 import { ErrorBanner } from './ErrorBanner';
 import { FormField } from './FormField';
 import { MarkdownEditor } from './MarkdownEditor';
+import { RatingScalesSettings } from './RatingScalesSettings';
 import { RolePicker } from './RolePicker';
 import { useProject } from './ProjectContext';
 
@@ -18,6 +19,7 @@ export function ProjectSettings() {
   return (
     <div className="page settings">
       <SettingsForm key={project.id} />
+      <RatingScalesSettings key={`scales-${project.id}`} />
       <Members isAdmin={project.myRoles.includes('admin')} />
     </div>
   );

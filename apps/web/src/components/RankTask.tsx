@@ -1,18 +1,21 @@
 'use client';
 
 import { useCallback, useEffect, useEffectEvent, useState } from 'react';
-import type { RatingTask, RatingTaskResponse, SubmitRankingRequest, SubmitRankingResponse } from '@jielong/shared';
+import type { AnswerRatings, RatingTask, RatingTaskResponse, SubmitRankingRequest, SubmitRankingResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api, ApiError } from '@/lib/api';
 import { initialGroups, type Groups } from '@/lib/ranking';
+import { missingRequired, setScore, toggleThumb } from '@/lib/scales';
 import { useSubmit } from '@/lib/useSubmit';
+import { AnswerScales, useRatingKeys } from './AnswerScales';
 import { Dialogue } from './Dialogue';
 import { ErrorBanner } from './ErrorBanner';
 import { Guidelines } from './Guidelines';
 import { useProject } from './ProjectContext';
 import { RankingBoard, type BoardAnswer, type Flags } from './RankingBoard';
 import { SkipForm } from './SkipForm';
+import { UndoSubmission } from './UndoSubmission';
 
 const SKIP_REASONS: MessageKey[] = ['rank.skipUnclear', 'rank.skipExpertise', 'rank.skipAlike', 'rank.skipHarmful'];
 
@@ -20,6 +23,15 @@ interface Loaded {
   task: RatingTask;
   answers: BoardAnswer[];
   shownAt: number;
+}
+
+/** The last submission, while it can still be taken back, with the board as it was. */
+interface Submitted {
+  rankingId: string;
+  comparisonId: string;
+  skipped: boolean;
+  until: number;
+  board: { groups: Groups; flags: Flags; allBad: boolean; comment: string; ratings: AnswerRatings };
 }
 
 /** One rating task at a time: rank, submit, and the next one loads straight away. */
@@ -39,6 +51,12 @@ export function RankTask() {
   const [lastSkipReason, setLastSkipReason] = useState<string | null>(null);
   const [done, setDone] = useState(0);
   const [remaining, setRemaining] = useState<number | null>(null);
+  const [ratings, setRatings] = useState<AnswerRatings>({});
+  const [picked, setPicked] = useState<string | null>(null);
+  const [submitted, setSubmitted] = useState<Submitted | null>(null);
+  const [restored, setRestored] = useState(false);
+  const [unrated, setUnrated] = useState<string | null>(null);
+  const cursor = useRatingKeys({ picked, scales: project.ratingScales, thumbs: project.thumbs, ratings, onChange: setRatings, disabled: busy || !loaded });
 
   const loadNext = useCallback(async () => {
     setLoadError(null);
@@ -46,22 +64,27 @@ export function RankTask() {
     try {
       const { task, remaining } = await api<RatingTaskResponse>(`/v1/projects/${project.id}/rating-task`, { method: 'POST' });
       setRemaining(remaining);
+      setRestored(false);
+      setUnrated(null);
       if (!task) {
         setLoaded(null);
         setEmpty(true);
-        return;
+        return null;
       }
       const answers = task.answers.map((a, i) => ({ id: a.id, text: a.text, label: i + 1 }));
       setLoaded({ task, answers, shownAt: Date.now() });
       setGroups(initialGroups(answers.map((a) => a.id)));
       setFlags({});
+      setRatings({});
       setAllBad(false);
       setComment('');
       setSkipping(false);
       setEmpty(false);
       window.scrollTo({ top: 0 });
+      return task;
     } catch (err) {
       setLoadError(err);
+      return null;
     }
   }, [project.id, clearError]);
 
@@ -75,20 +98,51 @@ export function RankTask() {
       if (!loaded) return;
       const skip = skipReason !== null;
       if (skip && !skipReason.trim()) return;
-      const content: SubmitRankingRequest = skip ? { skipped: true, skipReason: skipReason.trim() } : { order: groups, flags, allBad, comment: comment.trim() || undefined };
+      const missing = skip ? null : missingRequired(project.ratingScales, loaded.answers.map((a) => a.id), ratings);
+      if (missing) {
+        const n = loaded.answers.find((a) => a.id === missing.answerId)!.label;
+        return setUnrated(t('scales.missing', { n, scale: missing.scale.label }));
+      }
+      setUnrated(null);
+      const content: SubmitRankingRequest = skip ? { skipped: true, skipReason: skipReason.trim() } : { order: groups, flags, allBad, comment: comment.trim() || undefined, ratings };
       await run(async () => {
         setLastSkipReason(skipReason);
         // Same ranking of the same task as the failed attempt: the very same request (the time spent
         // included), so the API can replay it. A changed ranking is a new request with a new key.
         const path = `/v1/comparisons/${loaded.task.comparisonId}/rankings`;
         const { request, idempotencyKey } = attempt(JSON.stringify([path, content]), () => ({ ...content, timeSpentMs: Date.now() - loaded.shownAt }));
-        await api<SubmitRankingResponse>(path, { body: request, idempotencyKey });
+        const { ranking, undoUntil } = await api<SubmitRankingResponse>(path, { body: request, idempotencyKey });
         if (!skip) setDone((n) => n + 1);
+        setSubmitted({
+          rankingId: ranking.id,
+          comparisonId: ranking.comparisonId,
+          skipped: skip,
+          // the window's length by the server's clock, counted on this one
+          until: Date.now() + Date.parse(undoUntil) - Date.parse(ranking.createdAt),
+          board: { groups, flags, allBad, comment, ratings },
+        });
         await loadNext();
       });
     },
-    [loaded, groups, flags, allBad, comment, loadNext, run, attempt],
+    [loaded, groups, flags, allBad, comment, ratings, project.ratingScales, loadNext, run, attempt, t],
   );
+
+  /** Takes the last submission back; its task comes back first, with the board as it was sent. */
+  const undo = useCallback(async () => {
+    if (!submitted) return;
+    await api(`/v1/rankings/${submitted.rankingId}`, { method: 'DELETE' });
+    const { board, skipped } = submitted;
+    setSubmitted(null);
+    if (!skipped) setDone((n) => n - 1);
+    const task = await loadNext();
+    if (task?.comparisonId !== submitted.comparisonId) return;
+    setGroups(board.groups);
+    setFlags(board.flags);
+    setAllBad(board.allBad);
+    setComment(board.comment);
+    setRatings(board.ratings);
+    setRestored(true);
+  }, [submitted, loadNext]);
 
   const onKey = useEffectEvent((e: KeyboardEvent) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
@@ -112,6 +166,12 @@ export function RankTask() {
           {remaining === null ? t('rank.progress', { done }) : t('rank.progressTotal', { done, remaining })}
         </p>
       </div>
+      {submitted && <UndoSubmission key={submitted.rankingId} skipped={submitted.skipped} until={submitted.until} onUndo={undo} onExpired={() => setSubmitted(null)} />}
+      {restored && (
+        <p className="banner banner-ok" role="status">
+          {t('undo.restored')}
+        </p>
+      )}
       {empty && <p className="empty">{t('rank.empty')}</p>}
       {!loaded && !empty && <p className="muted">{t('common.loading')}</p>}
       {loaded && (
@@ -120,7 +180,30 @@ export function RankTask() {
             <Dialogue turns={loaded.task.prompt.turns} label={t('rank.prompt')} next="dialogue.nextRank" />
             <p className="muted small">{t('rank.help')}</p>
             <p className="keys-hint small">{t('rank.keys', { k: Math.min(9, loaded.answers.length) })}</p>
-            <RankingBoard key={loaded.task.comparisonId} answers={loaded.answers} groups={groups} onGroupsChange={setGroups} flags={flags} onFlagsChange={setFlags} disabled={busy} />
+            <p className="keys-hint small">{t('scales.keys')}</p>
+            <RankingBoard
+              key={loaded.task.comparisonId}
+              answers={loaded.answers}
+              groups={groups}
+              onGroupsChange={setGroups}
+              flags={flags}
+              onFlagsChange={setFlags}
+              disabled={busy}
+              onPick={setPicked}
+              renderExtra={(a, isPicked) => (
+                <AnswerScales
+                  label={a.label}
+                  scales={project.ratingScales}
+                  thumbs={project.thumbs}
+                  rating={ratings[a.id]}
+                  open={isPicked}
+                  activeScale={cursor?.answerId === a.id ? cursor.scale : null}
+                  onScore={(key, value) => setRatings(setScore(ratings, a.id, key, value))}
+                  onThumb={(thumb) => setRatings(toggleThumb(ratings, a.id, thumb))}
+                  disabled={busy}
+                />
+              )}
+            />
             <div className="card submit-panel">
               <label className="check">
                 <input type="checkbox" checked={allBad} onChange={(e) => setAllBad(e.target.checked)} disabled={busy} />
@@ -130,6 +213,11 @@ export function RankTask() {
                 <span>{t('rank.comment')}</span>
                 <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={5000} disabled={busy} />
               </label>
+              {unrated && (
+                <p className="form-error" role="alert">
+                  {unrated}
+                </p>
+              )}
               {submitError != null &&
                 (submitError instanceof ApiError && submitError.status === 409 ? (
                   // ranked already (or the slot was taken back): nothing to retry, move on

@@ -1,6 +1,6 @@
 'use client';
 
-import { useEffect, useEffectEvent, useState } from 'react';
+import { useEffect, useEffectEvent, useState, type ReactNode } from 'react';
 import { DndContext, PointerSensor, TouchSensor, closestCenter, useSensor, useSensors, type DragEndEvent } from '@dnd-kit/core';
 import { SortableContext, useSortable, verticalListSortingStrategy } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
@@ -30,6 +30,10 @@ interface Props {
   flags: Flags;
   onFlagsChange: (flags: Flags) => void;
   disabled?: boolean;
+  /** more for each answer, under its flags (its rating scales); `picked`: it is the picked one */
+  renderExtra?: (answer: BoardAnswer, picked: boolean) => ReactNode;
+  /** told when the keyboard or a click picks an answer */
+  onPick?: (id: string | null) => void;
 }
 
 /**
@@ -37,7 +41,7 @@ interface Props {
  * a number picks an answer, arrows move it, T ties/unties it with the one above, H/I/O flag it,
  * E expands it. Keys are ignored while the rater types in a text field.
  */
-export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsChange, disabled }: Props) {
+export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsChange, disabled, renderExtra, onPick }: Props) {
   const { t } = useI18n();
   const [selected, setSelected] = useState<string | null>(null);
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
@@ -96,6 +100,8 @@ export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsCh
     return () => window.removeEventListener('keydown', listener);
   }, []);
 
+  useEffect(() => onPick?.(selected), [selected, onPick]);
+
   // Keep the picked card in view when a key moves it.
   useEffect(() => {
     if (selected) document.querySelector(`[data-answer-id="${selected}"]`)?.scrollIntoView({ block: 'nearest' });
@@ -135,6 +141,7 @@ export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsCh
                   onMove={(dir) => change(dir < 0 ? moveUp(groups, id) : moveDown(groups, id), id)}
                   onTie={() => change(toggleTie(groups, id), id)}
                   onFlag={(f) => toggleFlag(id, f)}
+                  extra={renderExtra?.(a, selected === id)}
                 />
               );
             })}
@@ -163,9 +170,10 @@ interface CardProps {
   onMove: (dir: -1 | 1) => void;
   onTie: () => void;
   onFlag: (f: AnswerFlag) => void;
+  extra?: ReactNode;
 }
 
-function RankCard({ answer, rank, tied, canTie, selected, expanded, flags, disabled, onSelect, onExpand, onMove, onTie, onFlag }: CardProps) {
+function RankCard({ answer, rank, tied, canTie, selected, expanded, flags, disabled, onSelect, onExpand, onMove, onTie, onFlag, extra }: CardProps) {
   const { t } = useI18n();
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({ id: answer.id, disabled });
   const style = { transform: CSS.Translate.toString(transform), transition };
@@ -209,6 +217,7 @@ function RankCard({ answer, rank, tied, canTie, selected, expanded, flags, disab
           </button>
         ))}
       </div>
+      {extra}
     </li>
   );
 }

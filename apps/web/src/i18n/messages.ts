@@ -1,5 +1,6 @@
 // Every UI string, in English and Simplified Chinese. Keys are flat ("area.thing") so a missing
 // translation is a type error: `zh` must have exactly the keys of `en`.
+import { scalesEn, scalesZh } from './scales';
 import { dialogueEn, dialogueZh } from './dialogue';
 import { playgroundEn, playgroundZh } from './playground';
 import { trainingEn, trainingZh } from './training';
@@ -283,6 +284,7 @@ const en = {
   'settings.noMembers': 'No members yet.',
   'settings.rolesAdminOnly': 'Only admins change member roles.',
   ...trainingEn,
+  ...scalesEn,
   ...dialogueEn,
   ...playgroundEn,
 } as const;
@@ -565,6 +567,7 @@ const zh: Messages = {
   'settings.noMembers': '还没有成员。',
   'settings.rolesAdminOnly': '只有管理员可以修改成员角色。',
   ...trainingZh,
+  ...scalesZh,
   ...dialogueZh,
   ...playgroundZh,
 };

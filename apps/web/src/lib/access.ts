@@ -21,6 +21,7 @@ export const PROJECT_PAGES: readonly ProjectPage[] = [
   { slug: 'write', label: 'nav.write', roles: ['annotator', 'admin'] },
   { slug: 'contributions', label: 'nav.contributions', roles: ['annotator', 'admin'] },
   { slug: 'rank', label: 'nav.rank', roles: ['rater', 'admin'] },
+  { slug: 'history', label: 'nav.history', roles: ['rater', 'admin'] },
   { slug: 'review', label: 'nav.review', roles: ['researcher', 'admin'] },
   { slug: 'dashboard', label: 'nav.dashboard', roles: ['researcher', 'admin'] },
   { slug: 'import', label: 'nav.import', roles: ['researcher', 'admin'] },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AnswerTextSchema, IdSchema, PromptTextSchema, TimestampSchema } from './common.ts';
 import { LanguageSchema } from './prompts.ts';
+import { AnswerRatingsSchema } from './scales.ts';
 import { ChatMessageSchema, DialogueSchema } from '../dialogue.ts';
 
 export const ComparisonStatusSchema = z.enum(['open', 'complete']);
@@ -69,7 +70,13 @@ export const RankingSchema = z.object({
   timeSpentMs: z.number().int(),
   skipped: z.boolean(),
   skipReason: z.string().nullable(),
+  /** answer id → scores on the project's scales and a thumb */
+  ratings: AnswerRatingsSchema,
   createdAt: TimestampSchema,
+  /** when the rater last changed it from their history */
+  changedAt: TimestampSchema.nullable(),
+  /** when a training job's dataset was first frozen with it; it cannot change from then on */
+  frozenAt: TimestampSchema.nullable(),
 });
 export type Ranking = z.infer<typeof RankingSchema>;
 
@@ -133,6 +140,8 @@ export const SubmitRankingRequestSchema = z
     flags: z.record(IdSchema, z.array(AnswerFlagSchema)).default({}),
     allBad: z.boolean().default(false),
     comment: z.string().trim().max(5000).optional(),
+    /** scores on the project's rating scales and thumbs, per answer (ignored on a skip) */
+    ratings: AnswerRatingsSchema.default({}),
     timeSpentMs: z.number().int().min(0).max(86_400_000).default(0),
     skipped: z.boolean().default(false),
     skipReason: z.string().trim().min(1).max(1000).optional(),
@@ -142,5 +151,10 @@ export const SubmitRankingRequestSchema = z
     if (!v.skipped && !v.order) ctx.addIssue({ code: 'custom', path: ['order'], message: 'order is required unless skipped' });
   });
 export type SubmitRankingRequest = z.input<typeof SubmitRankingRequestSchema>;
-export const SubmitRankingResponseSchema = z.object({ ranking: RankingSchema, comparisonStatus: ComparisonStatusSchema });
+export const SubmitRankingResponseSchema = z.object({
+  ranking: RankingSchema,
+  comparisonStatus: ComparisonStatusSchema,
+  /** until then the rater may take it back (DELETE /v1/rankings/:id) */
+  undoUntil: TimestampSchema,
+});
 export type SubmitRankingResponse = z.infer<typeof SubmitRankingResponseSchema>;

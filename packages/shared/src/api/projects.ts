@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdSchema, RoleSchema, TimestampSchema } from './common.ts';
+import { RatingScaleSchema, RatingScalesSchema } from './scales.ts';
 
 export const ProjectSettingsSchema = z.object({
   /** N: how many different raters rank each comparison */
@@ -17,6 +18,10 @@ export const ProjectSchema = z.object({
   guidelines: z.string(),
   ratersPerComparison: z.number().int(),
   answersPerComparison: z.number().int(),
+  /** what raters score each answer on, beside the ranking */
+  ratingScales: z.array(RatingScaleSchema),
+  /** raters may give each answer a thumbs up or down */
+  thumbs: z.boolean(),
   playgroundForAnnotators: z.boolean(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
@@ -31,6 +36,8 @@ export const CreateProjectRequestSchema = z.object({
   guidelines: z.string().max(100_000).default(''),
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.default(3),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.default(4),
+  ratingScales: RatingScalesSchema.default([]),
+  thumbs: z.boolean().default(true),
   playgroundForAnnotators: ProjectSettingsSchema.shape.playgroundForAnnotators.default(false),
 });
 export type CreateProjectRequest = z.input<typeof CreateProjectRequestSchema>;
@@ -41,6 +48,8 @@ export const UpdateProjectRequestSchema = z.object({
   guidelines: z.string().max(100_000).optional(),
   ratersPerComparison: ProjectSettingsSchema.shape.ratersPerComparison.optional(),
   answersPerComparison: ProjectSettingsSchema.shape.answersPerComparison.optional(),
+  ratingScales: RatingScalesSchema.optional(),
+  thumbs: z.boolean().optional(),
   playgroundForAnnotators: ProjectSettingsSchema.shape.playgroundForAnnotators.optional(),
 });
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequestSchema>;
