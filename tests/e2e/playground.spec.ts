@@ -84,7 +84,11 @@ test('the playground streams an answer, stops on Esc, and keeps a good answer as
   await login(annotatorPage, users.annotator);
   await annotatorPage.goto(`/projects/${project.id}/write`);
   await expect(annotatorPage.getByRole('link', { name: 'Playground' })).toHaveCount(0);
-  await admin.call('PATCH', `/v1/projects/${project.id}`, { playgroundForAnnotators: true });
+  await page.context().addCookies([{ name: 'jielong_locale', value: 'en', url: BASE_URL }]);
+  await page.goto(`/projects/${project.id}/settings`);
+  await page.getByLabel(/Annotators may use the playground/).check();
+  await page.getByRole('form', { name: 'Project settings' }).getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
   await annotatorPage.reload();
   await annotatorPage.getByRole('link', { name: 'Playground' }).click();
   await expect(annotatorPage.getByLabel('Model')).toContainText('tiny base');
