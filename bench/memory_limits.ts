@@ -1,14 +1,18 @@
-// Which well-known model shapes fit the 4 GB WebAssembly heap, by the estimate the pre-flight check
-// uses (packages/ml/src/memory.ts): `npx tsx bench/memory_limits.ts [--tokens 256] [--answers 8]`.
-// Sampling: `--answers` answers at once over the full context; LoRA (rank 8) and full fine-tuning:
-// one row of `--tokens` tokens (the smallest batch). Then the largest GPT-2-shaped model (width
-// 64 per head, at least as many layers as heads, as in GPT-2 small to XL) for each task.
+// Which well-known model shapes fit, by the estimate the pre-flight check uses (packages/ml/src/memory.ts):
+// `npx tsx bench/memory_limits.ts [--tokens 256] [--answers 8] [--ram GB]`. Sampling: `--answers` answers
+// at once over 512 tokens; LoRA (rank 8) and full fine-tuning: one row of `--tokens` tokens (the smallest
+// batch). Sampling and LoRA hold the base weights frozen outside the 4 GB wasm heap, against `--ram`
+// (default: this machine's free memory now); full fine-tuning holds every weight in the heap. Then the
+// largest GPT-2-shaped model (width 64 per head, at least as many layers as heads, as in GPT-2 small to
+// XL) for each task.
+import { freemem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { estimateMemory, parameterCount, type GPTConfig, type LlamaConfig, type MemoryTask, type ModelConfig } from '../packages/ml/src/index.ts';
 
-const { values } = parseArgs({ options: { tokens: { type: 'string', default: '256' }, answers: { type: 'string', default: '8' } } });
+const { values } = parseArgs({ options: { tokens: { type: 'string', default: '256' }, answers: { type: 'string', default: '8' }, ram: { type: 'string' } } });
 const tokens = Number(values.tokens);
 const answers = Number(values.answers);
+const ramLimitBytes = values.ram ? Number(values.ram) * 1e9 : freemem();
 
 const gpt = (nLayer: number, nEmbd: number, nHead: number): GPTConfig => ({ family: 'gpt', vocabSize: 50257, blockSize: 1024, nLayer, nHead, nEmbd, dropout: 0 });
 const llama = (c: Omit<LlamaConfig, 'family' | 'ropeTheta' | 'normEps' | 'attentionBias'> & { attentionBias?: boolean }): LlamaConfig => ({ family: 'llama', ropeTheta: 10000, normEps: 1e-5, attentionBias: false, ...c });
@@ -25,12 +29,15 @@ const SHAPES: [string, ModelConfig][] = [
 ];
 
 const TASKS: MemoryTask[] = ['sample', 'lora', 'full'];
-const opts = (task: MemoryTask) => (task === 'sample' ? { rows: answers, tokens: 512 } : { rows: 1, tokens });
+const opts = (task: MemoryTask) => ({ ...(task === 'sample' ? { rows: answers, tokens: 512 } : { rows: 1, tokens }), frozen: true, ramLimitBytes });
+const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
 const cell = (m: ModelConfig, task: MemoryTask) => {
   const e = estimateMemory(m, task, opts(task));
-  return `${(e.totalBytes / 1e9).toFixed(2)} GB ${e.fits ? 'fits' : '**refused**'}`;
+  const verdict = e.fits ? 'fits' : e.frozenBytes && e.ramBytes > e.ramLimitBytes ? '**refused** (RAM)' : '**refused** (heap)';
+  return `${gb(e.totalBytes)} heap${e.frozenBytes ? ` + ${gb(e.frozenBytes)} frozen` : ''} ${verdict}`;
 };
 
+console.log(`RAM for frozen weights and the heap: ${gb(ramLimitBytes)}; heap ${gb(4294901760)}`);
 console.log(`| model | parameters | sample (${answers} answers, 512 tokens) | LoRA (1 × ${tokens}) | full (1 × ${tokens}) |`);
 console.log('|---|---|---|---|---|');
 for (const [name, m] of SHAPES) console.log(`| ${name} | ${(parameterCount(m) / 1e6).toFixed(1)}M | ${TASKS.map((t) => cell(m, t)).join(' | ')} |`);

@@ -2,19 +2,24 @@
 models, read from their files here (nothing of Jielong's), plus the writer of the GPT-2-small-shaped
 Hugging Face folder the benchmark imports.
 
-    /usr/bin/python3 bench/torch_llm.py make-gpt2 OUT_DIR
-        config.json, model.safetensors (124M random float32 weights, GPT-2's init std 0.02),
+    /usr/bin/python3 bench/torch_llm.py make-gpt2 OUT_DIR [--layers 12 --embd 768 --heads 12]
+        config.json, model.safetensors (124M random float32 weights, GPT-2's init std 0.02; other
+        depths and widths on request, e.g. 40 × 1536 for 1.2B, written tensor by tensor),
         tokenizer.json and tokenizer_config.json (the HF test fixture's 269-token byte-level BPE:
         its ids stay below the 50,257 of the vocabulary)
     /usr/bin/python3 bench/torch_llm.py bench --model gpt2:DIR | llama2c:FILE --measure sft|gen
         [--threads 2] [--batch 4] [--ctx 256] [--steps 3] [--prompt 16] [--tokens 32]
+    /usr/bin/python3 bench/torch_llm.py bench --model ... --measure ttft --prompt 512
 
 `bench` prints one JSON line: {"measure", "tokens_per_s", "peak_rss_mb", "threads", ...}.
 - sft: one step = forward, masked mean cross-entropy, backward, clipping at 1 and AdamW on the
   LoRA adapters only (rank 8, alpha 16, base frozen). The adapters sit where Jielong puts them:
   on every linear of a GPT block (c_attn, attn c_proj, c_fc, mlp c_proj), on q and v for Llama.
 - gen: the same 16-token prompt in every row of the batch, then greedy tokens one position at a
-  time with keys and values cached per layer; tokens/s counts new tokens of all rows.
+  time with keys and values cached per layer; tokens/s counts new tokens of all rows (also per
+  CPU-second of the process, "tokens_per_cpu_s": less disturbed by other load).
+- ttft: time to the first token of a --prompt-token prompt (the prefill and one argmax), best of 3;
+  printed as "ttft_ms".
 """
 import argparse
 import json
@@ -45,40 +50,63 @@ def fixture_module():
     return make_hf_models
 
 
-def make_gpt2(out):
+def make_gpt2(out, layers=12, embd=768, heads=12):
     fx = fixture_module()
-    cfg = GPT2_SMALL
+    cfg = {**GPT2_SMALL, "n_layer": layers, "n_embd": embd, "n_head": heads}
     C, L, V, T = cfg["n_embd"], cfg["n_layer"], cfg["vocab_size"], cfg["n_positions"]
     g = torch.Generator().manual_seed(0)
 
     def normal(*shape, std=0.02):
-        return torch.randn(*shape, generator=g) * std
+        return lambda: torch.randn(*shape, generator=g) * std
 
-    p = {"transformer.wte.weight": normal(V, C), "transformer.wpe.weight": normal(T, C, std=0.01)}
+    def const(value, n):
+        return (lambda: torch.ones(n)) if value else (lambda: torch.zeros(n))
+
+    # name → ([shape], make): each tensor is drawn when written, in this order, so memory holds one.
+    spec = {"transformer.wte.weight": ([V, C], normal(V, C)), "transformer.wpe.weight": ([T, C], normal(T, C, std=0.01))}
     for i in range(L):
         h = f"transformer.h.{i}."
-        p[h + "ln_1.weight"], p[h + "ln_1.bias"] = torch.ones(C), torch.zeros(C)
-        p[h + "attn.c_attn.weight"], p[h + "attn.c_attn.bias"] = normal(C, 3 * C), torch.zeros(3 * C)
-        p[h + "attn.c_proj.weight"], p[h + "attn.c_proj.bias"] = normal(C, C, std=0.02 / math.sqrt(2 * L)), torch.zeros(C)
-        p[h + "ln_2.weight"], p[h + "ln_2.bias"] = torch.ones(C), torch.zeros(C)
-        p[h + "mlp.c_fc.weight"], p[h + "mlp.c_fc.bias"] = normal(C, 4 * C), torch.zeros(4 * C)
-        p[h + "mlp.c_proj.weight"], p[h + "mlp.c_proj.bias"] = normal(4 * C, C, std=0.02 / math.sqrt(2 * L)), torch.zeros(C)
-    p["transformer.ln_f.weight"], p["transformer.ln_f.bias"] = torch.ones(C), torch.zeros(C)
+        proj = 0.02 / math.sqrt(2 * L)
+        spec[h + "ln_1.weight"], spec[h + "ln_1.bias"] = ([C], const(1, C)), ([C], const(0, C))
+        spec[h + "attn.c_attn.weight"], spec[h + "attn.c_attn.bias"] = ([C, 3 * C], normal(C, 3 * C)), ([3 * C], const(0, 3 * C))
+        spec[h + "attn.c_proj.weight"], spec[h + "attn.c_proj.bias"] = ([C, C], normal(C, C, std=proj)), ([C], const(0, C))
+        spec[h + "ln_2.weight"], spec[h + "ln_2.bias"] = ([C], const(1, C)), ([C], const(0, C))
+        spec[h + "mlp.c_fc.weight"], spec[h + "mlp.c_fc.bias"] = ([C, 4 * C], normal(C, 4 * C)), ([4 * C], const(0, 4 * C))
+        spec[h + "mlp.c_proj.weight"], spec[h + "mlp.c_proj.bias"] = ([4 * C, C], normal(4 * C, C, std=proj)), ([C], const(0, C))
+    spec["transformer.ln_f.weight"], spec["transformer.ln_f.bias"] = ([C], const(1, C)), ([C], const(0, C))
     os.makedirs(out, exist_ok=True)
-    fx.write_safetensors(os.path.join(out, "model.safetensors.tmp"), p, {"format": "pt"})
+    write_safetensors_streamed(os.path.join(out, "model.safetensors.tmp"), spec, {"format": "pt"})
     json.dump(cfg, open(os.path.join(out, "config.json"), "w"), indent=2)
     tok, tok_config, _, _ = fx.tokenizer_files(fx.CHAT_TEMPLATE)
     json.dump(tok, open(os.path.join(out, "tokenizer.json"), "w"), ensure_ascii=False)
     json.dump({**tok_config, "model_max_length": T}, open(os.path.join(out, "tokenizer_config.json"), "w"))
     # Renamed last: a folder with model.safetensors is a complete one.
     os.replace(os.path.join(out, "model.safetensors.tmp"), os.path.join(out, "model.safetensors"))
-    print(json.dumps({"dir": out, "parameters": sum(t.numel() for t in p.values())}))
+    print(json.dumps({"dir": out, "parameters": sum(math.prod(shape) for shape, _ in spec.values())}))
+
+
+def write_safetensors_streamed(path, spec, metadata):
+    """The safetensors layout (8-byte header length, JSON header padded to 8, F32 data back to back),
+    from shapes first and then each tensor as it is drawn: a multi-GB file never sits in memory."""
+    header, offset = {"__metadata__": metadata}, 0
+    for name, (shape, _) in spec.items():
+        n = 4 * math.prod(shape)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + n]}
+        offset += n
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for shape, make in spec.values():
+            f.write(make().contiguous().numpy().astype("<f4").tobytes())
 
 
 def read_safetensors(path):
-    raw = open(path, "rb").read()
+    # Mapped, not read: each tensor is copied out once, so a multi-GB file is not held twice.
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
     (n,) = struct.unpack_from("<Q", raw, 0)
-    header = json.loads(raw[8 : 8 + n])
+    header = json.loads(bytes(raw[8 : 8 + n]))
     header.pop("__metadata__", None)
     out = {}
     for name, info in header.items():
@@ -285,18 +313,37 @@ def gen_speed(model, vocab, batch, prompt_len, tokens):
             nxt = model(nxt, cache)[:, -1].argmax(-1, keepdim=True)
 
     run(2)  # warm-up
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     run(tokens)
-    return batch * tokens / (time.perf_counter() - t)
+    return batch * tokens / (time.perf_counter() - t), batch * tokens / (time.process_time() - cpu)
+
+
+@torch.no_grad()
+def ttft_ms(model, vocab, prompt_len):
+    prompt = torch.tensor([[(i * 37) % vocab for i in range(prompt_len)]])
+
+    def first():
+        t = time.perf_counter()
+        model(prompt, model.new_cache())[:, -1].argmax(-1)
+        return time.perf_counter() - t
+
+    first()  # warm-up
+    return min(first() for _ in range(3)) * 1000
 
 
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "make-gpt2":
-        return make_gpt2(sys.argv[2])
+        mp = argparse.ArgumentParser()
+        mp.add_argument("out")
+        mp.add_argument("--layers", type=int, default=12)
+        mp.add_argument("--embd", type=int, default=768)
+        mp.add_argument("--heads", type=int, default=12)
+        m = mp.parse_args(sys.argv[2:])
+        return make_gpt2(m.out, m.layers, m.embd, m.heads)
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["bench"])
     ap.add_argument("--model", required=True)
-    ap.add_argument("--measure", choices=["sft", "gen"], required=True)
+    ap.add_argument("--measure", choices=["sft", "gen", "ttft"], required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--ctx", type=int, default=256)
@@ -307,12 +354,17 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model, vocab = load(a.model)
+    if a.measure == "ttft":
+        ms = ttft_ms(model, vocab, a.prompt)
+        print(json.dumps({"measure": "ttft", "model": a.model, "prompt": a.prompt, "ttft_ms": ms, "threads": torch.get_num_threads()}))
+        return
+    per_cpu = None
     if a.measure == "sft":
         speed = sft_speed(model, vocab, a.batch, a.ctx, a.steps)
     else:
-        speed = gen_speed(model, vocab, a.batch, a.prompt, a.tokens)
+        speed, per_cpu = gen_speed(model, vocab, a.batch, a.prompt, a.tokens)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"measure": a.measure, "model": a.model, "batch": a.batch, "tokens_per_s": speed, "peak_rss_mb": peak, "threads": torch.get_num_threads()}))
+    print(json.dumps({"measure": a.measure, "model": a.model, "batch": a.batch, "tokens_per_s": speed, "tokens_per_cpu_s": per_cpu, "peak_rss_mb": peak, "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":

@@ -219,7 +219,7 @@ test('config.json values our models cannot represent are refused naming the fiel
   assert.throws(() => arch.fromHf({ ...llama, num_key_value_heads: 3 }), /nKvHead/);
   const gpt2 = ARCHITECTURES.GPT2LMHeadModel;
   assert.throws(() => gpt2.fromHf({ n_embd: 8, n_layer: 1, n_head: 2, n_positions: 8, vocab_size: 10, layer_norm_epsilon: 1e-6 }), /layer_norm_epsilon/);
-  assert.throws(() => architectureOf({ model_type: 'bert' }), /model_type "bert" without architectures is not supported \(supported: GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM\)/);
+  assert.throws(() => architectureOf({ model_type: 'bert' }), /model_type "bert" without architectures is not supported \(supported: GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, GPT2ForSequenceClassification, LlamaForSequenceClassification, Qwen2ForSequenceClassification\)/);
 });
 
 test('sharded safetensors: an index naming a missing shard, or a tensor in the wrong shard, is refused', async () => {

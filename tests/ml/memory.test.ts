@@ -67,6 +67,29 @@ test('GPT-2 small: sampling and LoRA on one 256-token row fit, four rows do not 
   });
 });
 
+test('frozen weights count against RAM, not the heap: a 1.2B model samples and LoRA-trains, refused only when RAM is short', () => {
+  const big: GPTConfig = { ...GPT2_SMALL, nLayer: 40, nEmbd: 1536, nHead: 16 };
+  const sample = { rows: 8, tokens: 512 };
+  assert.ok(estimateMemory(big, 'sample', sample).weightBytes > WASM_HEAP_LIMIT);
+  assert.ok(!estimateMemory(big, 'sample', sample).fits, 'in the heap its weights alone pass the limit');
+  const frozen = estimateMemory(big, 'sample', { ...sample, frozen: true, ramLimitBytes: 20e9 });
+  assert.ok(frozen.fits && frozen.totalBytes === frozen.activationBytes && frozen.frozenBytes === frozen.weightBytes, JSON.stringify(frozen));
+  // LoRA's activations stay in the heap: 256-token rows of this width do not fit it, 128-token rows do.
+  assert.ok(!estimateMemory(big, 'lora', { rows: 1, tokens: 256, frozen: true, ramLimitBytes: 20e9 }).fits);
+  const lora = estimateMemory(big, 'lora', { rows: 1, tokens: 128, frozen: true, ramLimitBytes: 20e9 });
+  assert.ok(lora.fits && lora.totalBytes < WASM_HEAP_LIMIT, JSON.stringify(lora));
+  // Full fine-tuning trains every weight in the heap: `frozen` does not apply.
+  assert.equal(estimateMemory(big, 'full', { frozen: true }).frozenBytes, 0);
+  assert.throws(() => checkMemory(big, 'sample', { ...sample, frozen: true, ramLimitBytes: 4e9 }), (e: unknown) => {
+    const err = e as TrainingError;
+    assert.ok(isOom(e));
+    assert.match(err.message, /^holding and sampling this 1212M-parameter model needs about 7\.07 GB \(4\.85 GB weights outside the heap \+ 2\.22 GB for 8 × 512 tokens\), more than the 4\.00 GB of RAM free on this machine$/);
+    assert.match(err.suggestion!, /use a smaller model, or free memory/);
+    assert.equal(err.params!.limit, 'ram');
+    return true;
+  });
+});
+
 test('a 7B model is refused for every task, full fine-tuning with the advice to use LoRA', () => {
   for (const task of ['sample', 'lora', 'full'] as const) {
     const e = estimateMemory(LLAMA_7B, task);
@@ -97,7 +120,7 @@ function tooLargeFolder(): string {
 test('import refuses a too-large Hugging Face model from its config.json, before reading weights', async () => {
   const dir = tooLargeFolder();
   const before = tf.memory().numBytes;
-  await assert.rejects(importModel(dir), (e: unknown) => isOom(e) && /6738M-parameter model needs about \d+\.\d\d GB \(26\.95 GB weights/.test((e as Error).message));
+  await assert.rejects(importModel(dir), (e: unknown) => isOom(e) && /6738M-parameter model needs about \d+\.\d\d GB.*26\.95 GB weights/.test((e as Error).message));
   assert.equal(tf.memory().numBytes, before);
 });
 
@@ -106,7 +129,9 @@ test('jielong-ml import says why it refuses, and writes nothing', () => {
   const cli = join(import.meta.dirname, '../../packages/ml/bin/jielong-ml.mjs');
   const r = spawnSync(process.execPath, [cli, 'import', '--from', tooLargeFolder(), '--out', out], { encoding: 'utf8' });
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /out-of-memory: holding and sampling this 6738M-parameter model needs about 32\.\d\d GB .* more than the 4\.29 GB WebAssembly heap\nsuggestion: use a smaller model/);
+  // Imported weights are frozen outside the heap, so the machine's free RAM refuses the 27 GB first
+  // (or, on a machine with more, the heap its 4096-token KV cache needs).
+  assert.match(r.stderr, /out-of-memory: holding and sampling this 6738M-parameter model needs about \d+\.\d\d GB .* more than the (\d+\.\d\d GB of RAM free on this machine\nsuggestion: use a smaller model|4\.29 GB WebAssembly heap\nsuggestion: generate fewer answers)/);
   assert.ok(!existsSync(out));
 });
 

@@ -41,6 +41,7 @@ test('PPO raises the mean reward while the KL to the SFT model stays under its b
   for (const h of res.history) {
     for (const k of ['entropy', 'clipFraction', 'answerLength', 'policyLoss', 'valueLoss'] as const) assert.ok(Number.isFinite(h[k]), `${k} logged`);
     assert.ok(h.answerLength >= 1 && h.answerLength <= 8 && h.clipFraction >= 0 && h.clipFraction <= 1 && h.entropy > 0);
+    assert.ok(h.sampleSeconds > 0 && h.scoreSeconds >= 0 && h.trainSeconds > 0, `time split ${h.sampleSeconds} / ${h.scoreSeconds} / ${h.trainSeconds} s`);
   }
   assert.ok(res.history.at(-1)!.entropy < res.history[0].entropy, 'the policy grows more certain');
   assert.deepEqual(res.evals.map((e) => e.iteration), [0, 5, 10, 15, 20, 25]);

@@ -1,4 +1,4 @@
-// SFT, reward model, DPO and PPO stopped mid-run resume from their last checkpoint and end
+// SFT, reward model, DPO, PPO, GRPO, KTO and best-of-N stopped mid-run resume from their last checkpoint and end
 // bit-for-bit where an uninterrupted run ends (batches, dropout and sampling depend only on the
 // seed and the step), as a retried job does.
 import { test, before } from 'node:test';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, trainDpo, trainPpo, trainRewardModel, trainSft, TrainingError, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
+import { initBackend, trainBestOfN, trainDpo, trainGrpo, trainKto, trainPpo, trainRewardModel, trainSft, TrainingError, type CausalLM, type Tokenizer } from '../../packages/ml/src/index.ts';
 import { demonstrations, keywordPairs, keywordShare, PROMPTS, tinyModel, toyTokenizer } from './fixtures/rlhf.ts';
 
 let tok: Tokenizer;
@@ -118,5 +118,45 @@ test('PPO resumes with its adaptive β, prompt queue and last policy within the 
   });
   const betas = (report.history as { klCoef: number }[]).map((h) => h.klCoef);
   assert.ok(new Set(betas).size > 1, `β adapted: ${betas}`);
+  model.dispose();
+});
+
+test('GRPO resumes with its adaptive β, prompt queue and last policy within the KL bound', async () => {
+  const reward = (_prompt: unknown, answer: string) => keywordShare(answer);
+  const { model, report } = await stopAndResume(4, 3, async (opts) => {
+    const { policy, ...report } = await trainGrpo({
+      policy: base, tokenizer: tok, prompts: PROMPTS.slice(0, 5), reward, goldReward: reward, ...opts,
+      config: { iterations: 6, promptsPerIteration: 2, groupSize: 3, maxAnswerTokens: 6, grpoEpochs: 1, miniBatches: 2, lr: 3e-3, klTarget: 0.05, klHorizon: 20, goldEvery: 2, checkpointEvery: 3, seed: 1 },
+    });
+    return { model: policy, report };
+  });
+  const betas = (report.history as { klCoef: number }[]).map((h) => h.klCoef);
+  assert.ok(new Set(betas).size > 1, `β adapted: ${betas}`);
+  model.dispose();
+});
+
+test('KTO resumes where it stopped', async () => {
+  const examples = keywordPairs(12, 8).flatMap((p) => [{ prompt: p.prompt, completion: p.chosen, label: true }, { prompt: p.prompt, completion: p.rejected, label: false }]);
+  const { model } = await stopAndResume(5, 2, async (opts) => {
+    const { policy, ...report } = await trainKto({
+      policy: base, tokenizer: tok, examples, ...opts,
+      config: { epochs: 2, batchSize: 8, lr: 5e-3, beta: 0.2, warmupSteps: 2, evalEvery: 3, checkpointEvery: 2, seed: 5 },
+    });
+    return { model: policy, report };
+  });
+  model.dispose();
+});
+
+test("best-of-N resumes inside its second round, with the first round's policy and record", async () => {
+  const reward = (_prompt: unknown, answer: string) => keywordShare(answer);
+  // 2 rounds of 2 epochs × 2 batches: stopped at step 5, in round 2, after the round-1 checkpoint at step 4
+  const { model, report } = await stopAndResume(5, 2, async (opts) => {
+    const { policy, ...report } = await trainBestOfN({
+      policy: base, tokenizer: tok, prompts: PROMPTS.slice(0, 4), reward, goldReward: reward, ...opts,
+      config: { rounds: 2, samplesPerPrompt: 3, maxAnswerTokens: 6, epochs: 2, batchSize: 2, lr: 5e-3, warmupSteps: 1, checkpointEvery: 2, seed: 3 },
+    });
+    return { model: policy, report };
+  });
+  assert.equal((report.rounds as unknown[]).length, 2);
   model.dispose();
 });

@@ -46,6 +46,12 @@ test('bad hyper-parameters and inputs are refused with 400/404 naming the field;
     [{ kind: 'sft' }, 400, 'baseModelId'],
     [{ kind: 'sft', baseModelId: '00000000-0000-4000-8000-000000000000' }, 404, 'baseModelId'],
     [{ kind: 'generate', modelIds: [] }, 400, 'modelIds'],
+    [{ kind: 'grpo', policyModelId: '00000000-0000-4000-8000-000000000000' }, 400, 'rewardModelId'],
+    [{ kind: 'grpo', policyModelId: '00000000-0000-4000-8000-000000000000', rewardModelId: '00000000-0000-4000-8000-000000000000', hyperparams: { groupSize: 1 } }, 400, 'hyperparams.groupSize'],
+    [{ kind: 'kto', policyModelId: '00000000-0000-4000-8000-000000000000' }, 404, 'policyModelId'],
+    [{ kind: 'kto', policyModelId: '00000000-0000-4000-8000-000000000000', hyperparams: { desirableWeight: 0 } }, 400, 'hyperparams.desirableWeight'],
+    [{ kind: 'best_of_n', policyModelId: '00000000-0000-4000-8000-000000000000', rewardModelId: '00000000-0000-4000-8000-000000000000', hyperparams: { samplesPerPrompt: 0 } }, 400, 'hyperparams.samplesPerPrompt'],
+    [{ kind: 'generate', modelIds: ['00000000-0000-4000-8000-000000000000'], hyperparams: { judge: { rewardModelId: '00000000-0000-4000-8000-000000000000' } } }, 400, 'hyperparams.judge.referenceModelId'],
   ];
   for (const [body, status, field] of cases) {
     const res = await p.call(researcher, 'POST', url, body);
@@ -192,6 +198,11 @@ test('a generate job over the tiny model stores answers without any special toke
   }
   const logs = await p.prisma.jobLog.findMany({ where: { jobId: job.id, code: 'generated' } });
   assert.deepEqual(logs.map((l) => l.params), [{ prompts: 3, answers: 4 }]);
+  // the three prompts are sampled as one batch; the metrics split the time between sampling and storing
+  const { metrics } = (await p.call(researcher, 'GET', `/v1/jobs/${job.id}`)).json() as JobDetailResponse;
+  assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3]);
+  const time = metrics.at(-1)!.data as { sampleSeconds: number; otherSeconds: number };
+  assert.ok(time.sampleSeconds > 0 && time.otherSeconds > 0, JSON.stringify(time));
 });
 
 test('a learning rate that makes the loss explode fails the job with "diverged" and a suggestion', async () => {

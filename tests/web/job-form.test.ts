@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CreateJobRequestSchema, HYPERPARAMS_SCHEMAS, PRESET_BLOCK_SIZE, type Model } from '@jielong/shared';
 import { PRESETS } from '../../packages/ml/src/index.ts';
-import { defaultValues, estimateDuration, FIRST_GUESS_TOKENS_PER_SECOND, formField, HP_FIELDS, hyperparamsFromForm, JOB_KINDS, lrWarning, MODEL_INPUTS, modelsFor } from '../../apps/web/src/lib/jobForm.ts';
+import { defaultValues, estimateDuration, FIRST_GUESS_TOKENS_PER_SECOND, formField, HP_FIELDS, hyperparamsFromForm, inHyperparams, JOB_KINDS, lrWarning, MODEL_INPUTS, modelsFor } from '../../apps/web/src/lib/jobForm.ts';
 
 const project = { answersPerComparison: 3, ratersPerComparison: 2 };
 
 test('every hyper-parameter of every kind is in the form, and the untouched form sends exactly the defaults', () => {
   for (const kind of JOB_KINDS) {
     const defaults = HYPERPARAMS_SCHEMAS[kind].parse({}) as Record<string, unknown>;
-    const shown = new Set([...HP_FIELDS[kind].main, ...HP_FIELDS[kind].advanced].map((p) => p.split('.')[0]));
+    const shown = new Set([...HP_FIELDS[kind].main, ...HP_FIELDS[kind].advanced, ...MODEL_INPUTS[kind].filter(inHyperparams).map((i) => i.field)].map((p) => p.split('.')[0]));
     // the schema's shape: optional fields without a default (generate's K) too
     const schemaKeys = Object.keys((HYPERPARAMS_SCHEMAS[kind] as unknown as { shape: object }).shape);
     assert.ok(schemaKeys.length > 0);

@@ -73,17 +73,17 @@ export function internalFailure(err: unknown, attempts: number): JobFailure {
  * Fewer examples than a fine-tune can learn from: SFT on 2 demonstrations ran 3 steps in no time
  * and said nothing. About a hundred examples is where a small model starts to pick up a format.
  */
-export const SMALL_DATASET = { sft: 100, reward: 100, dpo: 100 } as const;
+export const SMALL_DATASET = { sft: 100, reward: 100, dpo: 100, kto: 100 } as const;
 
 /** A warning when a fine-tune's dataset is too small to learn from (null when it is not). */
 export function smallDatasetWarning(kind: keyof typeof SMALL_DATASET, rows: number): JobFailure | null {
   const min = SMALL_DATASET[kind];
   if (rows >= min) return null;
-  const what = kind === 'sft' ? 'demonstrations' : 'ranked pairs';
+  const what = { sft: 'demonstrations', reward: 'ranked pairs', dpo: 'ranked pairs', kto: 'rated answers' }[kind];
   return {
     code: 'small-dataset',
     message: `only ${rows} ${what}: too few to learn from (a small model needs about ${min} or more), so the model will barely change or will memorise them`,
     suggestion: kind === 'sft' ? 'write and accept more demonstrations before fine-tuning' : 'collect more rankings before training',
-    params: { rows, min, what: kind === 'sft' ? 'demonstrations' : 'pairs' },
+    params: { rows, min, what: { sft: 'demonstrations', reward: 'pairs', dpo: 'pairs', kto: 'answers' }[kind] },
   };
 }

@@ -101,7 +101,9 @@ export class JobRun {
   async loadModel(modelId: string): Promise<LoadedModel> {
     const row = await this.prisma.model.findUnique({ where: { id: modelId } });
     if (!row) throw new JobInputError('bad-data', `an input model no longer exists (${modelId})`, 'start a new job with another model');
-    const { model, tokenizer } = await loadCheckpoint(await this.store.localDir(modelPrefix(modelId)));
+    // Frozen outside the wasm heap: sampling, scoring and LoRA read these weights; a trainer copies
+    // into the heap what it trains in full (fineTuneStart, PPO's policy).
+    const { model, tokenizer } = await loadCheckpoint(await this.store.localDir(modelPrefix(modelId)), { frozen: true });
     if (!tokenizer) {
       model.dispose();
       throw new JobInputError('bad-data', `model ${row.name} has no tokenizer.json`, 'use a model trained by a Jielong job');

@@ -9,10 +9,13 @@ import { importPrefix, jobPrefix, modelPrefix, putModelFolder, type ArtifactStor
 import type { JobKind } from '@jielong/shared';
 import { describeFailure, internalFailure, type JobFailure } from './failures.ts';
 import { JobRun, type TrainingJobRow } from './job-run.ts';
+import { runBestOfN } from './kinds/best-of-n.ts';
 import { runDpo } from './kinds/dpo.ts';
 import { runExport } from './kinds/export.ts';
 import { runGenerate } from './kinds/generate.ts';
+import { runGrpo } from './kinds/grpo.ts';
 import { runImport } from './kinds/import.ts';
+import { runKto } from './kinds/kto.ts';
 import { runPpo } from './kinds/ppo.ts';
 import { runPretrain } from './kinds/pretrain.ts';
 import { runReward } from './kinds/reward.ts';
@@ -25,6 +28,9 @@ const KINDS: Record<JobKind, KindRunner> = {
   reward: runReward,
   ppo: runPpo,
   dpo: runDpo,
+  grpo: runGrpo,
+  kto: runKto,
+  best_of_n: runBestOfN,
   generate: runGenerate,
   import: runImport,
   export: runExport,

@@ -9,7 +9,8 @@ export type Db = PrismaClient | Prisma.TransactionClient;
 export interface NewComparison {
   projectId: string;
   promptId: string;
-  answers: NewAnswer[];
+  /** reward and logRatio: a judged generate job's scores of the answer (never set through the API) */
+  answers: (NewAnswer & { reward?: number; logRatio?: number })[];
   /** N: rankings that close it */
   requiredRankings: number;
   /** the generate job that made it */
@@ -53,6 +54,8 @@ export async function createComparison(db: Db, input: NewComparison) {
           text: a.text,
           modelId: a.modelId ?? null,
           sampling: (a.sampling ?? undefined) as Prisma.InputJsonValue | undefined,
+          reward: a.reward ?? null,
+          logRatio: a.logRatio ?? null,
         })),
       },
     },

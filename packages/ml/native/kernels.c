@@ -544,6 +544,8 @@ static napi_value SumSquares(napi_env env, napi_callback_info info) {
   return out;
 }
 
+napi_status decode_register(napi_env env, napi_value exports); /* decode.c: the sampling forward pass */
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
@@ -563,6 +565,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sumSquares", NULL, SumSquares, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  if (decode_register(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

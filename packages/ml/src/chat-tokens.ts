@@ -5,6 +5,7 @@
 // an imported base stays exactly the model it was.
 import * as tf from '@tensorflow/tfjs';
 import { CHAT_TOKENS, chatFormat } from './chat.ts';
+import type { FrozenWeight } from './kernels/frozen.ts';
 import { createModel, type CausalLM } from './models/index.ts';
 import type { Tokenizer } from './tokenizers/index.ts';
 
@@ -33,15 +34,24 @@ export function withChatTokens(model: CausalLM, tokenizer: Tokenizer): ChatReady
   const [old, next] = [tokenizer.vocabSize, grown.vocabSize];
   const V = model.config.vocabSize;
   if (old > V) throw new Error(`the tokenizer has ${old} tokens but the model only ${V} embedding rows`);
-  const copy = createModel({ ...model.config, vocabSize: Math.max(V, next) });
+  // Built on the model's own weights (shared, frozen ones too), with the token parameters grown.
+  const weights: Record<string, tf.Tensor | FrozenWeight> = {};
+  const grownParams: tf.Tensor[] = [];
+  for (const name of model.weightNames()) {
+    if (name.includes('.lora_') || name.startsWith('head.')) continue;
+    const by = Object.hasOwn(TOKEN_PARAMS, name) ? TOKEN_PARAMS[name] : null;
+    if (!by) weights[name] = model.frozen[name] ?? model.params[name];
+    else {
+      const t = tf.tidy(() => withMeanSlices((model.params[name] as tf.Tensor2D | undefined) ?? tf.tensor2d(model.weightValues(name), model.shapeOf(name) as [number, number]), by === 'rows' ? 0 : 1, old, next));
+      grownParams.push((weights[name] = t));
+    }
+  }
+  const copy = createModel({ ...model.config, vocabSize: Math.max(V, next) }, { weights });
+  tf.dispose(grownParams);
   try {
     if (model.lora) copy.addLora(model.lora);
     if (model.hasHead) copy.attachHead();
-    for (const [name, v] of Object.entries(model.params)) {
-      const by = Object.hasOwn(TOKEN_PARAMS, name) ? TOKEN_PARAMS[name] : null;
-      if (!by) copy.params[name].assign(v);
-      else copy.params[name].assign(tf.tidy(() => withMeanSlices(v as tf.Tensor2D, by === 'rows' ? 0 : 1, old, next)));
-    }
+    for (const [name, v] of Object.entries(model.params)) if (name.includes('.lora_') || name.startsWith('head.')) copy.params[name].assign(v);
   } catch (e) {
     copy.dispose();
     throw e;

@@ -7,12 +7,15 @@
 //   extra.bin       other tensors a trainer resumes with (e.g. the best weights so far), when given
 //   manifest.json   name, shape and byte range of every tensor, and the sha256 of each .bin file
 // Saving writes a sibling temp folder and renames it into place, so a process killed mid-save
-// leaves the previous checkpoint readable.
+// leaves the previous checkpoint readable. Files are written and read tensor by tensor (a model with
+// frozen weights may pass the 4 GB a Buffer holds), and loading can keep the weights frozen outside
+// the wasm heap (`{ frozen: true }`).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { nativeActive } from './kernels/native.ts';
 import { checkMemory } from './memory.ts';
 import { createModel, type CausalLM, type LoraConfig, type ModelConfig } from './models/index.ts';
 import { AdamW, type AdamWConfig } from './optim.ts';
@@ -70,22 +73,36 @@ export interface LoadedCheckpoint {
   provenance?: Provenance;
 }
 
-function pack(tensors: [string, tf.Tensor][]): { bytes: Buffer; entries: TensorEntry[] } {
+/** A tensor to write: its name, shape and (read when written) values. */
+type Writable = [name: string, shape: number[], values: () => Float32Array];
+
+const heapTensors = (tensors: Record<string, tf.Tensor>): Writable[] =>
+  Object.entries(tensors).map(([name, t]) => [name, t.shape, () => t.dataSync() as Float32Array]);
+
+/** Writes tensors back to back into `path`, one at a time (no buffer of the whole file: a frozen
+ * model's weights may pass 4 GB), hashing as it goes. */
+async function writeTensors(path: string, tensors: Writable[]): Promise<{ sha256: string; tensors: TensorEntry[] }> {
+  const hash = createHash('sha256');
   const entries: TensorEntry[] = [];
-  let offset = 0;
-  for (const [name, t] of tensors) {
-    entries.push({ name, shape: t.shape, offset, byteLength: t.size * 4 });
-    offset += t.size * 4;
+  const file = await open(path, 'w');
+  try {
+    let offset = 0;
+    for (const [name, shape, values] of tensors) {
+      const data = values();
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      for (let done = 0; done < bytes.byteLength; ) done += (await file.write(bytes, done, Math.min(IO_CHUNK, bytes.byteLength - done))).bytesWritten;
+      hash.update(bytes);
+      entries.push({ name, shape, offset, byteLength: bytes.byteLength });
+      offset += bytes.byteLength;
+    }
+  } finally {
+    await file.close();
   }
-  const bytes = Buffer.alloc(offset);
-  tensors.forEach(([, t], i) => {
-    const data = t.dataSync() as Float32Array;
-    Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(bytes, entries[i].offset);
-  });
-  return { bytes, entries };
+  return { sha256: hash.digest('hex'), tensors: entries };
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** Node reads and writes at most 2 GiB per call. */
+const IO_CHUNK = 1 << 30;
 
 /** Writes a checkpoint folder atomically (temp folder, then rename). */
 export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer, state = {}, extra, provenance }: SaveOptions): Promise<void> {
@@ -94,23 +111,17 @@ export async function saveCheckpoint(dir: string, { model, tokenizer, optimizer,
   await mkdir(tmp, { recursive: true });
   const manifest: Manifest = { format: CHECKPOINT_FORMAT, version: 1, files: {} };
 
-  const weights = pack(Object.entries(model.params));
-  await writeFile(join(tmp, 'weights.bin'), weights.bytes);
-  manifest.files['weights.bin'] = { sha256: sha256(weights.bytes), tensors: weights.entries };
+  manifest.files['weights.bin'] = await writeTensors(join(tmp, 'weights.bin'), model.weightNames().map((n) => [n, model.shapeOf(n), () => model.weightValues(n)]));
 
   const config: CheckpointConfig = { format: CHECKPOINT_FORMAT, version: 1, model: model.config, lora: model.lora, head: model.hasHead, state };
   if (provenance) config.provenance = provenance;
   if (optimizer) {
-    const moments = Object.entries(optimizer.slots).flatMap(([n, s]): [string, tf.Tensor][] => [[`${n}.m`, s.m], [`${n}.v`, s.v]]);
-    const opt = pack(moments);
-    await writeFile(join(tmp, 'optimizer.bin'), opt.bytes);
-    manifest.files['optimizer.bin'] = { sha256: sha256(opt.bytes), tensors: opt.entries };
+    const moments = Object.fromEntries(Object.entries(optimizer.slots).flatMap(([n, s]) => [[`${n}.m`, s.m], [`${n}.v`, s.v]]));
+    manifest.files['optimizer.bin'] = await writeTensors(join(tmp, 'optimizer.bin'), heapTensors(moments));
     config.optimizer = { config: optimizer.config, step: optimizer.step };
   }
   if (extra) {
-    const more = pack(Object.entries(extra));
-    await writeFile(join(tmp, 'extra.bin'), more.bytes);
-    manifest.files['extra.bin'] = { sha256: sha256(more.bytes), tensors: more.entries };
+    manifest.files['extra.bin'] = await writeTensors(join(tmp, 'extra.bin'), heapTensors(extra));
   }
   if (tokenizer) await writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
   await writeFile(join(tmp, 'config.json'), JSON.stringify(config, null, 2));
@@ -130,44 +141,71 @@ export function hasCheckpoint(dir: string): boolean {
 
 async function readTensors(dir: string, manifest: Manifest, file: string): Promise<Map<string, tf.Tensor>> {
   const out = new Map<string, tf.Tensor>();
-  await forEachTensor(dir, manifest, file, (name, t) => out.set(name, t));
+  for (const [name, { shape, data }] of await readArrays(dir, manifest, file)) out.set(name, tf.tensor(data, shape, 'float32'));
   return out;
 }
 
-/** Each tensor of a checkpoint file in turn, handed over (the callback owns it). */
-async function forEachTensor(dir: string, manifest: Manifest, file: string, take: (name: string, t: tf.Tensor) => void): Promise<void> {
+/** Every tensor of a checkpoint file as a float32 array, read tensor by tensor (a file may pass the
+ * 2 GiB a single read allows) and checked against the file's sha256. */
+async function readArrays(dir: string, manifest: Manifest, file: string): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
   const info = manifest.files[file];
-  const bytes = await readFile(join(dir, file));
-  if (sha256(bytes) !== info.sha256) throw new Error(`checkpoint ${join(dir, file)} is corrupt (sha256 mismatch)`);
-  for (const e of info.tensors) {
-    // Copy into an aligned buffer: Float32Array needs a 4-byte aligned offset.
-    const data = new Float32Array(e.byteLength / 4);
-    new Uint8Array(data.buffer).set(bytes.subarray(e.offset, e.offset + e.byteLength));
-    take(e.name, tf.tensor(data, e.shape, 'float32'));
+  const path = join(dir, file);
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  const hash = createHash('sha256');
+  const fh = await open(path, 'r');
+  try {
+    let offset = 0;
+    for (const e of info.tensors) {
+      if (e.offset !== offset) throw new Error(`checkpoint ${path}: ${e.name} does not start where the previous tensor ends`);
+      // A fresh Float32Array is 4-byte aligned; the bytes go straight into it.
+      const data = new Float32Array(e.byteLength / 4);
+      const bytes = new Uint8Array(data.buffer);
+      for (let done = 0; done < bytes.byteLength; ) {
+        const { bytesRead } = await fh.read(bytes, done, Math.min(IO_CHUNK, bytes.byteLength - done), offset + done);
+        if (bytesRead === 0) throw new Error(`checkpoint ${path} is truncated (in ${e.name})`);
+        done += bytesRead;
+      }
+      hash.update(bytes);
+      out.set(e.name, { shape: e.shape, data });
+      offset += e.byteLength;
+    }
+    if (offset !== (await fh.stat()).size) throw new Error(`checkpoint ${path} is corrupt (not the size its manifest gives)`);
+  } finally {
+    await fh.close();
   }
+  if (hash.digest('hex') !== info.sha256) throw new Error(`checkpoint ${path} is corrupt (sha256 mismatch)`);
+  return out;
+}
+
+export interface LoadOptions {
+  /** Hold the 2-D base weights outside the wasm heap, never trained (ModelOptions.freeze): for
+   * sampling, scoring, LoRA's base; a trainer thaw()s what it trains in full. */
+  frozen?: boolean;
 }
 
 /** Loads a checkpoint folder bit-exactly: weights, LoRA adapters, head, optimizer moments, tokenizer. */
-export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
   if (!existsSync(join(dir, 'manifest.json')) && existsSync(join(`${dir}.old`, 'manifest.json'))) dir = `${dir}.old`;
   if (!existsSync(join(dir, 'manifest.json'))) throw new Error(`no checkpoint in ${dir} (manifest.json missing)`);
   const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as CheckpointConfig;
   if (manifest.format !== CHECKPOINT_FORMAT || config.format !== CHECKPOINT_FORMAT) throw new Error(`${dir} is not a ${CHECKPOINT_FORMAT} checkpoint`);
 
-  checkMemory(config.model, 'sample');
-  const model = createModel(config.model, { seed: 0 });
+  const frozen = Boolean(opts.frozen) && nativeActive();
+  checkMemory(config.model, 'sample', { frozen });
+  const values = new Map([...(await readArrays(dir, manifest, 'weights.bin'))].map(([name, { data }]) => [name, data]));
+  // Built on the saved values (no random initialisation first); adapters and the head come after.
+  const model = createModel(config.model, { seed: 0, values: Object.fromEntries(values), freeze: frozen });
   if (config.lora) model.addLora(config.lora);
   if (config.head) model.attachHead();
-  // One tensor at a time: the heap holds the weights once, plus the tensor being assigned.
-  const missing = new Set(Object.keys(model.params));
-  await forEachTensor(dir, manifest, 'weights.bin', (name, t) => {
-    if (missing.delete(name)) model.params[name].assign(t);
-    t.dispose();
-  });
-  if (missing.size) {
+  const missing = model.weightNames().find((name) => !values.has(name));
+  if (missing) {
     model.dispose();
-    throw new Error(`checkpoint ${dir} lacks tensor ${[...missing][0]}`);
+    throw new Error(`checkpoint ${dir} lacks tensor ${missing}`);
+  }
+  for (const name of Object.keys(model.params).filter((n) => n.includes('.lora_') || n.startsWith('head.'))) {
+    const v = model.params[name];
+    tf.tidy(() => v.assign(tf.tensor(values.get(name)!, v.shape, 'float32')));
   }
 
   let optimizer: AdamW | null = null;

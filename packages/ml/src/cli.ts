@@ -154,7 +154,7 @@ async function runSample(argv: string[]): Promise<void> {
   const dir = existsSync(join(values.model, 'manifest.json')) ? values.model : join(values.model, 'model');
   if (!existsSync(join(dir, 'manifest.json'))) fail(`no model in ${values.model}`);
   await initBackend(values.backend);
-  const { model, tokenizer } = await loadCheckpoint(dir).catch(refused);
+  const { model, tokenizer } = await loadCheckpoint(dir, { frozen: true }).catch(refused);
   if (!tokenizer) fail(`${dir} has no tokenizer.json`);
   // A prompt continues the text that begins a sequence; an empty one starts from it.
   const prompt = tokenizer.encode(values.prompt ?? '', { bos: true });
@@ -207,7 +207,7 @@ async function runExport(argv: string[]): Promise<void> {
   const dir = existsSync(join(values.model, 'manifest.json')) ? values.model : join(values.model, 'model');
   if (!existsSync(join(dir, 'manifest.json'))) fail(`no model in ${values.model}`);
   await initBackend(values.backend);
-  const { model, tokenizer } = await loadCheckpoint(dir);
+  const { model, tokenizer } = await loadCheckpoint(dir, { frozen: true });
   const res = await exportModel(values.out, model, tokenizer, { lora: values.lora });
   process.stdout.write(`exported: ${values.out} (${res.architecture}; ${res.files.join(', ')}${res.adapterDir ? `; PEFT adapter in ${res.adapterDir}` : ''})\n`);
   model.dispose();

@@ -1,7 +1,10 @@
-// How much WebAssembly heap a model needs to be held, sampled, or fine-tuned (LoRA or every weight),
-// and the pre-flight check that refuses a model too large before any work. Every tensor lives in the
-// wasm backend's heap, which stops at 4 GB (wasm32 addresses); the machine's RAM is not the limit.
+// How much memory a model needs to be held, sampled, or fine-tuned (LoRA or every weight), and the
+// pre-flight check that refuses a model too large before any work. Tensors live in the wasm
+// backend's heap, which stops at 4 GB (wasm32 addresses), except frozen weights (`frozen`: the base
+// weights when sampling or under LoRA, on the native kernels; kernels/frozen.ts), which live in the
+// process's own memory and are bounded by the machine's free RAM instead.
 // The estimates are calibrated on GPT-2 small (124M): see docs/benchmarks.md, "Memory".
+import { freemem } from 'node:os';
 import type { LoraConfig, ModelConfig } from './models/index.ts';
 import { TrainingError } from './pretrain.ts';
 
@@ -24,6 +27,11 @@ export interface MemoryOptions {
   /** How a refusal names the setting that sets `rows`, and rows per unit of it (a preference pair is
    * two rows); default { name: 'batchSize', rowsPerItem: 1 }. */
   batch?: { name: string; rowsPerItem: number };
+  /** The base weights are held outside the heap (sample and LoRA; full fine-tuning trains every
+   * weight in the heap and ignores this). */
+  frozen?: boolean;
+  /** RAM the frozen weights and the heap may take; default the free memory now (os.freemem). */
+  ramLimitBytes?: number;
 }
 
 export interface MemoryEstimate {
@@ -31,12 +39,18 @@ export interface MemoryEstimate {
   parameters: number;
   /** float32 weights held once (frozen base weights are shared with the copy LoRA trains). */
   weightBytes: number;
+  /** Of weightBytes, those held outside the heap (frozen). */
+  frozenBytes: number;
   /** Copies, gradients and optimizer moments beyond the weights themselves (and alsoHeldBytes). */
   trainingBytes: number;
   /** Activations of one pass (kept for the backward pass, or the KV cache and logits when sampling). */
   activationBytes: number;
+  /** Heap bytes: the weights in it, training state and activations. */
   totalBytes: number;
   limitBytes: number;
+  /** Frozen weights plus the heap, against ramLimitBytes. */
+  ramBytes: number;
+  ramLimitBytes: number;
   fits: boolean;
 }
 
@@ -92,24 +106,31 @@ export function estimateMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOpt
   const tokens = Math.min(opts.tokens ?? m.blockSize, m.blockSize);
   const parameters = parameterCount(m);
   const weightBytes = 4 * parameters;
+  const frozenBytes = opts.frozen && task !== 'full' ? weightBytes : 0;
   const embedding = 4 * m.vocabSize * m.nEmbd;
   let trainingBytes = 0;
   let activationBytes: number;
   if (task === 'sample') {
     const kv = m.family === 'llama' ? (m.nEmbd / m.nHead) * m.nKvHead : m.nEmbd;
-    activationBytes = rows * 4 * 2 * m.nLayer * tokens * kv + 2 * 4 * tokens * m.vocabSize + embedding;
+    // A frozen tied head needs no cached transpose of the embedding.
+    activationBytes = rows * 4 * 2 * m.nLayer * tokens * kv + 2 * 4 * tokens * m.vocabSize + (frozenBytes ? 0 : embedding);
   } else {
     const adapters = task === 'lora' ? loraCount(m, opts.lora ?? { rank: 8, alpha: 16 }) : 0;
     trainingBytes = task === 'lora' ? 4 * 4 * adapters + 2 * embedding : 5 * weightBytes;
     if (opts.grownEmbedding) {
       const tokenParams = embedding * (m.family === 'llama' && !m.tiedEmbeddings ? 2 : 1);
-      trainingBytes += weightBytes + (task === 'lora' ? 3 * tokenParams : 0);
+      // The grown copy: in the heap whole, or (frozen) only its token parameters, which train in full.
+      trainingBytes += (frozenBytes ? tokenParams : weightBytes) + (task === 'lora' ? 3 * tokenParams : 0);
     }
     activationBytes = rows * trainingBytesPerRow(m, tokens, task === 'lora');
   }
   trainingBytes += opts.alsoHeldBytes ?? 0;
-  const totalBytes = weightBytes + trainingBytes + activationBytes;
-  return { task, parameters, weightBytes, trainingBytes, activationBytes, totalBytes, limitBytes: WASM_HEAP_LIMIT, fits: totalBytes <= WASM_HEAP_LIMIT };
+  const totalBytes = weightBytes - frozenBytes + trainingBytes + activationBytes;
+  const ramBytes = frozenBytes + totalBytes;
+  const ramLimitBytes = opts.ramLimitBytes ?? freemem();
+  // RAM is checked when it holds frozen weights; the heap alone stays within what it always took.
+  const fits = totalBytes <= WASM_HEAP_LIMIT && (!frozenBytes || ramBytes <= ramLimitBytes);
+  return { task, parameters, weightBytes, frozenBytes, trainingBytes, activationBytes, totalBytes, limitBytes: WASM_HEAP_LIMIT, ramBytes, ramLimitBytes, fits };
 }
 
 /**
@@ -122,7 +143,10 @@ export const PLANNING_SHARE = 0.9;
 /** The most rows, up to `opts.rows`, whose estimate is within PLANNING_SHARE of the heap (0: not
  * even one); the estimate grows with rows. */
 export function rowsThatFit(m: ModelConfig, task: MemoryTask, opts: MemoryOptions = {}): number {
-  const planned = (rows: number) => estimateMemory(m, task, { ...opts, rows }).totalBytes <= PLANNING_SHARE * WASM_HEAP_LIMIT;
+  const planned = (rows: number) => {
+    const e = estimateMemory(m, task, { ...opts, rows });
+    return e.totalBytes <= PLANNING_SHARE * WASM_HEAP_LIMIT && (!e.frozenBytes || e.ramBytes <= e.ramLimitBytes);
+  };
   let [lo, hi] = [0, opts.rows ?? 1];
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
@@ -144,15 +168,28 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
   if (e.fits) return e;
   const rows = opts.rows ?? 1;
   const tokens = Math.min(opts.tokens ?? m.blockSize, m.blockSize);
-  const parts = `${gb(e.weightBytes)} weights${e.trainingBytes ? ` + ${gb(e.trainingBytes)} copies, gradients and optimizer state` : ''} + ${gb(e.activationBytes)} for ${rows} × ${tokens} tokens`;
+  const rest = `${e.trainingBytes ? ` + ${gb(e.trainingBytes)} copies, gradients and optimizer state` : ''} + ${gb(e.activationBytes)} for ${rows} × ${tokens} tokens`;
+  const params = { task, parametersM: Math.round(e.parameters / 1e6), rows, tokens };
+  const what = `${WHAT[task]} this ${(e.parameters / 1e6).toFixed(0)}M-parameter model needs about`;
+  if (e.frozenBytes && e.ramBytes > e.ramLimitBytes) {
+    // Frozen weights live in the process's own memory: the machine's free RAM is their limit.
+    throw new TrainingError(
+      'out-of-memory',
+      `${what} ${gb(e.ramBytes)} (${gb(e.frozenBytes)} weights outside the heap${rest}), more than the ${gb(e.ramLimitBytes)} of RAM free on this machine`,
+      'use a smaller model, or free memory (other jobs and processes on this machine hold the rest)',
+      { ...params, estimateGb: Number((e.ramBytes / 1e9).toFixed(2)), limitGb: Number((e.ramLimitBytes / 1e9).toFixed(2)), limit: 'ram' },
+    );
+  }
+  const heapWeights = e.weightBytes - e.frozenBytes;
+  const parts = `${heapWeights ? `${gb(heapWeights)} weights` : `the ${gb(e.frozenBytes)} weights outside the heap`}${rest}`;
   const batch = opts.batch ?? { name: 'batchSize', rowsPerItem: 1 };
   const fitsWith = (task: MemoryTask, rows: number) => estimateMemory(m, task, { ...opts, rows }).fits;
   const suggestion =
-    e.weightBytes + e.trainingBytes >= e.limitBytes
+    heapWeights + e.trainingBytes >= e.limitBytes
       ? task === 'full'
         ? 'train LoRA adapters instead (lora: { rank: 8, alpha: 16 }), or fine-tune this model outside Jielong (export it as a Hugging Face folder)'
         : task === 'sample'
-          ? 'use a smaller model: the heap holds float32 weights of about 0.6 billion parameters with room to sample (docs/benchmarks.md lists which shapes fit)'
+          ? 'use a smaller model (docs/benchmarks.md lists which shapes fit)'
           : 'train LoRA adapters on a smaller model, or fine-tune this one outside Jielong (export it as a Hugging Face folder)'
       : task !== 'sample' && rows > batch.rowsPerItem && rowsThatFit(m, task, opts) >= batch.rowsPerItem
         ? `use ${batch.name} ${Math.floor(rowsThatFit(m, task, opts) / batch.rowsPerItem)} or less, or shorter examples`
@@ -163,9 +200,9 @@ export function checkMemory(m: ModelConfig, task: MemoryTask, opts: MemoryOption
             : 'use shorter examples (fewer tokens per row) or a smaller model';
   throw new TrainingError(
     'out-of-memory',
-    `${WHAT[task]} this ${(e.parameters / 1e6).toFixed(0)}M-parameter model needs about ${gb(e.totalBytes)} (${parts}), more than the ${gb(e.limitBytes)} WebAssembly heap`,
+    `${what} ${gb(e.totalBytes)}${heapWeights ? '' : ' of heap'} (${parts}), more than the ${gb(e.limitBytes)} WebAssembly heap`,
     suggestion,
     // For the web app's own wording of the reason (reasons.ts keys messages by code and params).
-    { task, parametersM: Math.round(e.parameters / 1e6), estimateGb: Number((e.totalBytes / 1e9).toFixed(2)), limitGb: Number((e.limitBytes / 1e9).toFixed(2)), rows, tokens },
+    { ...params, estimateGb: Number((e.totalBytes / 1e9).toFixed(2)), limitGb: Number((e.limitBytes / 1e9).toFixed(2)) },
   );
 }

@@ -1,6 +1,8 @@
 // Text generation: temperature, top-k, top-p (nucleus), max tokens, stop tokens, a seed, and a KV
-// cache so each new token costs one position. K answers to one prompt are sampled as one batch.
+// cache so each new token costs one position. K answers to one prompt are sampled as one batch, and
+// several prompts too (generateBatch). On the native kernels the whole step is one call (kernels/decode.ts).
 import * as tf from '@tensorflow/tfjs';
+import { NativeDecoder } from './kernels/decode.ts';
 import type { CausalLM, KVCache } from './models/index.ts';
 import type { Tokenizer } from './tokenizers/index.ts';
 
@@ -106,13 +108,112 @@ function lastLogits(model: CausalLM, rows: number[][], cache?: KVCache): Float32
 
 /** Samples `n` answers (token ids) continuing `prompt`. */
 export function generate(model: CausalLM, prompt: number[], opts: SampleOptions = {}): Sample[] {
+  if (prompt.length === 0) throw new Error('generate: the prompt must hold at least one token');
+  const decoder = opts.cache === false ? null : NativeDecoder.of(model);
+  if (!decoder) return generateTf(model, prompt, opts);
+  return generateNative(decoder, model, [{ prompt, n: opts.n, seed: opts.seed }], opts, opts.onToken && ((_, i, t) => opts.onToken!(i, t)))[0];
+}
+
+/** One prompt of a batch: its own answer count and seed (default: the options'). */
+export interface PromptRequest {
+  prompt: number[];
+  n?: number;
+  seed?: number;
+}
+
+/**
+ * Samples answers to several prompts at once: on the native kernels every answer of every prompt
+ * advances in one batched step (rows at their own positions); elsewhere one prompt after another.
+ * Each prompt's answers equal generate(model, prompt, { ...opts, n, seed }).
+ */
+export function generateBatch(model: CausalLM, requests: PromptRequest[], opts: Omit<SampleOptions, 'n' | 'seed' | 'onToken'> = {}): Sample[][] {
+  if (requests.some((r) => r.prompt.length === 0)) throw new Error('generate: every prompt must hold at least one token');
+  const decoder = opts.cache === false ? null : NativeDecoder.of(model);
+  if (!decoder) return requests.map((r) => generateTf(model, r.prompt, { ...opts, n: r.n, seed: r.seed }));
+  return generateNative(decoder, model, requests, opts);
+}
+
+/**
+ * The sampling loop on the native decoder: each prompt is prefilled once into its first row and copied
+ * to its other answers' rows; then every unfinished row takes one position per step. Picks draw from
+ * each prompt's own seeded PRNG in answer order, as generateTf does, so the tokens are the same.
+ */
+function generateNative(
+  decoder: NativeDecoder, model: CausalLM, requests: PromptRequest[], opts: Omit<SampleOptions, 'onToken'>,
+  onToken?: (request: number, answer: number, token: number) => void,
+): Sample[][] {
+  const { blockSize } = model.config;
+  const V = decoder.vocabSize;
+  const maxTokens = opts.maxTokens ?? 64;
+  const pick = { temperature: opts.temperature ?? 1, topK: opts.topK ?? 0, topP: opts.topP ?? 1 };
+  const stop = new Set(opts.stop ?? []);
+  interface Row { request: number; answer: number; seq: number[]; out: Sample }
+  const rows: Row[] = [];
+  const windows = requests.map((r) => r.prompt.slice(-blockSize));
+  requests.forEach((r, request) => {
+    for (let answer = 0; answer < (r.n ?? opts.n ?? 1); answer++) rows.push({ request, answer, seq: r.prompt.slice(), out: { tokens: [], finish: 'length' } });
+  });
+  const rands = requests.map((r) => mulberry32(r.seed ?? opts.seed ?? 0));
+  const capacity = Math.min(blockSize, Math.max(...windows.map((w) => w.length)) + maxTokens);
+  const cache = decoder.newCache(rows.length, capacity);
+  // Prefill: each prompt once, its logits shared by all its answers.
+  let active = rows.map((_, i) => i);
+  let logits = new Float32Array(rows.length * V);
+  let first = 0;
+  windows.forEach((w, request) => {
+    const count = rows.filter((r) => r.request === request).length;
+    if (count === 0) return;
+    const l = decoder.forward(cache, Int32Array.from(w), Int32Array.of(first), Int32Array.of(0), w.length);
+    for (let j = 0; j < count; j++) {
+      if (j > 0) decoder.copyRow(cache, first, first + j, w.length);
+      logits.set(l, (first + j) * V);
+    }
+    first += count;
+  });
+  for (let step = 0; step < maxTokens && active.length; step++) {
+    const draws = Float64Array.from(active, (i) => (pick.temperature > 0 ? rands[rows[i].request]() : 0));
+    const picked = decoder.pick(logits, active.length, pick, draws);
+    active.forEach((i, j) => {
+      const row = rows[i];
+      const t = picked[j];
+      row.seq.push(t);
+      if (stop.has(t)) {
+        row.out.finish = 'stop';
+        row.out.stopId = t;
+      } else {
+        row.out.tokens.push(t);
+        onToken?.(row.request, row.answer, t);
+      }
+    });
+    active = active.filter((i) => rows[i].out.finish !== 'stop');
+    if (step === maxTokens - 1 || active.length === 0) break;
+    // A row with room feeds its last token at the next position; a full one (positions would shift,
+    // so cached keys no longer apply) recomputes its last blockSize tokens from position 0.
+    const next = new Float32Array(active.length * V);
+    const stepping = active.map((i, j) => ({ i, j })).filter(({ i }) => rows[i].seq.length - 1 < blockSize);
+    if (stepping.length) {
+      const l = decoder.forward(
+        cache, Int32Array.from(stepping, ({ i }) => rows[i].seq.at(-1)!), Int32Array.from(stepping, ({ i }) => i), Int32Array.from(stepping, ({ i }) => rows[i].seq.length - 1), 1,
+      );
+      stepping.forEach(({ j }, k) => next.set(l.subarray(k * V, (k + 1) * V), j * V));
+    }
+    active.forEach((i, j) => {
+      if (rows[i].seq.length - 1 < blockSize) return;
+      next.set(decoder.forward(cache, Int32Array.from(rows[i].seq.slice(-blockSize)), Int32Array.of(i), Int32Array.of(0), blockSize), j * V);
+    });
+    logits = next;
+  }
+  return requests.map((_, request) => rows.filter((r) => r.request === request).map((r) => r.out));
+}
+
+/** generate on tfjs ops (the cpu backend, or without the native kernels), with the KVCache of models/layers.ts. */
+function generateTf(model: CausalLM, prompt: number[], opts: SampleOptions): Sample[] {
   const { blockSize } = model.config;
   const n = opts.n ?? 1;
   const maxTokens = opts.maxTokens ?? 64;
   const pick = { temperature: opts.temperature ?? 1, topK: opts.topK ?? 0, topP: opts.topP ?? 1 };
   const stop = new Set(opts.stop ?? []);
   const rand = mulberry32(opts.seed ?? 0);
-  if (prompt.length === 0) throw new Error('generate: the prompt must hold at least one token');
 
   const seqs = Array.from({ length: n }, () => prompt.slice());
   const out: Sample[] = Array.from({ length: n }, () => ({ tokens: [], finish: 'length' as const }));

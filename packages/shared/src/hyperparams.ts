@@ -122,6 +122,12 @@ export const GenerateHyperparamsSchema = z.object({
   topP: z.number().gt(0).max(1).default(0.95),
   maxTokens: int(1, 4096).default(64),
   seed: seed.default(1),
+  /**
+   * Scores every answer for the policy comparison: the reward model's score, and the answer's
+   * log-ratio log π − log π_ref against the reference (usually the SFT model the policies started
+   * from; at temperature 1 and topP 1 its mean over a model's answers is that model's sampled KL).
+   */
+  judge: z.object({ rewardModelId: z.uuid(), referenceModelId: z.uuid() }).optional(),
 });
 export type GenerateHyperparams = z.infer<typeof GenerateHyperparamsSchema>;
 
@@ -204,6 +210,82 @@ export const PpoHyperparamsSchema = z.object({
 });
 export type PpoHyperparams = z.infer<typeof PpoHyperparamsSchema>;
 
+// --- grpo: SFT model + reward model + prompts → policy (GRPO_DEFAULTS in packages/ml, kept equal by tests/shared) ---
+export const GrpoHyperparamsSchema = z.object({
+  lora: LoraSchema.nullable().default(null),
+  iterations: int(1, 100_000).default(100),
+  promptsPerIteration: int(1, 1024).default(4),
+  /** G: answers per prompt whose rewards are normalised together (the group is the baseline: no value head). */
+  groupSize: int(2, 256).default(8),
+  maxAnswerTokens: int(1, 4096).default(32),
+  temperature: z.number().positive().max(5).default(1),
+  /** Optimisation epochs over each iteration's rollouts, in this many mini-batches. */
+  grpoEpochs: int(1, 100).default(2),
+  miniBatches: int(1, 1024).default(2),
+  /** Divide advantages by the group's standard deviation (false: centre only, as Dr. GRPO). */
+  scaleRewards: z.boolean().default(true),
+  lr: rate.default(5e-5),
+  gradClip: optimiser.gradClip.default(1),
+  clipRange: z.number().positive().max(10).default(0.2),
+  /** β of the KL term to the SFT model. */
+  klCoef: z.number().min(0).max(100).default(0.04),
+  klTarget: z.number().positive().max(1000).nullable().default(null),
+  klHorizon: int(1, 1_000_000).default(1000),
+  maxKl: z.number().positive().max(10_000).nullable().default(20),
+  onKlExceeded: z.enum(['stop', 'warn']).default('stop'),
+  checkpointEvery: checkpointEvery.default(10),
+  seed: seed.default(1337),
+});
+export type GrpoHyperparams = z.infer<typeof GrpoHyperparamsSchema>;
+
+// --- kto: SFT model + unpaired desirable / undesirable answers → policy (KTO_DEFAULTS in packages/ml) ---
+export const KtoHyperparamsSchema = z
+  .object({
+    lora: LoraSchema.nullable().default(null),
+    beta: z.number().positive().max(100).default(0.1),
+    /** λ_D, λ_U: raise the rarer side's weight when the two are unbalanced. */
+    desirableWeight: z.number().positive().max(100).default(1),
+    undesirableWeight: z.number().positive().max(100).default(1),
+    epochs: int(1, 1000).default(2),
+    batchSize: int(1, 1024).default(8),
+    lr: rate.default(5e-5),
+    minLr: optimiser.minLr.default(5e-6),
+    warmupSteps: optimiser.warmupSteps.default(10),
+    weightDecay: optimiser.weightDecay.default(0),
+    gradClip: optimiser.gradClip.default(1),
+    valFraction: z.number().min(0).max(0.5).default(0.1),
+    evalEvery: int(1, 1_000_000).default(50),
+    checkpointEvery: checkpointEvery.default(50),
+    seed: seed.default(1337),
+  })
+  .superRefine(minLrAtMostLr);
+export type KtoHyperparams = z.infer<typeof KtoHyperparamsSchema>;
+
+// --- best_of_n: SFT model + reward model + prompts → policy, by rejection sampling (BEST_OF_N_DEFAULTS in packages/ml) ---
+export const BestOfNHyperparamsSchema = z
+  .object({
+    lora: LoraSchema.nullable().default(null),
+    rounds: int(1, 100).default(1),
+    /** N: answers sampled per prompt; the reward model keeps the best. */
+    samplesPerPrompt: int(1, 256).default(8),
+    maxAnswerTokens: int(1, 4096).default(32),
+    temperature: z.number().positive().max(5).default(1),
+    /** Prompts sampled per round (0: all of them). */
+    promptsPerRound: int(0, 1_000_000).default(0),
+    /** Fine-tuning epochs over each round's kept answers. */
+    epochs: int(1, 1000).default(2),
+    batchSize: int(1, 1024).default(8),
+    lr: rate.default(1e-4),
+    minLr: optimiser.minLr.default(1e-5),
+    warmupSteps: optimiser.warmupSteps.default(10),
+    weightDecay: optimiser.weightDecay.default(0),
+    gradClip: optimiser.gradClip.default(1),
+    checkpointEvery: checkpointEvery.default(50),
+    seed: seed.default(1337),
+  })
+  .superRefine(minLrAtMostLr);
+export type BestOfNHyperparams = z.infer<typeof BestOfNHyperparamsSchema>;
+
 // --- import: uploaded files of a pre-trained model → base model ------------------------------
 export const IMPORT_FORMATS = ['auto', 'hf', 'gguf', 'llama2c'] as const;
 export const ImportFileSchema = z.object({
@@ -239,6 +321,9 @@ export const HYPERPARAMS_SCHEMAS = {
   reward: RewardHyperparamsSchema,
   ppo: PpoHyperparamsSchema,
   dpo: DpoHyperparamsSchema,
+  grpo: GrpoHyperparamsSchema,
+  kto: KtoHyperparamsSchema,
+  best_of_n: BestOfNHyperparamsSchema,
   generate: GenerateHyperparamsSchema,
   import: ImportHyperparamsSchema,
   export: ExportHyperparamsSchema,

@@ -26,6 +26,16 @@ export function rankingToPairs(order: RankingOrder): RankedPair[] {
   return pairs;
 }
 
+/**
+ * The unpaired examples a ranking implies for KTO: its best group desirable, its worst group
+ * undesirable (a ranking of one group, all tied, implies none). Ties stay together: every answer of
+ * the top group is as good as the best one.
+ */
+export function rankingToUnpaired(order: RankingOrder): { desirable: string[]; undesirable: string[] } {
+  if (order.length < 2) return { desirable: [], undesirable: [] };
+  return { desirable: [...order[0]], undesirable: [...order[order.length - 1]] };
+}
+
 export interface Agreement {
   /** (rater pair, answer pair) combinations both raters ordered */
   comparedPairs: number;

@@ -41,6 +41,9 @@ const INPUTS: Record<JobKind, Record<string, ModelKind[]>> = {
   reward: { baseModelId: ['base', 'sft'] },
   ppo: { policyModelId: ['sft', 'policy', 'base'], rewardModelId: ['reward'] },
   dpo: { policyModelId: ['sft', 'policy', 'base'] },
+  grpo: { policyModelId: ['sft', 'policy', 'base'], rewardModelId: ['reward'] },
+  kto: { policyModelId: ['sft', 'policy', 'base'] },
+  best_of_n: { policyModelId: ['sft', 'policy', 'base'], rewardModelId: ['reward'] },
   generate: { modelIds: ['base', 'sft', 'policy'] },
   // checked by routes/model-io.ts
   import: {},
@@ -55,13 +58,21 @@ async function inputModelIds(db: Db, projectId: string, req: ParsedCreateJobRequ
     if (Array.isArray(value)) value.forEach((id: string, i) => wanted.push({ field: `${field}.${i}`, id, kinds }));
     else wanted.push({ field, id: value as string, kinds });
   }
-  if (!wanted.length) return [];
+  // a generate job's judge: read by the worker from its hyperparams, checked here like the inputs
+  const judge = req.kind === 'generate' ? req.hyperparams.judge : undefined;
+  const judged = judge
+    ? [
+        { field: 'hyperparams.judge.rewardModelId', id: judge.rewardModelId, kinds: ['reward'] as ModelKind[] },
+        { field: 'hyperparams.judge.referenceModelId', id: judge.referenceModelId, kinds: ['sft', 'policy', 'base'] as ModelKind[] },
+      ]
+    : [];
+  if (!wanted.length && !judged.length) return [];
   const models = await db.model.findMany({
-    where: { id: { in: wanted.map((w) => w.id) }, OR: [{ projectId }, { projectId: null }] },
+    where: { id: { in: [...wanted, ...judged].map((w) => w.id) }, OR: [{ projectId }, { projectId: null }] },
     select: { id: true, kind: true },
   });
   const byId = new Map(models.map((m) => [m.id, m]));
-  for (const w of wanted) {
+  for (const w of [...wanted, ...judged]) {
     const model = byId.get(w.id);
     if (!model) throw new ApiError(404, 'not_found', 'model not found in this project', w.field);
     if (!w.kinds.includes(model.kind)) throw new ApiError(400, 'invalid', `${w.field} must be a ${w.kinds.join(' or ')} model, not a ${model.kind} model`, w.field);
@@ -191,7 +202,7 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['jobs'],
         params: IdParamsSchema,
         description:
-          'The JSONL the job trains on, as frozen at its creation: SFT rows are {prompt, completion}, reward and DPO rows {prompt, chosen, rejected, group} (TRL\'s prompt-completion and preference formats), pretrain rows {text}.',
+          'The JSONL the job trains on, as frozen at its creation: SFT rows are {prompt, completion}, reward and DPO rows {prompt, chosen, rejected, group} (TRL\'s prompt-completion and preference formats), KTO rows {prompt, completion, label, group} (TRL\'s unpaired preference format), PPO, GRPO and best-of-N rows {promptId, prompt}, pretrain rows {text}.',
       },
     },
     async (req, reply) => {
@@ -258,8 +269,17 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       const { job } = await loadJob(req, req.params.id);
       const comparisons = await app.prisma.comparison.findMany({
         where: { jobId: job.id },
-        select: { answers: { select: { id: true, modelId: true } }, rankings: { where: { skipped: false }, select: { order: true } } },
+        select: { answers: { select: { id: true, modelId: true, reward: true, logRatio: true } }, rankings: { where: { skipped: false }, select: { order: true } } },
       });
+      // the judge's means over each model's answers
+      const scores = new Map<string, { reward: number[]; logRatio: number[] }>();
+      for (const a of comparisons.flatMap((c) => c.answers)) {
+        if (!a.modelId) continue;
+        const s = scores.get(a.modelId) ?? scores.set(a.modelId, { reward: [], logRatio: [] }).get(a.modelId)!;
+        if (a.reward !== null) s.reward.push(a.reward);
+        if (a.logRatio !== null) s.logRatio.push(a.logRatio);
+      }
+      const meanOf = (xs: number[] | undefined) => (xs?.length ? xs.reduce((s, v) => s + v, 0) / xs.length : null);
       const tally = new Map(job.inputModelIds.map((id) => [id, { wins: 0, losses: 0 }]));
       const of = (modelId: string) => tally.get(modelId) ?? tally.set(modelId, { wins: 0, losses: 0 }).get(modelId)!;
       let rankings = 0;
@@ -277,18 +297,27 @@ const jobRoutes: FastifyPluginAsyncZod = async (app) => {
           }
         }
       }
-      const names = new Map((await app.prisma.model.findMany({ where: { id: { in: [...tally.keys()] } }, select: { id: true, name: true } })).map((m) => [m.id, m.name]));
+      const found = new Map((await app.prisma.model.findMany({ where: { id: { in: [...tally.keys()] } }, select: { id: true, name: true, metrics: true } })).map((m) => [m.id, m]));
+      const judge = (job.hyperparams as { judge?: { rewardModelId: string; referenceModelId: string } }).judge ?? null;
       return {
         jobId: job.id,
         rankings,
         pairs,
-        models: [...tally].map(([modelId, { wins, losses }]) => ({
-          modelId,
-          modelName: names.get(modelId) ?? '(deleted)',
-          wins,
-          losses,
-          winRate: wins + losses ? wins / (wins + losses) : null,
-        })),
+        models: [...tally].map(([modelId, { wins, losses }]) => {
+          const metrics = (found.get(modelId)?.metrics ?? {}) as { method?: unknown; wallSeconds?: unknown };
+          return {
+            modelId,
+            modelName: found.get(modelId)?.name ?? '(deleted)',
+            wins,
+            losses,
+            winRate: wins + losses ? wins / (wins + losses) : null,
+            meanReward: meanOf(scores.get(modelId)?.reward),
+            kl: meanOf(scores.get(modelId)?.logRatio),
+            method: typeof metrics.method === 'string' ? metrics.method : null,
+            wallSeconds: typeof metrics.wallSeconds === 'number' ? metrics.wallSeconds : null,
+          };
+        }),
+        judge,
       };
     },
   );

@@ -1,7 +1,7 @@
 // Dataset export as JSONL rows, read from the database in batches so a large project streams
 // in constant memory. Rows are in TRL's formats: standard (strings; a dialogue as its hh-rlhf text)
 // or conversational (turns, every row alike), see packages/shared/src/api/datasets.ts.
-import { turnsOfPrompt, rankingToPairs, type PreferenceRow, type RatingsRow, type SftMessagesRow, type SftPromptCompletionRow, type UnpairedRow } from '@jielong/shared';
+import { turnsOfPrompt, rankingToPairs, type PreferenceRow, type RatingsRow, type SftMessagesRow, type SftPromptCompletionRow, type UnpairedExportRow } from '@jielong/shared';
 import { unpairedExamples } from './unpaired-examples.ts';
 import type { Db } from '../db.ts';
 
@@ -62,7 +62,7 @@ export async function* preferenceRows(db: Db, projectId: string, format: 'standa
 }
 
 /** TRL's unpaired rows {"prompt","completion","label"} from the raters' thumbs. */
-export async function* unpairedRows(db: Db, projectId: string, format: 'standard' | 'conversational'): AsyncGenerator<UnpairedRow> {
+export async function* unpairedRows(db: Db, projectId: string, format: 'standard' | 'conversational'): AsyncGenerator<UnpairedExportRow> {
   for await (const { prompt, completion, label } of unpairedExamples(db, projectId)) {
     yield format === 'conversational'
       ? { prompt: turnsOfPrompt(prompt), completion: [{ role: 'assistant', content: completion }], label }

@@ -11,12 +11,14 @@
 import {
   promptContent,
   rankingToPairs,
+  rankingToUnpaired,
   type DatasetSnapshot,
   type ParsedCreateJobRequest,
   type PreferencePairRowSchema,
   type PretrainRowSchema,
   type PromptRowSchema,
   type SftRowSchema,
+  type UnpairedRowSchema,
 } from '@jielong/shared';
 import { jobPrefix, type ArtifactStore } from '@jielong/db';
 import type { z } from 'zod';
@@ -24,7 +26,12 @@ import type { Db, PrismaClient } from '../db.ts';
 import { ApiError } from '../errors.ts';
 import { freezeRankings, isSerializationFailure } from './ranking-history.ts';
 
-type Row = z.input<typeof PretrainRowSchema> | z.input<typeof SftRowSchema> | z.input<typeof PreferencePairRowSchema> | z.input<typeof PromptRowSchema>;
+type Row =
+  | z.input<typeof PretrainRowSchema>
+  | z.input<typeof SftRowSchema>
+  | z.input<typeof PreferencePairRowSchema>
+  | z.input<typeof UnpairedRowSchema>
+  | z.input<typeof PromptRowSchema>;
 
 interface Collected {
   rows: Row[];
@@ -35,7 +42,7 @@ interface Collected {
 }
 
 /** Fewest rows each kind can train on (the trainers hold out a validation split). */
-const MIN_ROWS: Record<ParsedCreateJobRequest['kind'], number> = { pretrain: 1, sft: 2, reward: 2, dpo: 2, ppo: 1, generate: 1 };
+const MIN_ROWS: Record<ParsedCreateJobRequest['kind'], number> = { pretrain: 1, sft: 2, reward: 2, dpo: 2, ppo: 1, grpo: 1, kto: 2, best_of_n: 1, generate: 1 };
 
 /** Prompts imported together share a timestamp: their hash orders them the same way every time. */
 const promptOrder = [{ createdAt: 'asc' as const }, { textHash: 'asc' as const }];
@@ -81,6 +88,34 @@ async function preferenceRows(db: Db, projectId: string): Promise<Collected> {
   return { rows, counts: { pairs: rows.length, rankings: rankings.length, comparisons: comparisons.size }, source: 'rankings (every ranked pair)', rankingIds: rankings.map((r) => r.id) };
 }
 
+/**
+ * KTO's unpaired examples: the best and the worst answers of every non-skipped ranking
+ * (rankingToUnpaired), desirable and undesirable. Per-answer thumbs, where a project collects them,
+ * are the same rows from another source.
+ */
+async function unpairedRows(db: Db, projectId: string): Promise<Collected> {
+  const rankings = await db.ranking.findMany({
+    where: { skipped: false, comparison: { projectId } },
+    select: { id: true, order: true, comparison: { select: { prompt: { select: { text: true, turns: true } }, answers: { select: { id: true, text: true } } } } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+  const rows: Row[] = [];
+  let desirable = 0;
+  for (const r of rankings) {
+    const text = new Map(r.comparison.answers.map((a) => [a.id, a.text]));
+    const { desirable: up, undesirable: down } = rankingToUnpaired(r.order as string[][]);
+    for (const [ids, label] of [[up, true], [down, false]] as const) {
+      for (const id of ids) {
+        const completion = text.get(id);
+        if (completion === undefined) continue;
+        rows.push({ prompt: promptContent(r.comparison.prompt), completion, label, group: r.id });
+        if (label) desirable++;
+      }
+    }
+  }
+  return { rows, counts: { examples: rows.length, desirable, undesirable: rows.length - desirable, rankings: rankings.length }, source: 'rankings (best and worst answers)' };
+}
+
 async function ppoRows(db: Db, projectId: string): Promise<Collected> {
   const prompts = await db.prompt.findMany({ where: { projectId }, select: { id: true, text: true, turns: true }, orderBy: promptOrder });
   return { rows: prompts.map((p) => ({ promptId: p.id, prompt: promptContent(p) })), counts: { prompts: prompts.length }, source: 'project prompts' };
@@ -112,7 +147,11 @@ function collect(db: Db, projectId: string, req: ParsedCreateJobRequest): Promis
     case 'reward':
     case 'dpo':
       return preferenceRows(db, projectId);
+    case 'kto':
+      return unpairedRows(db, projectId);
     case 'ppo':
+    case 'grpo':
+    case 'best_of_n':
       return ppoRows(db, projectId);
     case 'generate':
       return generateRows(db, projectId, req.promptIds, req.hyperparams.maxPrompts);
@@ -125,6 +164,9 @@ const WHAT: Record<ParsedCreateJobRequest['kind'], string> = {
   reward: 'ranked comparisons (preference pairs)',
   dpo: 'ranked comparisons (preference pairs)',
   ppo: 'prompts',
+  grpo: 'prompts',
+  kto: 'ranked comparisons (their best and worst answers)',
+  best_of_n: 'prompts',
   generate: 'prompts to answer (every prompt already has a comparison: pass promptIds)',
 };
 

@@ -6,7 +6,7 @@ import type { Job, JobMetric, ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api } from '@/lib/api';
-import { CURVES, formatDuration, isLive, jobName, KNOWN_CODES, latest, points } from '@/lib/jobs';
+import { CURVES, formatDuration, isLive, jobName, KNOWN_CODES, latest, points, timeSplit } from '@/lib/jobs';
 import { fixText, logText, reasonText } from '@/lib/reasons';
 import { useApiData } from '@/lib/useApiData';
 import { useJobEvents } from '@/lib/useJobEvents';
@@ -141,6 +141,7 @@ function JobStats({ job, metrics }: { job: Job; metrics: JobMetric[] }) {
   const pairs = latest(metrics, 'pairsPerSecond');
   const step = metrics.at(-1)?.step;
   const took = job.startedAt && job.finishedAt ? (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000 : undefined;
+  const split = timeSplit(metrics);
   return (
     <ul className="stat-grid job-stats">
       <li className="card stat">
@@ -175,6 +176,19 @@ function JobStats({ job, metrics }: { job: Job; metrics: JobMetric[] }) {
           {t('jobs.finished')}: {when(job.finishedAt)}
         </span>
       </li>
+      {split.length > 0 && (
+        <li className="card stat" data-testid="job-time-split">
+          <span className="stat-label">{t('jobs.timeSplit')}</span>
+          <span className="small">
+            {split.map(({ part, seconds, share }) => (
+              <span key={part}>
+                {t(`jobs.timeSplit.${part}` as MessageKey)}: {formatDuration(seconds)} ({Math.round(share * 100)}%)
+                <br />
+              </span>
+            ))}
+          </span>
+        </li>
+      )}
       {job.outputModelId && (
         <li className="card stat">
           <span className="stat-label">{t('jobs.output')}</span>

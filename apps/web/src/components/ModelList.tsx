@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { JobErrorSchema, type JobError, type JobListResponse, type Model, type ModelListResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
-import { KNOWN_CODES } from '@/lib/jobs';
+import { formatDuration, KNOWN_CODES } from '@/lib/jobs';
 import { fixText, reasonText } from '@/lib/reasons';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
@@ -46,16 +46,23 @@ function keyMetrics(m: Model, t: (k: MessageKey) => string): { label: string; va
         { label: t('models.m.margin'), value: fixed(final.margin) },
         { label: t('models.m.pairs'), value: String(num(x.valPairs) ?? '—') },
       ];
-    case 'policy':
-      return x.method === 'ppo'
-        ? [
-            { label: t('models.m.meanReward'), value: `${fixed(x.rewardStart)} → ${fixed(x.rewardEnd)}` },
-            { label: t('models.m.kl'), value: fixed(x.klEnd) },
-          ]
-        : [
-            { label: t('models.m.accuracy'), value: `${pct(initial.accuracy)} → ${pct(final.accuracy)}` },
-            { label: t('models.m.dpoMargin'), value: fixed(final.margin) },
-          ];
+    case 'policy': {
+      const wall = num(x.wallSeconds) === undefined ? [] : [{ label: t('models.m.wallTime'), value: formatDuration(num(x.wallSeconds)!) }];
+      // PPO and GRPO: rollouts' mean reward; best-of-N: greedy answers' reward (rewardStart → rewardEnd)
+      if (x.method === 'ppo' || x.method === 'grpo' || x.method === 'best_of_n') {
+        return [
+          { label: t(x.method === 'best_of_n' ? 'models.m.greedyReward' : 'models.m.meanReward'), value: `${fixed(x.rewardStart)} → ${fixed(x.rewardEnd)}` },
+          { label: t('models.m.kl'), value: fixed(x.klEnd) },
+          ...wall,
+        ];
+      }
+      if (x.method === 'kto') return [{ label: t('models.m.ktoMargin'), value: `${fixed(initial.margin)} → ${fixed(final.margin)}` }, ...wall];
+      return [
+        { label: t('models.m.accuracy'), value: `${pct(initial.accuracy)} → ${pct(final.accuracy)}` },
+        { label: t('models.m.dpoMargin'), value: fixed(final.margin) },
+        ...wall,
+      ];
+    }
     default:
       return [];
   }

@@ -6,7 +6,7 @@ import type { Job, TrainingJobKind, Model, ModelListResponse, ThroughputResponse
 import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api, ApiError } from '@/lib/api';
-import { defaultValues, estimateDuration, formField, HP_CHOICES, HP_FIELDS, HP_NULLABLE, hyperparamsFromForm, JOB_KINDS, lrWarning, MODEL_INPUTS, modelsFor, type HpValues, type ModelInput } from '@/lib/jobForm';
+import { defaultValues, estimateDuration, formField, HP_CHOICES, HP_FIELDS, HP_NULLABLE, hyperparamsFromForm, inHyperparams, JOB_KINDS, lrWarning, MODEL_INPUTS, modelsFor, type HpValues, type ModelInput } from '@/lib/jobForm';
 import { formatDuration } from '@/lib/jobs';
 import { useApiData } from '@/lib/useApiData';
 import { useSubmit } from '@/lib/useSubmit';
@@ -17,7 +17,7 @@ type Inputs = Record<string, string[]>;
 
 /** Each picker's first choice: the newest model of the usual kind (generate: the newest one). */
 function defaultInputs(kind: TrainingJobKind, models: Model[]): Inputs {
-  return Object.fromEntries(MODEL_INPUTS[kind].map((input) => [input.field, modelsFor(input, models).slice(0, 1).map((m) => m.id)]));
+  return Object.fromEntries(MODEL_INPUTS[kind].map((input) => [input.field, input.optional ? [] : modelsFor(input, models).slice(0, 1).map((m) => m.id)]));
 }
 
 /** Starts a job of any kind: hyper-parameters pre-filled with the schema's defaults, 400s shown at their field. */
@@ -56,7 +56,7 @@ export function StartJobForm() {
   function submit(e: FormEvent) {
     e.preventDefault();
     const { hyperparams, notNumbers } = hyperparamsFromForm(kind, values);
-    const missing = MODEL_INPUTS[kind].filter((i) => !inputs[i.field]?.length).map((i) => i.field);
+    const missing = MODEL_INPUTS[kind].filter((i) => !i.optional && !inputs[i.field]?.length).map((i) => i.field);
     const local: Record<string, string> = {};
     for (const p of notNumbers) local[p] = t('jobs.form.notNumber');
     for (const f of missing) local[f] = t('jobs.form.pickModel');
@@ -68,7 +68,16 @@ export function StartJobForm() {
     }
     const body: Record<string, unknown> = { kind, hyperparams };
     if (name.trim() && kind !== 'generate') body.name = name.trim();
-    for (const input of MODEL_INPUTS[kind]) body[input.field] = input.multiple ? inputs[input.field] : inputs[input.field][0];
+    for (const input of MODEL_INPUTS[kind]) {
+      const ids = inputs[input.field] ?? [];
+      if (inHyperparams(input)) {
+        // judge.x → hyperparams.judge.x (left out when not chosen)
+        const [group, key] = input.field.split('.');
+        if (ids.length) hyperparams[group] = { ...(hyperparams[group] as object | undefined), [key]: ids[0] };
+      } else {
+        body[input.field] = input.multiple ? ids : ids[0];
+      }
+    }
     void run(async () => {
       if (kind === 'pretrain' && corpus) body.corpus = await corpus.text();
       // a retry of the very same request reuses its key, so the API replays it instead of starting a second job
@@ -302,6 +311,8 @@ function ModelPicker({
       {error}
     </small>
   );
+  // an optional input without candidates is simply not offered
+  if (input.optional && (loading || options.length === 0)) return null;
   if (loading || options.length === 0) {
     return (
       <div className="field field-wide">
@@ -331,7 +342,8 @@ function ModelPicker({
   return (
     <Field label={label} hint={kinds} error={error} wide>
       {(control) => (
-        <select {...control} value={value[0] ?? ''} onChange={(e) => onChange([e.target.value])}>
+        <select {...control} value={value[0] ?? ''} onChange={(e) => onChange(e.target.value ? [e.target.value] : [])}>
+          {input.optional && <option value="">{t('jobs.form.none')}</option>}
           {input.kinds.map((k) => {
             const ofKind = options.filter((m) => m.kind === k);
             return (

@@ -4,15 +4,20 @@
 // exactly what the API would fill in.
 import { HYPERPARAMS_SCHEMAS, PRESET_BLOCK_SIZE, type TrainingJobKind, type Model, type ModelKind, type Throughput } from '@jielong/shared';
 
-export const JOB_KINDS: readonly TrainingJobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate'];
+export const JOB_KINDS: readonly TrainingJobKind[] = ['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'grpo', 'kto', 'best_of_n', 'generate'];
 
 export interface ModelInput {
-  /** request field */
-  field: 'baseModelId' | 'policyModelId' | 'rewardModelId' | 'modelIds';
+  /** request field; judge.*: a generate job's judge, sent in hyperparams */
+  field: 'baseModelId' | 'policyModelId' | 'rewardModelId' | 'modelIds' | 'judge.rewardModelId' | 'judge.referenceModelId';
   /** model kinds the API accepts, the usual one first (it is preselected) */
   kinds: ModelKind[];
   multiple?: boolean;
+  /** may be left empty (none is preselected) */
+  optional?: boolean;
 }
+
+/** Model inputs sent inside `hyperparams` rather than beside it. */
+export const inHyperparams = (input: ModelInput) => input.field.startsWith('judge.');
 
 /** Same rules as the API's (apps/api/src/routes/jobs.ts), with the usual kind first. */
 export const MODEL_INPUTS: Record<TrainingJobKind, ModelInput[]> = {
@@ -24,7 +29,21 @@ export const MODEL_INPUTS: Record<TrainingJobKind, ModelInput[]> = {
     { field: 'rewardModelId', kinds: ['reward'] },
   ],
   dpo: [{ field: 'policyModelId', kinds: ['sft', 'policy', 'base'] }],
-  generate: [{ field: 'modelIds', kinds: ['sft', 'policy', 'base'], multiple: true }],
+  grpo: [
+    { field: 'policyModelId', kinds: ['sft', 'policy', 'base'] },
+    { field: 'rewardModelId', kinds: ['reward'] },
+  ],
+  kto: [{ field: 'policyModelId', kinds: ['sft', 'policy', 'base'] }],
+  best_of_n: [
+    { field: 'policyModelId', kinds: ['sft', 'policy', 'base'] },
+    { field: 'rewardModelId', kinds: ['reward'] },
+  ],
+  generate: [
+    { field: 'modelIds', kinds: ['sft', 'policy', 'base'], multiple: true },
+    // the policy comparison: every answer scored by a reward model and its log-ratio to a reference
+    { field: 'judge.rewardModelId', kinds: ['reward'], optional: true },
+    { field: 'judge.referenceModelId', kinds: ['sft', 'policy', 'base'], optional: true },
+  ],
 };
 
 /** Hyper-parameters by dotted path: the main ones, then the advanced ones. */
@@ -56,13 +75,30 @@ export const HP_FIELDS: Record<TrainingJobKind, { main: string[]; advanced: stri
     main: ['beta', 'epochs', 'batchSize', 'lr', 'lora'],
     advanced: ['minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'checkpointEvery', 'seed'],
   },
+  grpo: {
+    main: ['iterations', 'promptsPerIteration', 'groupSize', 'lr', 'klCoef', 'lora'],
+    advanced: [
+      'maxAnswerTokens', 'temperature', 'grpoEpochs', 'miniBatches', 'scaleRewards', 'gradClip', 'clipRange',
+      'klTarget', 'klHorizon', 'maxKl', 'onKlExceeded', 'checkpointEvery', 'seed',
+    ],
+  },
+  kto: {
+    main: ['beta', 'epochs', 'batchSize', 'lr', 'lora'],
+    advanced: ['desirableWeight', 'undesirableWeight', 'minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'valFraction', 'evalEvery', 'checkpointEvery', 'seed'],
+  },
+  best_of_n: {
+    main: ['rounds', 'samplesPerPrompt', 'epochs', 'lr', 'lora'],
+    advanced: ['promptsPerRound', 'maxAnswerTokens', 'temperature', 'batchSize', 'minLr', 'warmupSteps', 'weightDecay', 'gradClip', 'checkpointEvery', 'seed'],
+  },
   generate: {
     main: ['answersPerPrompt', 'maxPrompts', 'temperature', 'maxTokens'],
     advanced: ['requiredRankings', 'topK', 'topP', 'seed'],
   },
 };
 
-export const HP_CHOICES: Record<string, string[]> = { preset: ['tiny', 'mini', 'small'], onKlExceeded: ['stop', 'warn'] };
+export const HP_CHOICES: Record<string, string[]> = { preset: ['tiny', 'mini', 'small'], onKlExceeded: ['stop', 'warn'], scaleRewards: ['true', 'false'] };
+/** Choices sent as booleans. */
+const HP_BOOLEAN = new Set(['scaleRewards']);
 /** Fields where an empty box means null ("none"), not "the default". */
 export const HP_NULLABLE = new Set(['klTarget', 'maxKl']);
 const LORA_DEFAULT = { rank: '8', alpha: '16' };
@@ -120,7 +156,7 @@ export function hyperparamsFromForm(kind: TrainingJobKind, values: HpValues): { 
       const targets = (values['lora.targets'] ?? '').split(/[\s,]+/).filter(Boolean);
       set(hyperparams, 'lora', values.lora ? { rank: number('lora.rank'), alpha: number('lora.alpha'), ...(targets.length ? { targets } : {}) } : null);
     } else if (HP_CHOICES[path]) {
-      set(hyperparams, path, values[path]);
+      set(hyperparams, path, HP_BOOLEAN.has(path) ? values[path] === 'true' : values[path]);
     } else {
       const n = number(path);
       if (n !== undefined) set(hyperparams, path, n);

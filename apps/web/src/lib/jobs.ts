@@ -73,6 +73,47 @@ export const CURVES: Record<JobKind, CurveSpec[]> = {
     },
     loss,
   ],
+  grpo: [
+    {
+      title: 'jobs.curve.reward',
+      lines: [
+        { key: 'reward', label: 'jobs.curve.rollouts', color: TRAIN },
+        { key: 'evalReward', label: 'jobs.curve.heldOut', color: VAL },
+      ],
+    },
+    { title: 'jobs.curve.kl', lines: [{ key: 'kl', label: 'jobs.curve.kl', color: 'var(--c3)' }] },
+    { title: 'jobs.curve.rewardSpread', lines: [{ key: 'rewardSpread', label: 'jobs.curve.rollouts', color: TRAIN }] },
+    { title: 'jobs.curve.entropy', lines: [{ key: 'entropy', label: 'jobs.curve.entropy', color: TRAIN }] },
+  ],
+  kto: [
+    {
+      title: 'jobs.curve.ktoMargin',
+      lines: [
+        { key: 'margin', label: 'jobs.curve.train', color: TRAIN },
+        { key: 'valMargin', label: 'jobs.curve.val', color: VAL },
+      ],
+    },
+    {
+      title: 'jobs.curve.logRatio',
+      lines: [
+        { key: 'valDesirable', label: 'jobs.curve.desirable', color: TRAIN },
+        { key: 'valUndesirable', label: 'jobs.curve.undesirable', color: 'var(--c3)' },
+      ],
+    },
+    loss,
+  ],
+  best_of_n: [
+    {
+      title: 'jobs.curve.reward',
+      lines: [
+        { key: 'sampledReward', label: 'jobs.curve.sampled', color: TRAIN },
+        { key: 'keptReward', label: 'jobs.curve.kept', color: 'var(--c3)' },
+        { key: 'evalReward', label: 'jobs.curve.greedy', color: VAL },
+      ],
+    },
+    { title: 'jobs.curve.kl', lines: [{ key: 'kl', label: 'jobs.curve.kl', color: 'var(--c3)' }] },
+    { title: 'jobs.curve.loss', lines: [{ key: 'loss', label: 'jobs.curve.train', color: TRAIN }] },
+  ],
   generate: [],
   import: [],
   export: [],
@@ -101,6 +142,19 @@ export function formatDuration(seconds: number): string {
   if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
   if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${s} s`;
+}
+
+/** The parts a job's time is split into, as the worker's metrics name them (cumulative seconds). */
+export const TIME_PARTS = ['sampleSeconds', 'scoreSeconds', 'trainSeconds', 'otherSeconds'] as const;
+
+/** Where a job's time went so far (PPO: sampling, scoring, training; generate: sampling, storing), with shares. */
+export function timeSplit(metrics: JobMetric[]): { part: (typeof TIME_PARTS)[number]; seconds: number; share: number }[] {
+  const parts = TIME_PARTS.flatMap((part) => {
+    const seconds = latest(metrics, part);
+    return seconds === undefined ? [] : [{ part, seconds }];
+  });
+  const total = parts.reduce((s, p) => s + p.seconds, 0);
+  return total > 0 ? parts.map((p) => ({ ...p, share: p.seconds / total })) : [];
 }
 
 /** Known job error codes, which have their own explanation (a message key jobs.code.<code>). */

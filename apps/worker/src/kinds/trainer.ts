@@ -1,8 +1,8 @@
-// What the fine-tuning kinds (sft, reward, ppo, dpo) share: load the job's input models, train
-// with a checkpoint folder in the job's scratch folder (a retried attempt resumes from it), report
-// progress as metrics, and save the trained model for registration.
+// What the fine-tuning kinds (sft, reward, ppo, dpo, grpo, kto, best_of_n) share: load the job's
+// input models, train with a checkpoint folder in the job's scratch folder (a retried attempt resumes
+// from it), report progress as metrics, and save the trained model for registration.
 import { join } from 'node:path';
-import { saveCheckpoint, type CausalLM, type Tokenizer } from '@jielong/ml';
+import { rewardModelFn, saveCheckpoint, type CausalLM, type RewardFn, type Tokenizer } from '@jielong/ml';
 import type { ModelKind } from '@jielong/shared';
 import type { JobFailure } from '../failures.ts';
 import type { JobRun, LoadedModel } from '../job-run.ts';
@@ -67,11 +67,31 @@ export async function runTrainer<P extends Progress>(
       if (trained.summary) await run.log(trained.summary);
       const modelDir = join(dir, 'model');
       await saveCheckpoint(modelDir, { model: trained.model, tokenizer: trained.tokenizer ?? inputs[0].tokenizer, state: trained.state });
-      return { output: { kind: trained.kind, dir: modelDir, parentId: inputs[0].row.id, metrics: trained.metrics }, notice: trained.notice };
+      // wall time from the job's first start to its trained model, retries included: what the policy comparison reports
+      const wallSeconds = (Date.now() - (run.job.startedAt ?? new Date()).getTime()) / 1000;
+      return { output: { kind: trained.kind, dir: modelDir, parentId: inputs[0].row.id, metrics: { ...trained.metrics, wallSeconds } }, notice: trained.notice };
     } finally {
       trained.model.dispose();
     }
   } finally {
     for (const m of inputs) m.model.dispose();
   }
+}
+
+/**
+ * The reward model as the online trainers (ppo, grpo, best_of_n) take it: scored in batches when it
+ * reads the policy's tokens, else through its own tokenizer, one answer at a time (logged).
+ */
+export async function rewardFor(run: JobRun, policy: LoadedModel, reward: LoadedModel): Promise<CausalLM | RewardFn> {
+  if (JSON.stringify(reward.tokenizer.toJSON()) === JSON.stringify(policy.tokenizer.toJSON())) return reward.model;
+  await run.log(`the reward model has another tokenizer than the policy: answers are scored one by one`, 'warn', 'reward-tokenizer');
+  return rewardModelFn(reward.model, reward.tokenizer);
+}
+
+const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / Math.max(1, xs.length);
+
+/** Mean reward of the first and last five iterations, and the last five's KL: an online policy's headline numbers. */
+export function onlineSummary(history: readonly { meanReward: number; kl: number }[]): { rewardStart: number; rewardEnd: number; klEnd: number } {
+  const [first, last] = [history.slice(0, 5), history.slice(-5)];
+  return { rewardStart: mean(first.map((h) => h.meanReward)), rewardEnd: mean(last.map((h) => h.meanReward)), klEnd: mean(last.map((h) => h.kl)) };
 }

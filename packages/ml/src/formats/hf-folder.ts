@@ -108,16 +108,18 @@ export async function writeHfFolder(dir: string, model: CausalLM, tokenizer: Tok
   const arch = ARCHITECTURES[causal];
   const lora = model.lora;
   const mode = opts.lora ?? 'merge';
-  const read = (name: string): OurTensor => ({ shape: model.params[name].shape, data: model.params[name].dataSync() as Float32Array });
+  const read = (name: string): OurTensor => ({ shape: model.shapeOf(name), data: model.weightValues(name) });
 
   const ours: Record<string, OurTensor> = {};
-  for (const name of Object.keys(model.params)) if (!name.includes('.lora_') && !name.startsWith('head.')) ours[name] = read(name);
+  for (const name of model.weightNames()) if (!name.includes('.lora_') && !name.startsWith('head.')) ours[name] = read(name);
   if (lora && mode === 'merge') {
     const scale = lora.alpha / lora.rank;
     for (const a of Object.keys(model.params).filter((n) => n.endsWith('.lora_a'))) {
       const base = a.slice(0, -'.lora_a'.length);
-      const w = model.params[`${base}.w`];
-      const merged = tf.tidy(() => w.add(tf.matMul(model.params[a], model.params[`${base}.lora_b`]).mul(scale)).dataSync() as Float32Array);
+      const w = read(`${base}.w`);
+      // A new array: a frozen weight's own is shared.
+      const merged = tf.tidy(() => tf.matMul(model.params[a], model.params[`${base}.lora_b`]).mul(scale).dataSync() as Float32Array);
+      for (let i = 0; i < merged.length; i++) merged[i] += w.data[i];
       ours[`${base}.w`] = { shape: w.shape, data: merged };
     }
   }

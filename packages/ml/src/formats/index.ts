@@ -7,6 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { nativeActive } from '../kernels/native.ts';
 import { checkMemory } from '../memory.ts';
 import { createModel, type CausalLM, type LlamaConfig, type ModelConfig } from '../models/index.ts';
 import { HfTokenizer } from '../tokenizers/hf.ts';
@@ -56,7 +57,7 @@ interface ModelFormat {
 }
 
 /** Refuses, before its weights are read, a model the WebAssembly heap cannot hold and sample. */
-const holdable = (config: ModelConfig) => void checkMemory(config, 'sample');
+const holdable = (config: ModelConfig) => void checkMemory(config, 'sample', { frozen: nativeActive() });
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const fileEntry = (role: 'model' | 'tokenizer', path: string, bytes: Uint8Array) => ({ role, name: basename(path), bytes: bytes.byteLength, sha256: sha256(bytes) });
@@ -208,25 +209,35 @@ export async function importModel(source: ImportSource | string, opts: { tokeniz
   return imported;
 }
 
-/** A model of `config` holding exactly `tensors` (each parameter once, with its shape). */
+/** A model of `config` holding exactly `tensors` (each parameter once, with its shape). On the native
+ * kernels its 2-D weights stay in these arrays, outside the wasm heap (frozen: an import only writes
+ * them out); `thaw()` the model to train it in full. */
 export function modelFromTensors(config: ModelConfig, tensors: Record<string, Float32Array>): CausalLM {
   holdable(config);
-  const model = createModel(config, { seed: 0 });
-  // A reward model (…ForSequenceClassification) brings its scalar head.
-  if ('head.w' in tensors) model.attachHead();
+  let model: CausalLM;
   try {
-    const left = new Set(Object.keys(tensors));
-    for (const [name, v] of Object.entries(model.params)) {
-      const data = tensors[name];
-      if (!data) throw new FormatError(`the imported weights lack ${name}`);
-      if (data.length !== v.size) throw new FormatError(`imported ${name} has ${data.length} values, the model expects [${v.shape.join(', ')}] = ${v.size}`);
-      tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
-      left.delete(name);
-    }
-    if (left.size) throw new FormatError(`imported tensors the model has no place for: ${[...left].join(', ')}`);
+    model = createModel(config, { seed: 0, values: tensors, freeze: true });
   } catch (e) {
+    throw e instanceof Error && !(e instanceof FormatError) ? new FormatError(`imported ${e.message}`) : e;
+  }
+  // A reward model (…ForSequenceClassification) brings its scalar head, made after the base: filled here.
+  if ('head.w' in tensors) {
+    model.attachHead();
+    for (const name of ['head.w', 'head.b']) {
+      const v = model.params[name];
+      if (tensors[name]?.length !== v.size) {
+        model.dispose();
+        throw new FormatError(`imported ${name} has ${tensors[name]?.length ?? 0} values, the model expects [${v.shape.join(', ')}]`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(tensors[name], v.shape, 'float32')));
+    }
+  }
+  const names = model.weightNames();
+  const lacking = names.find((name) => !tensors[name]);
+  const left = Object.keys(tensors).filter((name) => !names.includes(name));
+  if (lacking || left.length) {
     model.dispose();
-    throw e;
+    throw new FormatError(lacking ? `the imported weights lack ${lacking}` : `imported tensors the model has no place for: ${left.join(', ')}`);
   }
   return model;
 }

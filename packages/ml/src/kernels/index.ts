@@ -1,5 +1,6 @@
 // Kernels we register for the wasm backend of tfjs 4.22, where the stock ones are missing or slow.
 import { registerFusedKernels } from './fused.ts';
+import { registerFrozenKernels } from './frozen.ts';
 import { registerGather } from './gather.ts';
 import { registerIdentity } from './identity.ts';
 import { registerBatchMatMul } from './matmul.ts';
@@ -20,4 +21,5 @@ export function registerWasmKernels(): void {
   registerIdentity();
   registerFusedKernels();
   registerGather();
+  registerFrozenKernels();
 }

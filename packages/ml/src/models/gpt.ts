@@ -120,8 +120,8 @@ export class GPT extends ModelBase implements CausalLM {
     const dropout = <R extends tf.Tensor>(x: R): R => (drop > 0 ? (tf.dropout(x, drop, undefined, dropSeed()) as R) : x);
     const p = this.params;
 
-    const tok = tf.gather(p.wte, idx.reshape([B * T]));
-    const pos = tf.slice(p.wpe, [past, 0], [T, C]);
+    const tok = this.embed('wte', idx.reshape([B * T]) as tf.Tensor1D);
+    const pos = this.frozen.wpe ? this.embed('wpe', tf.range(past, past + T, 1, 'int32') as tf.Tensor1D) : tf.slice(p.wpe, [past, 0], [T, C]);
     let x = dropout(tok.reshape([B, T, C]).add(pos)).reshape([B * T, C]) as tf.Tensor2D;
 
     for (let i = 0; i < nLayer; i++) {
@@ -142,7 +142,7 @@ export class GPT extends ModelBase implements CausalLM {
     if (opts.logits === false) return out;
     // Weight tying: logits = h · wteᵀ. While sampling (never differentiated) wteᵀ is kept between
     // calls, since transposing it costs more than a one-token forward pass.
-    const logits2d = opts.cache ? tf.matMul(hidden2d, this.wteTransposed()) : tf.matMul(hidden2d, p.wte, false, true);
+    const logits2d = opts.cache && !this.frozen.wte ? tf.matMul(hidden2d, this.wteTransposed()) : this.product(hidden2d, 'wte', true);
     out.logits = logits2d.reshape([B, T, V]) as tf.Tensor3D;
     if (opts.targets) {
       const logProbs = tokenLogProbs(logits2d as tf.Tensor2D, opts.targets.reshape([B * T]) as tf.Tensor1D);
@@ -168,9 +168,11 @@ export class GPT extends ModelBase implements CausalLM {
   private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
     const p = this.params;
     const a = p[name + '.lora_a'];
-    if (!a || !this.lora) return nativeActive() ? fusedLinear(x, p[name + '.w'], p[name + '.b']) : (tf.matMul(x, p[name + '.w']).add(p[name + '.b']) as tf.Tensor2D);
+    const frozen = name + '.w' in this.frozen;
+    if (!frozen && (!a || !this.lora)) return nativeActive() ? fusedLinear(x, p[name + '.w'], p[name + '.b']) : (tf.matMul(x, p[name + '.w']).add(p[name + '.b']) as tf.Tensor2D);
     // With adapters the base weight is frozen: tfjs's own matMul gradient skips its dW, the fused one would not.
-    const y = tf.matMul(x, p[name + '.w']).add(p[name + '.b']);
+    const y = this.product(x, name + '.w').add(p[name + '.b']) as tf.Tensor2D;
+    if (!a || !this.lora) return y;
     return y.add(tf.matMul(tf.matMul(x, a), p[name + '.lora_b']).mul(this.lora.alpha / this.lora.rank)) as tf.Tensor2D;
   }
 

@@ -7,6 +7,7 @@
  *   model.forward(idx, { targets, mask, training, seed, cache, head, logits })
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { FrozenWeight } from '../kernels/frozen.ts';
 import { GPT, type GPTConfig } from './gpt.ts';
 import type { ForwardOptions, ForwardResult, KVCache, LoraConfig, ModelOptions } from './layers.ts';
 import { Llama, type LlamaConfig } from './llama.ts';
@@ -23,6 +24,15 @@ export interface CausalLM {
   readonly config: ModelConfig;
   /** Every variable by stable name: checkpoints and optimizer slots are keyed by these. */
   readonly params: Record<string, tf.Variable>;
+  /** Weights held outside the wasm heap (ModelOptions.freeze): read, never trained, not in `params`. */
+  readonly frozen: Record<string, FrozenWeight>;
+  /** Names of every weight, in `params` or `frozen`. */
+  weightNames(): string[];
+  shapeOf(name: string): number[];
+  /** A weight's float32 values, in the heap or frozen (a frozen one's own array: never write to it). */
+  weightValues(name: string): Float32Array;
+  /** Moves frozen weights (all, or those named) into the heap, so they can train. */
+  thaw(names?: string[]): void;
   readonly lora: LoraConfig | null;
   readonly hasHead: boolean;
   forward(idx: tf.Tensor2D, opts?: ForwardOptions): ForwardResult;

@@ -1,6 +1,7 @@
 // What every model family shares: the forward options and results, the KV cache, LoRA settings,
 // the masked causal attention pieces and the token log-probabilities of the loss.
 import * as tf from '@tensorflow/tfjs';
+import type { FrozenWeight } from '../kernels/frozen.ts';
 import { fusedTokenLogProbs } from '../kernels/fused.ts';
 import { nativeActive } from '../kernels/native.ts';
 
@@ -135,11 +136,17 @@ export interface ModelOptions {
   /** Parameters by name to start from instead of random ones: shared, not copied (tfjs tensors are
    * immutable, so training the model replaces them without touching the owner's). Copies of a model
    * then cost no heap until they train. */
-  weights?: Record<string, tf.Tensor>;
+  weights?: Record<string, tf.Tensor | FrozenWeight>;
+  /** Parameter values by name as plain arrays (checkpoints and imports read these); the model
+   * copies them into the heap, or with `freeze` holds its 2-D weights outside it. */
+  values?: Record<string, Float32Array>;
+  /** Keep the 2-D weights of `values` outside the wasm heap as FrozenWeights, never trained (on the
+   * native kernels; elsewhere they become variables as usual): for sampling, and for LoRA's base. */
+  freeze?: boolean;
 }
 
 /** A variable on the given tensor for `name`, or undefined when none is given; refuses another shape. */
-export function givenVariable(weights: ModelOptions['weights'], name: string, shape: number[]): tf.Variable | undefined {
+export function givenVariable(weights: Record<string, tf.Tensor> | undefined, name: string, shape: number[]): tf.Variable | undefined {
   const t = weights?.[name];
   if (!t) return undefined;
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new Error(`${name}: given [${t.shape.join(', ')}], the model needs [${shape.join(', ')}]`);

@@ -117,8 +117,8 @@ export function ropeInverseFrequencies(headSize: number, theta: number, scaling?
   });
 }
 
-/** cos and sin of position·frequency for every position, [blockSize, hs], each half repeated. */
-function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+/** cos and sin of position·frequency for every position, [blockSize, hs], each half repeated (also kernels/decode.ts's). */
+export function rotaryTableData(config: LlamaConfig): { cos: Float32Array; sin: Float32Array } {
   const hs = config.nEmbd / config.nHead;
   const inv = ropeInverseFrequencies(hs, config.ropeTheta, config.ropeScaling);
   const cos = new Float32Array(config.blockSize * hs);
@@ -130,6 +130,12 @@ function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D
       sin[p * hs + j] = sin[p * hs + j + hs / 2] = Math.sin(a);
     });
   }
+  return { cos, sin };
+}
+
+function rotaryTables(config: LlamaConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const { cos, sin } = rotaryTableData(config);
+  const hs = config.nEmbd / config.nHead;
   return { cos: tf.tensor2d(cos, [config.blockSize, hs]), sin: tf.tensor2d(sin, [config.blockSize, hs]) };
 }
 
@@ -209,7 +215,7 @@ export class Llama extends ModelBase implements CausalLM {
     const cos = tf.slice(this.rotary.cos, [past, 0], [T, -1]);
     const sin = tf.slice(this.rotary.sin, [past, 0], [T, -1]);
 
-    let x = dropout(tf.gather(p.wte, idx.reshape([B * T])) as tf.Tensor2D);
+    let x = dropout(this.embed('wte', idx.reshape([B * T]) as tf.Tensor1D));
     for (let i = 0; i < nLayer; i++) {
       const h = `h.${i}.`;
       x = x.add(dropout(this.attention(rmsNorm(x, p[h + 'attn_norm.g'], eps), i, B, T, cos, sin, opts.cache)));
@@ -242,8 +248,8 @@ export class Llama extends ModelBase implements CausalLM {
   /** h·W_head. Tied: h·wteᵀ, with wteᵀ kept between sampling calls (never differentiated there). */
   private lmHead(hidden: tf.Tensor2D, sampling: boolean): tf.Tensor2D {
     const p = this.params;
-    if (!this.config.tiedEmbeddings) return tf.matMul(hidden, p['lm_head.w']);
-    if (!sampling) return tf.matMul(hidden, p.wte, false, true);
+    if (!this.config.tiedEmbeddings) return this.product(hidden, 'lm_head.w');
+    if (!sampling || this.frozen.wte) return this.product(hidden, 'wte', true);
     if (this.wteT?.of !== p.wte.dataId) {
       this.wteT?.t.dispose();
       this.wteT = { of: p.wte.dataId, t: tf.keep(p.wte.transpose() as tf.Tensor2D) };
@@ -254,7 +260,7 @@ export class Llama extends ModelBase implements CausalLM {
   /** x·W (+ b), plus the LoRA branch (x·A)·B·alpha/rank when this projection has adapters. */
   private linear(x: tf.Tensor2D, name: string): tf.Tensor2D {
     const p = this.params;
-    let y: tf.Tensor2D = tf.matMul(x, p[name + '.w']);
+    let y: tf.Tensor2D = this.product(x, name + '.w');
     if (p[name + '.b']) y = y.add(p[name + '.b']);
     const a = p[name + '.lora_a'];
     if (a && this.lora) y = y.add(tf.matMul(tf.matMul(x, a), p[name + '.lora_b']).mul(this.lora.alpha / this.lora.rank));

@@ -104,16 +104,22 @@ export function lastHeadValues(head: tf.Tensor2D, last: readonly number[]): tf.T
   return tf.gather(head.reshape([-1]), flat) as tf.Tensor1D;
 }
 
-/** An independent copy of a model (adapters merged into the weights when `merge`). */
-export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: number } = {}): CausalLM {
+/** An independent copy of a model (adapters merged into the weights when `merge`). Weights frozen
+ * outside the heap stay frozen and shared; `thaw` (all, or some names) moves them into the copy's
+ * heap to train. */
+export function cloneModel(model: CausalLM, opts: { merge?: boolean; seed?: number; thaw?: true | string[] } = {}): CausalLM {
   // On the model's own tensors: the copy shares them until it trains (frozen LoRA weights never do).
-  const copy = createModel(model.config, { seed: opts.seed ?? 0, weights: model.params });
+  const copy = createModel(model.config, { seed: opts.seed ?? 0, weights: { ...model.params, ...model.frozen } });
   if (model.lora) copy.addLora(model.lora);
   if (model.hasHead) copy.attachHead();
   for (const [name, v] of Object.entries(model.params)) copy.params[name].assign(v);
   if (opts.merge) copy.mergeLora();
+  if (opts.thaw) copy.thaw(opts.thaw === true ? undefined : opts.thaw);
   return copy;
 }
+
+/** What a fine-tune trains in full: every weight without LoRA, else the named fullyTrained ones. */
+export const thawedFor = (lora: LoraConfig | null | undefined, fullyTrained: string[] = []): true | string[] => (lora ? fullyTrained : true);
 
 /** What one training pass holds: `rows` sequences, each as long as the longest of `lengths` (token
  * counts of the examples rendered with the tokenizer the run trains with). */
@@ -140,7 +146,7 @@ export function checkTrainingMemory(model: CausalLM, tokenizer: Tokenizer, lora:
   for (const n of footprint.lengths(grows ? tokenizer.withSpecialTokens(CHAT_TOKENS) : tokenizer)) tokens = Math.max(tokens, n);
   const task = lora ? 'lora' : 'full';
   const batch = { name: footprint.setting ?? 'batchSize', rowsPerItem: footprint.rowsPerItem ?? 1 };
-  const opts = { rows: footprint.rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined, grownEmbedding: grows, batch };
+  const opts = { rows: footprint.rows, tokens: Math.min(tokens, model.config.blockSize), lora: lora ?? undefined, grownEmbedding: grows, batch, frozen: Object.keys(model.frozen).length > 0 };
   // Passes plan within 90% of the heap; a single row only has to fit.
   const fit = footprint.splittable ? Math.max(rowsThatFit(model.config, task, opts), estimateMemory(model.config, task, { ...opts, rows: 1 }).fits ? 1 : 0) : 0;
   if (fit > 0) return fit;
@@ -158,10 +164,11 @@ export function fineTuneStart(model: CausalLM, tokenizer: Tokenizer, opts: { lor
   checkLoraTargets(model, opts.lora);
   const rowsPerPass = opts.footprint ? checkTrainingMemory(model, tokenizer, opts.lora ?? null, opts.footprint) : Infinity;
   const ready = withChatTokens(model, tokenizer);
-  const copy = cloneModel(ready.model, { merge: true });
+  const fullyTrained = ready.added ? Object.keys(TOKEN_PARAMS).filter((n) => ready.model.weightNames().includes(n)) : [];
+  const copy = cloneModel(ready.model, { merge: true, thaw: thawedFor(opts.lora, fullyTrained) });
   if (ready.model !== model) ready.model.dispose();
   if (opts.head) copy.attachHead();
-  if (opts.lora) copy.addLora(ready.added ? { ...opts.lora, fullyTrained: Object.keys(TOKEN_PARAMS).filter((n) => n in copy.params) } : opts.lora);
+  if (opts.lora) copy.addLora(ready.added ? { ...opts.lora, fullyTrained } : opts.lora);
   return { ...ready, model: copy, rowsPerPass };
 }
 
@@ -286,12 +293,14 @@ export interface TrainingState {
 /** Loads `dir`'s checkpoint into `model` (which must have the same parameters); null when there is none. */
 export async function loadTrainingState(dir: string | undefined, model: CausalLM): Promise<TrainingState | null> {
   if (!dir || !hasCheckpoint(dir)) return null;
-  const ck = await loadCheckpoint(dir);
+  // Frozen where the model is: a LoRA run's base weights need no heap twice.
+  const ck = await loadCheckpoint(dir, { frozen: Object.keys(model.frozen).length > 0 });
   try {
     for (const [name, v] of Object.entries(model.params)) {
+      if (!ck.model.weightNames().includes(name)) throw new Error(`checkpoint ${dir} lacks ${name}: it was saved by another kind of run`);
       const saved = ck.model.params[name];
-      if (!saved) throw new Error(`checkpoint ${dir} lacks ${name}: it was saved by another kind of run`);
-      v.assign(saved);
+      if (saved) v.assign(saved);
+      else tf.tidy(() => v.assign(tf.tensor(ck.model.weightValues(name), v.shape, 'float32')));
     }
     if (!ck.optimizer) throw new Error(`checkpoint ${dir} has no optimizer state to resume with`);
   } catch (e) {
@@ -401,6 +410,8 @@ export interface EpochLoop<B, X, E, P> {
   earlyStopping?: { score: (e: E) => number; patience: number };
   /** The trainer's progress record of a step (`evaluated` on evaluation steps). */
   progress: (p: StepProgress, step: { stats: X; ms: number; evaluated?: E }) => P;
+  /** What the trainer keeps besides the loop's own state (e.g. data it sampled), saved with each checkpoint and handed back on resume. */
+  state?: { save: () => Record<string, unknown>; restore: (saved: Record<string, unknown>) => void };
 }
 
 /** What the trainers on preference pairs (reward model, DPO) report besides their model. */
@@ -489,6 +500,7 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
   try {
     const resumed = await loadTrainingState(opts.checkpointDir, model);
     optimizer = resumed?.optimizer ?? new AdamW({ weightDecay: c.weightDecay });
+    if (resumed) loop.state?.restore(resumed.state.trainer as Record<string, unknown>);
     const s = (resumed?.state as EpochState<E> | undefined) ?? startState(loop.evaluate());
     if (es) best = resumed ? resumed.extra : snapshot(model);
     else if (resumed) tf.dispose(Object.values(resumed.extra));
@@ -534,7 +546,7 @@ export async function trainEpochs<B, X, E extends object, P>(loop: EpochLoop<B, 
         if (stopped) break;
         if (checkpointDue(opts.checkpointDir, c.checkpointEvery, s.step)) {
           await opts.beforeCheckpoint?.();
-          await saveTrainingState(opts.checkpointDir, model, optimizer, s, best);
+          await saveTrainingState(opts.checkpointDir, model, optimizer, loop.state ? { ...s, trainer: loop.state.save() } : s, best);
         }
         await yieldToEventLoop();
       }

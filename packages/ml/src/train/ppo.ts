@@ -8,21 +8,18 @@
 // β is fixed, or adapts to a target KL. Over-optimisation is watched: an optional held-out "gold"
 // reward is evaluated every few iterations, and a KL bound stops the run (or warns).
 import * as tf from '@tensorflow/tfjs';
-import { chatStopIds, renderPrompt } from '../chat.ts';
+import { renderPrompt } from '../chat.ts';
 import { checkMemory } from '../memory.ts';
 import type { CausalLM, LoraConfig } from '../models/index.ts';
 import { AdamW, clipScale, globalNorm } from '../optim.ts';
 import { TrainingError } from '../pretrain.ts';
-import { answerText, generate } from '../sample.ts';
-import type { Tokenizer } from '../tokenizers/index.ts';
 import {
-  checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, loadTrainingState, padBatch, promptTurns, requireData,
-  checkLoraTargets, restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Batch, type Prompt, type Row, type TrainerOptions,
+  checkAborted, checkConfig, checkFinite, checkpointDue, chunks, cloneModel, detachHead, thawedFor, loadTrainingState, padBatch, promptTurns, requireData,
+  checkLoraTargets, restore, saveTrainingState, shuffled, snapshot, yieldToEventLoop, type Prompt, type TrainerOptions,
 } from './common.ts';
-import { scoreRewards } from './reward.ts';
+import { mean, rolloutTensors, sampleRollouts, scoreAnswers, type Rollout, type RewardFn } from './rollouts.ts';
 
-/** Scores an answer to a prompt; higher is better. */
-export type RewardFn = (prompt: Prompt, answer: string) => number;
+export type { RewardFn } from './rollouts.ts';
 
 export interface PpoConfig {
   /** null: the whole policy trains; { rank, alpha }: LoRA adapters (and the value head) train. */
@@ -104,6 +101,11 @@ export interface PpoStats {
   answerLength: number;
   policyLoss: number;
   valueLoss: number;
+  /** Where the iteration's time went: sampling the rollouts, scoring them (reward model or function),
+   * and training (log-probs, values, advantages and the PPO epochs). */
+  sampleSeconds: number;
+  scoreSeconds: number;
+  trainSeconds: number;
 }
 
 export interface PpoEval {
@@ -168,56 +170,6 @@ interface PpoState {
   [k: string]: unknown;
 }
 
-interface Rollout {
-  prompt: Prompt;
-  row: Row;
-  text: string;
-  score: number;
-}
-
-/** Samples answers to prompts; rows hold prompt + answer ids with the mask on the answer (the stop token that ended it included). */
-function sampleRollouts(policy: CausalLM, tok: Tokenizer, prompts: readonly Prompt[], n: number, maxTokens: number, seed: number): Omit<Rollout, 'score'>[] {
-  const stop = chatStopIds(tok);
-  const room = policy.config.blockSize + 1 - maxTokens;
-  return prompts.flatMap((prompt, k) => {
-    const ids = renderPrompt(tok, promptTurns(prompt)).slice(-room);
-    return generate(policy, ids, { n, maxTokens, stop, seed: seed + k, temperature: 1 }).map((s) => {
-      const answer = s.stopId === undefined ? s.tokens : [...s.tokens, s.stopId];
-      return {
-        prompt,
-        row: { ids: [...ids, ...answer], mask: [...ids.map(() => 0), ...answer.map(() => 1)] },
-        text: answerText(tok, s.tokens),
-      };
-    });
-  });
-}
-
-function score(reward: CausalLM | RewardFn, tok: Tokenizer, items: { prompt: Prompt; text: string }[]): number[] {
-  if (typeof reward !== 'function') return scoreRewards(reward, tok, items.map((it) => ({ prompt: it.prompt, answer: it.text })));
-  return items.map((it) => {
-    const r = reward(it.prompt, it.text);
-    if (!Number.isFinite(r)) throw new TrainingError('invalid-config', `the reward function returned ${r} for answer "${it.text.slice(0, 80)}"`, 'make the reward function return a finite number');
-    return r;
-  });
-}
-
-/** [B·T] arrays of a batch: per-token log-probs under policy and reference, values, entropies. */
-function rolloutTensors(policy: CausalLM, reference: CausalLM, batch: Batch): { logp: Float32Array; refLogp: Float32Array; values: Float32Array; entropy: Float32Array } {
-  return tf.tidy(() => {
-    const out = policy.forward(batch.x, { targets: batch.y, head: true });
-    const ref = reference.forward(batch.x, { targets: batch.y });
-    const z = out.logits!.sub(out.logits!.max(-1, true));
-    const logSoftmax = z.sub(z.exp().sum(-1, true).log());
-    const entropy = logSoftmax.exp().mul(logSoftmax).sum(-1).neg();
-    return {
-      logp: out.logProbs!.dataSync() as Float32Array,
-      refLogp: ref.logProbs!.dataSync() as Float32Array,
-      values: out.head!.dataSync() as Float32Array,
-      entropy: entropy.dataSync() as Float32Array,
-    };
-  });
-}
-
 export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
   const c: PpoConfig = { ...PPO_DEFAULTS, ...opts.config };
   checkConfig(c, {
@@ -244,10 +196,12 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
     rows: Math.ceil((c.promptsPerIteration * c.samplesPerPrompt) / c.miniBatches),
     tokens: longestPrompt + c.maxAnswerTokens,
     lora: c.lora ?? undefined,
-    alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * opts.reward.numParams(),
+    // Only the reward model's weights in the heap count here (frozen ones are outside it).
+    alsoHeldBytes: typeof opts.reward === 'function' ? 0 : 4 * Object.values(opts.reward.params).reduce((n, v) => n + v.size, 0),
     batch: { name: 'promptsPerIteration × samplesPerPrompt / miniBatches', rowsPerItem: 1 },
+    frozen: Object.keys(reference.frozen).length > 0,
   });
-  const policy = cloneModel(reference, { merge: true });
+  const policy = cloneModel(reference, { merge: true, thaw: thawedFor(c.lora) });
   if (c.lora) policy.addLora(c.lora);
   policy.attachHead();
   let optimizer: AdamW | undefined;
@@ -265,8 +219,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
 
     const evaluate = (iteration: number): PpoEval => {
       const rollouts = sampleRollouts(policy, tok, evalPrompts, 1, c.maxAnswerTokens, c.seed ^ 0x9e3779b9);
-      const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
-      const e = { iteration, reward: mean(score(opts.reward, tok, rollouts)), goldReward: mean(score(opts.goldReward!, tok, rollouts)) };
+      const e = { iteration, reward: mean(scoreAnswers(opts.reward, tok, rollouts)), goldReward: mean(scoreAnswers(opts.goldReward!, tok, rollouts)) };
       evals.push(e);
       return e;
     };
@@ -280,15 +233,18 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
       while (order.length < c.promptsPerIteration) order = order.concat(shuffled(opts.prompts.map((_, i) => i), c.seed + it * 31 + order.length));
       const prompts = order.splice(0, c.promptsPerIteration).map((i) => opts.prompts[i]);
       const sampled = sampleRollouts(policy, tok, prompts, c.samplesPerPrompt, c.maxAnswerTokens, (c.seed * 1000003 + it * 7919) >>> 0);
-      const scores = score(opts.reward, tok, sampled);
-      const rollouts: Rollout[] = sampled.map((r, i) => ({ ...r, score: scores[i] }));
+      const tSampled = performance.now();
+      const scores = scoreAnswers(opts.reward, tok, sampled);
+      const tScored = performance.now();
+      const rollouts: (Rollout & { score: number })[] = sampled.map((r, i) => ({ ...r, score: scores[i] }));
 
       // Per-token KL, rewards and GAE advantages, on the CPU: answers are short.
       const { stats, tensors } = tf.tidy(() => {
         const batch = padBatch(rollouts.map((r) => r.row), tok.eotId);
         const [B, T] = batch.x.shape;
         const mask = batch.mask.dataSync();
-        const { logp, refLogp, values, entropy } = rolloutTensors(policy, reference, batch);
+        const { logp, refLogp, entropy, values: v } = rolloutTensors(policy, reference, batch, true);
+        const values = v!;
         const adv = new Float32Array(B * T);
         const ret = new Float32Array(B * T);
         let klSum = 0;
@@ -398,6 +354,7 @@ export async function trainPpo(opts: PpoOptions): Promise<PpoResult> {
       const iterStats: PpoStats = {
         iteration: it, meanReward, kl: stats.kl, klCoef: beta, entropy: stats.entropy, clipFraction: clipped / counted,
         answerLength: stats.answerLength, policyLoss: policyLoss / updates, valueLoss: valueLoss / updates,
+        sampleSeconds: (tSampled - t0) / 1000, scoreSeconds: (tScored - tSampled) / 1000, trainSeconds: (performance.now() - tScored) / 1000,
       };
       history.push(iterStats);
       if (c.klTarget !== null) {

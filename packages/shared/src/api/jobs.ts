@@ -5,8 +5,11 @@ import { ModelExportSchema, ModelProvenanceSchema } from './model-io.ts';
 import { AssistantTurnListSchema } from './datasets.ts';
 import { PromptContentSchema } from '../dialogue.ts';
 import {
+  BestOfNHyperparamsSchema,
   DpoHyperparamsSchema,
   GenerateHyperparamsSchema,
+  GrpoHyperparamsSchema,
+  KtoHyperparamsSchema,
   PpoHyperparamsSchema,
   PretrainHyperparamsSchema,
   RewardHyperparamsSchema,
@@ -56,6 +59,29 @@ export const CreateJobRequestSchema = z.discriminatedUnion('kind', [
     policyModelId: IdSchema,
   }),
   z.object({
+    kind: z.literal('grpo'),
+    name,
+    hyperparams: GrpoHyperparamsSchema.prefault({}),
+    /** The SFT model: the policy starts from it and the KL term keeps it near it. */
+    policyModelId: IdSchema,
+    rewardModelId: IdSchema,
+  }),
+  z.object({
+    kind: z.literal('kto'),
+    name,
+    hyperparams: KtoHyperparamsSchema.prefault({}),
+    /** The SFT model: the policy starts from it and it is KTO's reference. */
+    policyModelId: IdSchema,
+  }),
+  z.object({
+    kind: z.literal('best_of_n'),
+    name,
+    hyperparams: BestOfNHyperparamsSchema.prefault({}),
+    /** The SFT model the rounds start from; the reward model keeps the best of N answers. */
+    policyModelId: IdSchema,
+    rewardModelId: IdSchema,
+  }),
+  z.object({
     kind: z.literal('generate'),
     name,
     hyperparams: GenerateHyperparamsSchema.prefault({}),
@@ -80,12 +106,17 @@ export const SftRowSchema = z.object({ prompt: PromptContentSchema, completion: 
 /** One (better, worse) pair of one ranking; pairs of the same ranking share `group` (the ranking id). */
 export const PreferencePairRowSchema = z.object({ prompt: PromptContentSchema, chosen: AnswerContentSchema, rejected: AnswerContentSchema, group: z.string() });
 export const PromptRowSchema = z.object({ promptId: IdSchema, prompt: PromptContentSchema });
+/** One unpaired answer (TRL's unpaired preference format): `label` true when desirable; `group` its ranking (or rating). */
+export const UnpairedRowSchema = z.object({ prompt: PromptContentSchema, completion: AnswerContentSchema, label: z.boolean(), group: z.string() });
 export const DATASET_ROW_SCHEMAS = {
   pretrain: PretrainRowSchema,
   sft: SftRowSchema,
   reward: PreferencePairRowSchema,
   dpo: PreferencePairRowSchema,
   ppo: PromptRowSchema,
+  grpo: PromptRowSchema,
+  kto: UnpairedRowSchema,
+  best_of_n: PromptRowSchema,
   generate: PromptRowSchema,
 } as const;
 
@@ -149,6 +180,12 @@ export const ModelPreferenceSchema = z.object({
   losses: z.number().int(),
   /** wins / (wins + losses); null without any such pair */
   winRate: z.number().nullable(),
+  /** A judged job's means over this model's answers: reward-model score and log-ratio to the reference (null when not judged) */
+  meanReward: z.number().nullable(),
+  kl: z.number().nullable(),
+  /** From the model's metrics: how it was trained (ppo, grpo, dpo, kto, best_of_n) and its job's wall time */
+  method: z.string().nullable(),
+  wallSeconds: z.number().nullable(),
 });
 export const ModelPreferenceResponseSchema = z.object({
   jobId: IdSchema,
@@ -157,6 +194,8 @@ export const ModelPreferenceResponseSchema = z.object({
   /** cross-model answer pairs those rankings ordered */
   pairs: z.number().int(),
   models: z.array(ModelPreferenceSchema),
+  /** The judge's models, when the job scored its answers */
+  judge: z.object({ rewardModelId: IdSchema, referenceModelId: IdSchema }).nullable(),
 });
 export type ModelPreferenceResponse = z.infer<typeof ModelPreferenceResponseSchema>;
 

@@ -60,8 +60,8 @@ export type AnswerRatings = z.output<typeof AnswerRatingsSchema>;
 // GET /v1/projects/:projectId/export/unpaired ?format=standard|conversational (researcher)
 // TRL's unpaired preference format (what KTO trains on): one row per thumb a rater gave an
 // answer, label true for up and false for down; strings, or turns as the other exports have them.
-export const UnpairedRowSchema = z.object({ prompt: PromptContentSchema, completion: z.union([z.string(), AssistantTurnListSchema]), label: z.boolean() });
-export type UnpairedRow = z.infer<typeof UnpairedRowSchema>;
+export const UnpairedExportRowSchema = z.object({ prompt: PromptContentSchema, completion: z.union([z.string(), AssistantTurnListSchema]), label: z.boolean() });
+export type UnpairedExportRow = z.infer<typeof UnpairedExportRowSchema>;
 
 // GET /v1/projects/:projectId/export/ratings (researcher)
 // One row per scored answer, its scores summed up per scale as Open-Assistant's oasst1 export

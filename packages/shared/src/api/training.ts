@@ -4,7 +4,7 @@ import { IdSchema, TimestampSchema } from './common.ts';
 export const ModelKindSchema = z.enum(['tokenizer', 'base', 'sft', 'reward', 'policy']);
 export type ModelKind = z.infer<typeof ModelKindSchema>;
 /** Kinds started through POST /v1/projects/:projectId/jobs. */
-export const TrainingJobKindSchema = z.enum(['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'generate']);
+export const TrainingJobKindSchema = z.enum(['pretrain', 'sft', 'reward', 'ppo', 'dpo', 'grpo', 'kto', 'best_of_n', 'generate']);
 export type TrainingJobKind = z.infer<typeof TrainingJobKindSchema>;
 /** Every kind a job row may have: import and export have their own routes (api/model-io.ts). */
 export const JobKindSchema = z.enum([...TrainingJobKindSchema.options, 'import', 'export']);
