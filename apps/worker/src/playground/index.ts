@@ -10,7 +10,7 @@ import type { Job } from 'pg-boss';
 import { Sampler, type SamplerDone } from './sampler.ts';
 
 const FLUSH_MS = 50;
-const STOP_POLL_MS = 200;
+const STOP_POLL_MS = 100;
 
 export interface PlaygroundOptions {
   backend: string;
