@@ -114,7 +114,7 @@ const playgroundRoutes: FastifyPluginAsyncZod = async (app) => {
     { schema: { tags: ['playground'], params: IdParamsSchema, response: { 200: PlaygroundReplyResponseSchema } } },
     async (req) => {
       const { reply: row } = await loadReply(req, req.params.id);
-      // a queued reply stops here (the worker skips it); a running one when the worker sees the flag, within a token or so
+      // a queued reply stops here (the worker skips it); a running one when the worker sees the flag (it looks every 0.1 s)
       await app.prisma.playgroundReply.updateMany({ where: { id: row.id, status: 'queued' }, data: { status: 'stopped', stopRequested: true, finishedAt: new Date() } });
       await app.prisma.playgroundReply.updateMany({ where: { id: row.id, status: 'running' }, data: { stopRequested: true } });
       if (app.jobQueue) await app.jobQueue.cancel(PLAYGROUND_QUEUE, row.id).catch(() => {});
