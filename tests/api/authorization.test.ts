@@ -106,6 +106,8 @@ async function setUp() {
   annotator.authorOf = ['demonstrations'];
   const rater = personas.find((p) => p.name === 'rater')!;
   rater.authorOf = ['rankings'];
+  const researcher = personas.find((p) => p.name === 'researcher')!;
+  researcher.authorOf = ['playground'];
 
   const prompt = await h.prisma.prompt.create({ data: { projectId, text: 'p', textHash: randomUUID(), source: 'written' } });
   const comparison = await h.prisma.comparison.create({
@@ -114,11 +116,12 @@ async function setUp() {
   const demonstration = await h.prisma.demonstration.create({ data: { projectId, promptId: prompt.id, authorId: annotator.person!.id, answer: 'd' } });
   const ranking = await h.prisma.ranking.create({ data: { comparisonId: comparison.id, raterId: rater.person!.id, order: [], timeSpentMs: 1 } });
   const exclusion = await h.prisma.raterExclusion.create({ data: { projectId, raterId: rater.person!.id } });
+  const reply = await h.prisma.playgroundReply.create({ data: { projectId, userId: researcher.person!.id, turns: [{ role: 'user', content: 'hi' }], sampling: {}, status: 'succeeded' } });
   const job = await h.prisma.trainingJob.create({ data: { projectId, kind: 'sft', hyperparams: {}, inputModelIds: [] } });
   const model = await h.prisma.model.create({ data: { projectId, name: 'm', kind: 'sft', artifactPath: 'models/x' } });
   const throwaway = await make('Throwaway', []);
   await h.prisma.projectMember.create({ data: { projectId, userId: throwaway.id, roles: ['rater'] } });
-  ids = { projectId, comparisons: comparison.id, demonstrations: demonstration.id, rankings: ranking.id, 'rater-exclusions': exclusion.id, jobs: job.id, models: model.id, prompts: prompt.id, users: throwaway.id, tokens: randomUUID(), userId: throwaway.id };
+  ids = { projectId, comparisons: comparison.id, demonstrations: demonstration.id, rankings: ranking.id, 'rater-exclusions': exclusion.id, playground: reply.id, jobs: job.id, models: model.id, prompts: prompt.id, users: throwaway.id, tokens: randomUUID(), userId: throwaway.id };
 }
 
 test('every route refuses exactly whom its declared rule refuses', async () => {

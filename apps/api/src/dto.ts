@@ -40,6 +40,7 @@ export function toProject(p: Prisma.ProjectModel, myRoles: Role[]): Project {
     goldRate: p.goldRate,
     ratingScales: p.ratingScales as Project['ratingScales'],
     thumbs: p.thumbs,
+    playgroundForAnnotators: p.playgroundForAnnotators,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
     myRoles,

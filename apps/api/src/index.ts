@@ -36,6 +36,7 @@ import modelRoutes from './routes/models.ts';
 import modelIoRoutes from './routes/model-io.ts';
 import qualityRoutes from './routes/quality.ts';
 import arenaRoutes from './routes/arena.ts';
+import playgroundRoutes from './routes/playground.ts';
 
 export type { AppConfig, AuthUser } from './types.ts';
 export { createComparison } from './services/comparisons.ts';
@@ -144,6 +145,7 @@ export async function buildApp(opts: BuildAppOptions) {
         modelIoRoutes,
         qualityRoutes,
         arenaRoutes,
+        playgroundRoutes,
       ]) {
         await v1.register(routes);
       }

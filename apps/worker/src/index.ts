@@ -1,8 +1,9 @@
-// @jielong/worker: consumes the training-job queue. startWorker is what main.ts runs, and what
-// tests start in-process; several workers (processes or machines) may share one database.
+// @jielong/worker: consumes the training-job queue and the playground's (playground/). startWorker
+// is what main.ts runs, and what tests start in-process; several workers (processes or machines) may share one database.
 import { FolderStore, startJobQueue, TRAINING_DEAD_LETTER_QUEUE, TRAINING_QUEUE, WORKER_QUEUE_POOL, type ArtifactStore, type JobQueue, type PrismaClient, type TrainingQueueData } from '@jielong/db';
 import { backendInfo, initBackend } from '@jielong/ml';
 import type { Job, JobWithMetadata } from 'pg-boss';
+import { servePlayground } from './playground/index.ts';
 import { failLostJob, runTrainingJob } from './run-job.ts';
 
 export interface WorkerOptions {
@@ -17,6 +18,8 @@ export interface WorkerOptions {
   superviseIntervalSeconds?: number;
   /** how often an idle worker polls for new jobs */
   pollingIntervalSeconds?: number;
+  /** how long the playground keeps an unused model loaded (default 600) */
+  playgroundWarmSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -45,9 +48,13 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   await queue.work(TRAINING_DEAD_LETTER_QUEUE, { pollingIntervalSeconds }, async (jobs: Job<TrainingQueueData>[]) => {
     for (const job of jobs) await failLostJob(deps, job.data.jobId);
   });
+  const playground = await servePlayground(queue, deps, { backend, pollingIntervalSeconds, warmSeconds: opts.playgroundWarmSeconds });
   log(`ready (TensorFlow.js backend: ${backend === 'wasm' ? backendInfo() : backend})`);
   return {
     queue,
-    stop: (timeoutMs = 10_000) => queue.stop({ graceful: true, timeout: timeoutMs }),
+    stop: async (timeoutMs = 10_000) => {
+      await queue.stop({ graceful: true, timeout: timeoutMs });
+      await playground.close();
+    },
   };
 }

@@ -21,6 +21,7 @@ const worker = await startWorker({
   dataDir,
   heartbeatSeconds: seconds('JIELONG_WORKER_HEARTBEAT_SECONDS'),
   superviseIntervalSeconds: seconds('JIELONG_WORKER_SUPERVISE_SECONDS'),
+  playgroundWarmSeconds: seconds('JIELONG_PLAYGROUND_WARM_SECONDS'),
 });
 console.log(`[worker] connected to ${redactUrl(url)}; data in ${dataDir}`);
 

@@ -12,6 +12,13 @@ export interface TrainingQueueData {
   jobId: string;
 }
 
+/** Playground replies: seconds-long jobs on their own queue, so a chat never waits behind training. */
+export const PLAYGROUND_QUEUE = 'playground-replies';
+
+export interface PlaygroundQueueData {
+  replyId: string;
+}
+
 export interface JobQueueOptions {
   /**
    * A worker that stops sending heartbeats this long is taken for dead and the job is retried
@@ -43,7 +50,7 @@ export const WORKER_QUEUE_POOL = { connectionTimeoutSeconds: 300, keepIdleConnec
 
 export type JobQueue = PgBoss;
 
-/** Connects pg-boss (installing its schema on first use) and makes sure both queues exist. */
+/** Connects pg-boss (installing its schema on first use) and makes sure its queues exist. */
 export async function startJobQueue(url: string, options: JobQueueOptions = {}): Promise<JobQueue> {
   const interval = options.superviseIntervalSeconds ?? 60;
   const boss = new PgBoss({
@@ -69,6 +76,8 @@ export async function startJobQueue(url: string, options: JobQueueOptions = {}):
     expireInSeconds: 24 * 3600,
     deadLetter: TRAINING_DEAD_LETTER_QUEUE,
   });
+  // Not retried: a reply the worker lost is asked for again by its user, who is watching.
+  await boss.createQueue(PLAYGROUND_QUEUE, { retryLimit: 0, expireInSeconds: 15 * 60 });
   return boss;
 }
 
@@ -76,6 +85,12 @@ export async function startJobQueue(url: string, options: JobQueueOptions = {}):
 export async function enqueueTrainingJob(queue: JobQueue, tx: Prisma.TransactionClient, jobId: string): Promise<void> {
   const data: TrainingQueueData = { jobId };
   await queue.send(TRAINING_QUEUE, data, { id: jobId, db: fromPrisma(tx) });
+}
+
+/** Queues a playground reply inside the caller's Prisma transaction (atomic with the reply's row). */
+export async function enqueuePlaygroundReply(queue: JobQueue, tx: Prisma.TransactionClient, replyId: string): Promise<void> {
+  const data: PlaygroundQueueData = { replyId };
+  await queue.send(PLAYGROUND_QUEUE, data, { id: replyId, db: fromPrisma(tx) });
 }
 
 /** Drops a job that has not started yet from the queue (a running one is stopped by cancelRequested). */

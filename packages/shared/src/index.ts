@@ -21,3 +21,4 @@ export * from './quality.ts';
 export * from './arena.ts';
 export * from './text.ts';
 export * from './dialogue.ts';
+export * from './api/playground.ts';

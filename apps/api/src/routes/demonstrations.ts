@@ -14,7 +14,7 @@ import type { Prisma } from '../db.ts';
 import { access, requireProject } from '../access.ts';
 import { conflict, forbidden, notFound } from '../errors.ts';
 import { demonstrationInclude, toDemonstration, toPrompt } from '../dto.ts';
-import { editOwnDemonstration } from '../services/demonstrations.ts';
+import { editOwnDemonstration, submitDemonstration } from '../services/demonstrations.ts';
 import { upsertPrompt } from '../services/prompts.ts';
 
 const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -57,13 +57,7 @@ const demonstrationRoutes: FastifyPluginAsyncZod = async (app) => {
           ? (await upsertPrompt(tx, projectId, { text: instruction, language }, 'written', user.id)).prompt
           : await tx.prompt.findFirst({ where: { id: promptId, projectId } });
         if (!prompt) throw notFound('prompt', 'promptId');
-        // the prompt row lock serialises two submissions of the same prompt by the same person
-        await tx.$queryRaw`SELECT id FROM "Prompt" WHERE id = ${prompt.id} FOR UPDATE`;
-        const pending = await tx.demonstration.findFirst({
-          where: { promptId: prompt.id, authorId: user.id, status: { in: ['submitted', 'accepted'] } },
-        });
-        if (pending) throw conflict('already_submitted', 'you already answered this prompt; edit that demonstration instead');
-        return tx.demonstration.create({ data: { projectId, promptId: prompt.id, answer, authorId: user.id }, include: demonstrationInclude });
+        return submitDemonstration(tx, projectId, prompt.id, user.id, answer);
       });
       return reply.code(201).send({ demonstration: toDemonstration(demonstration) });
     },

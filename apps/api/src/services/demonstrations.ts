@@ -1,8 +1,19 @@
-// An author's edit of their own demonstration: free while it waits for review; after a rejection
-// the edit is the revision the reviewer's note asked for, and it goes back to the review queue.
+// A new demonstration (written, or kept from the playground), and an author's edit of their own:
+// free while it waits for review; after a rejection the edit is the revision the reviewer's note
+// asked for, and it goes back to the review queue.
 import type { DemonstrationStatus } from '@jielong/shared';
-import type { PrismaClient } from '../db.ts';
+import type { Db, PrismaClient } from '../db.ts';
+import { demonstrationInclude } from '../dto.ts';
 import { conflict } from '../errors.ts';
+
+/** Submits `answer` to the prompt for review (inside the caller's transaction): one pending or accepted demonstration per prompt and author. */
+export async function submitDemonstration(tx: Db, projectId: string, promptId: string, authorId: string, answer: string) {
+  // the prompt row lock serialises two submissions of the same prompt by the same person
+  await tx.$queryRaw`SELECT id FROM "Prompt" WHERE id = ${promptId} FOR UPDATE`;
+  const pending = await tx.demonstration.findFirst({ where: { promptId, authorId, status: { in: ['submitted', 'accepted'] } } });
+  if (pending) throw conflict('already_submitted', 'you already answered this prompt; edit that demonstration instead');
+  return tx.demonstration.create({ data: { projectId, promptId, answer, authorId }, include: demonstrationInclude });
+}
 
 interface Editable {
   id: string;

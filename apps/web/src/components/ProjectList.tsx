@@ -29,7 +29,7 @@ export function ProjectList({ projects, canCreate }: { projects: Project[]; canC
               <h2>{p.name}</h2>
               <p className="muted small">{t('home.roles', { roles: p.myRoles.map((r) => t(`role.${r}`)).join(locale === 'zh' ? '、' : ', ') })}</p>
               <nav className="chip-row">
-                {pagesFor(p.myRoles).map((page) => (
+                {pagesFor(p.myRoles, p).map((page) => (
                   <Link key={page.slug} className="chip" href={`/projects/${p.id}/${page.slug}`}>
                     {t(page.label)}
                   </Link>

@@ -25,7 +25,7 @@ export function ProjectSettings() {
   );
 }
 
-const SETTINGS_FIELDS = ['name', 'guidelines', 'answersPerComparison', 'ratersPerComparison', 'goldRate'] as const;
+const SETTINGS_FIELDS = ['name', 'guidelines', 'answersPerComparison', 'ratersPerComparison', 'goldRate', 'playgroundForAnnotators'] as const;
 
 function SettingsForm() {
   const { t } = useI18n();
@@ -36,6 +36,7 @@ function SettingsForm() {
     answersPerComparison: project.answersPerComparison,
     ratersPerComparison: project.ratersPerComparison,
     goldRate: project.goldRate,
+    playgroundForAnnotators: project.playgroundForAnnotators,
   });
   const [saved, setSaved] = useState(false);
   const { busy, error, run } = useSubmit();
@@ -76,6 +77,10 @@ function SettingsForm() {
           )}
         </FormField>
       </div>
+      <label className="check">
+        <input type="checkbox" checked={form.playgroundForAnnotators} onChange={(e) => edit({ playgroundForAnnotators: e.target.checked })} />{' '}
+        {t('settings.playgroundForAnnotators')}
+      </label>
       <MarkdownEditor
         id="guidelines"
         label={t('settings.guidelines')}

@@ -14,7 +14,7 @@ export function ProjectTabs() {
     <div className="project-bar">
       <h1 className="project-name">{project.name}</h1>
       <nav className="tabs" aria-label={project.name}>
-        {pagesFor(project.myRoles).map((p) => {
+        {pagesFor(project.myRoles, project).map((p) => {
           const href = `/projects/${project.id}/${p.slug}`;
           const active = pathname === href || pathname.startsWith(`${href}/`);
           return (

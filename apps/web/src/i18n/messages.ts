@@ -3,6 +3,7 @@
 import { qualityEn, qualityZh } from './quality';
 import { scalesEn, scalesZh } from './scales';
 import { dialogueEn, dialogueZh } from './dialogue';
+import { playgroundEn, playgroundZh } from './playground';
 import { trainingEn, trainingZh } from './training';
 
 export const LOCALES = ['en', 'zh'] as const;
@@ -289,6 +290,7 @@ const en = {
   ...qualityEn,
   ...scalesEn,
   ...dialogueEn,
+  ...playgroundEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -574,6 +576,7 @@ const zh: Messages = {
   ...qualityZh,
   ...scalesZh,
   ...dialogueZh,
+  ...playgroundZh,
 };
 
 export const MESSAGES: Record<Locale, Messages> = { en, zh };

@@ -7,7 +7,15 @@ export interface ProjectPage {
   slug: string;
   label: MessageKey;
   roles: readonly Role[];
+  /** annotators too, when the project allows it */
+  annotatorsIf?: 'playgroundForAnnotators';
 }
+
+/** The project settings that open pages to more roles. */
+export type PageSettings = { playgroundForAnnotators?: boolean };
+
+const opens = (p: ProjectPage, roles: readonly Role[], settings: PageSettings) =>
+  p.roles.some((r) => roles.includes(r)) || (!!p.annotatorsIf && !!settings[p.annotatorsIf] && roles.includes('annotator'));
 
 export const PROJECT_PAGES: readonly ProjectPage[] = [
   { slug: 'write', label: 'nav.write', roles: ['annotator', 'admin'] },
@@ -20,14 +28,15 @@ export const PROJECT_PAGES: readonly ProjectPage[] = [
   { slug: 'import', label: 'nav.import', roles: ['researcher', 'admin'] },
   { slug: 'jobs', label: 'nav.jobs', roles: ['researcher', 'admin'] },
   { slug: 'models', label: 'nav.models', roles: ['researcher', 'admin'] },
+  { slug: 'playground', label: 'nav.playground', roles: ['researcher', 'admin'], annotatorsIf: 'playgroundForAnnotators' },
   { slug: 'settings', label: 'nav.settings', roles: ['researcher', 'admin'] },
 ];
 
-export function canOpen(slug: string, roles: readonly Role[]): boolean {
+export function canOpen(slug: string, roles: readonly Role[], settings: PageSettings = {}): boolean {
   const page = PROJECT_PAGES.find((p) => p.slug === slug);
-  return !!page && page.roles.some((r) => roles.includes(r));
+  return !!page && opens(page, roles, settings);
 }
 
-export function pagesFor(roles: readonly Role[]): ProjectPage[] {
-  return PROJECT_PAGES.filter((p) => p.roles.some((r) => roles.includes(r)));
+export function pagesFor(roles: readonly Role[], settings: PageSettings = {}): ProjectPage[] {
+  return PROJECT_PAGES.filter((p) => opens(p, roles, settings));
 }

@@ -32,6 +32,8 @@ const BY_CODE: Record<string, MessageKey> = {
   conflict: 'error.conflict',
   too_many_failed_logins: 'error.tooManyFailedLogins',
   internal: 'error.internal',
+  already_kept: 'error.alreadyKept',
+  reply_unfinished: 'error.replyUnfinished',
 };
 
 /** Codes whose sentence needs the API's detail (which value, which line, which data is missing). */

@@ -9,6 +9,8 @@ export const ProjectSettingsSchema = z.object({
   answersPerComparison: z.number().int().min(2).max(16),
   /** share of a rater's new tasks that are gold comparisons (known order), while any are left for them */
   goldRate: z.number().min(0).max(1),
+  /** annotators may use the playground (researchers always may) */
+  playgroundForAnnotators: z.boolean(),
 });
 
 export const ProjectSchema = z.object({
@@ -23,6 +25,7 @@ export const ProjectSchema = z.object({
   ratingScales: z.array(RatingScaleSchema),
   /** raters may give each answer a thumbs up or down */
   thumbs: z.boolean(),
+  playgroundForAnnotators: z.boolean(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
   /** the caller's effective roles in this project (admins: all roles) */
@@ -39,6 +42,7 @@ export const CreateProjectRequestSchema = z.object({
   goldRate: ProjectSettingsSchema.shape.goldRate.default(0.1),
   ratingScales: RatingScalesSchema.default([]),
   thumbs: z.boolean().default(true),
+  playgroundForAnnotators: ProjectSettingsSchema.shape.playgroundForAnnotators.default(false),
 });
 export type CreateProjectRequest = z.input<typeof CreateProjectRequestSchema>;
 
@@ -51,6 +55,7 @@ export const UpdateProjectRequestSchema = z.object({
   goldRate: ProjectSettingsSchema.shape.goldRate.optional(),
   ratingScales: RatingScalesSchema.optional(),
   thumbs: z.boolean().optional(),
+  playgroundForAnnotators: ProjectSettingsSchema.shape.playgroundForAnnotators.optional(),
 });
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectRequestSchema>;
 

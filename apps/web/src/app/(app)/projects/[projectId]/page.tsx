@@ -9,7 +9,7 @@ export default async function ProjectIndex({ params }: { params: Promise<{ proje
   const { projectId } = await params;
   const res = await serverApi<ProjectResponse>(`/v1/projects/${encodeURIComponent(projectId)}`);
   if (!res.ok) return <LoadError status={res.status} />;
-  const first = pagesFor(res.data.project.myRoles)[0];
+  const first = pagesFor(res.data.project.myRoles, res.data.project)[0];
   if (!first) return <LoadError status={403} />;
   redirect(`/projects/${projectId}/${first.slug}`);
 }
