@@ -27,6 +27,7 @@ interface Persona {
 const BODIES: Record<string, { payload: string | object; contentType?: string }> = {
   'POST /v1/comparisons/:id/rankings': { payload: { skipped: true, skipReason: 'unsure' } },
   'POST /v1/projects/:projectId/prompts': { payload: { text: 'a prompt' } },
+  'POST /v1/projects/:projectId/playground/replies': { payload: { modelId: '00000000-0000-4000-8000-000000000000', turns: [{ role: 'user', content: 'hi' }] } },
   'POST /v1/projects/:projectId/demonstrations': { payload: { instruction: 'an instruction', answer: 'an answer' } },
   'POST /v1/projects/:projectId/comparisons': { payload: { prompt: 'a prompt', answers: [{ text: 'a' }, { text: 'b' }] } },
   'POST /v1/projects/:projectId/prompts/import': { payload: '{"text":"a prompt"}\n', contentType: 'application/x-ndjson' },
