@@ -62,7 +62,7 @@ test('in Chinese, a config.json with an unknown architecture is refused at the f
   ]);
   await form.getByRole('button', { name: '上传并导入' }).click();
   const error = form.getByRole('alert');
-  await expect(error).toHaveText('config.json：不支持架构 MambaForCausalLM。支持的架构：GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM。');
+  await expect(error).toHaveText('config.json：不支持架构 MambaForCausalLM。支持的架构：GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, GPT2ForSequenceClassification, LlamaForSequenceClassification, Qwen2ForSequenceClassification。');
   await expect(form.getByLabel('模型文件')).toHaveAttribute('aria-invalid', 'true');
   await shot(page, 'models-import-refused-zh');
 });

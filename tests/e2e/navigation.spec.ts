@@ -5,7 +5,7 @@ import { Api, BASE_URL, expect, LAPTOP, login, PHONE, seedProject, shot, test } 
 const TABS: Record<string, string[]> = {
   annotator: ['Write', 'My contributions'],
   rater: ['Rank', 'My rankings'],
-  researcher: ['Review', 'Dashboard', 'Raters', 'Import', 'Jobs', 'Models', 'Settings'],
+  researcher: ['Review', 'Dashboard', 'Raters', 'Import', 'Jobs', 'Models', 'Playground', 'Settings'],
 };
 
 test('the navigation offers each role only its own pages, and a forbidden page says so', async ({ page }) => {

@@ -90,7 +90,9 @@ test('a rater ranks by drag and drop, ties with a button, flags, comments and ma
     await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
     await page.mouse.down();
     await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2 + 8, { steps: 4 });
-    const toY = to.y + (to.y < from.y ? 4 : to.height - 4);
+    // Past the target's far edge: the dropped card's centre must end nearer the target's than any
+    // other card's (closest-centre collision), however tall the cards are.
+    const toY = to.y < from.y ? to.y - to.height / 2 : to.y + to.height * 1.5;
     await page.mouse.move(from.x + from.width / 2, toY, { steps: 20 });
     await page.mouse.up();
     // The drop animates the cards into place: press nothing until they stand still.
