@@ -6,14 +6,16 @@ import { useI18n } from '@/i18n/I18nProvider';
 import type { MessageKey } from '@/i18n/messages';
 import { api, ApiError } from '@/lib/api';
 import { initialGroups, type Groups } from '@/lib/ranking';
-import { missingRequired, setScore, toggleThumb } from '@/lib/scales';
+import { missingRequired } from '@/lib/scales';
 import { useSubmit } from '@/lib/useSubmit';
-import { AnswerScales, useRatingKeys } from './AnswerScales';
+import { useRatingKeys } from './AnswerScales';
 import { Dialogue } from './Dialogue';
 import { ErrorBanner } from './ErrorBanner';
 import { Guidelines } from './Guidelines';
 import { useProject } from './ProjectContext';
-import { RankingBoard, type BoardAnswer, type Flags } from './RankingBoard';
+import type { BoardAnswer, Flags } from './RankingBoard';
+import { RankingNotes } from './RankingNotes';
+import { ScoredRankingBoard } from './ScoredRankingBoard';
 import { SkipForm } from './SkipForm';
 import { UndoSubmission } from './UndoSubmission';
 
@@ -52,10 +54,10 @@ export function RankTask() {
   const [done, setDone] = useState(0);
   const [remaining, setRemaining] = useState<{ n: number; capped: boolean } | null>(null);
   const [ratings, setRatings] = useState<AnswerRatings>({});
-  const [picked, setPicked] = useState<string | null>(null);
   const [submitted, setSubmitted] = useState<Submitted | null>(null);
   const [restored, setRestored] = useState(false);
   const [unrated, setUnrated] = useState<string | null>(null);
+  const [picked, setPicked] = useState<string | null>(null);
   const cursor = useRatingKeys({ picked, scales: project.ratingScales, thumbs: project.thumbs, ratings, onChange: setRatings, disabled: busy || !loaded });
 
   const loadNext = useCallback(async () => {
@@ -183,43 +185,21 @@ export function RankTask() {
             <p className="muted small">{t('rank.help')}</p>
             <p className="keys-hint small">{t('rank.keys', { k: Math.min(9, loaded.answers.length) })}</p>
             <p className="keys-hint small">{t('scales.keys')}</p>
-            <RankingBoard
+            <ScoredRankingBoard
               key={loaded.task.comparisonId}
               answers={loaded.answers}
               groups={groups}
               onGroupsChange={setGroups}
               flags={flags}
               onFlagsChange={setFlags}
-              disabled={busy}
+              ratings={ratings}
+              onRatingsChange={setRatings}
+              cursor={cursor}
               onPick={setPicked}
-              renderExtra={(a, isPicked) => (
-                <AnswerScales
-                  label={a.label}
-                  scales={project.ratingScales}
-                  thumbs={project.thumbs}
-                  rating={ratings[a.id]}
-                  open={isPicked}
-                  activeScale={cursor?.answerId === a.id ? cursor.scale : null}
-                  onScore={(key, value) => setRatings(setScore(ratings, a.id, key, value))}
-                  onThumb={(thumb) => setRatings(toggleThumb(ratings, a.id, thumb))}
-                  disabled={busy}
-                />
-              )}
+              disabled={busy}
             />
             <div className="card submit-panel">
-              <label className="check">
-                <input type="checkbox" checked={allBad} onChange={(e) => setAllBad(e.target.checked)} disabled={busy} />
-                <span>{t('rank.allBad')}</span>
-              </label>
-              <label className="field">
-                <span>{t('rank.comment')}</span>
-                <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={5000} disabled={busy} />
-              </label>
-              {unrated && (
-                <p className="form-error" role="alert">
-                  {unrated}
-                </p>
-              )}
+              <RankingNotes allBad={allBad} onAllBadChange={setAllBad} comment={comment} onCommentChange={setComment} unrated={unrated} disabled={busy} />
               {submitError != null &&
                 (submitError instanceof ApiError && submitError.status === 409 ? (
                   // ranked already (or the slot was taken back): nothing to retry, move on

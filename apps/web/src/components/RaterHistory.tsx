@@ -4,16 +4,18 @@ import { useEffect, useEffectEvent, useState } from 'react';
 import type { AnswerRatings, ChangeRankingRequest, RaterHistoryItem, RaterHistoryResponse, RankingResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { api } from '@/lib/api';
-import { keepCurrent, missingRequired, setScore, toggleThumb } from '@/lib/scales';
+import { keepCurrent, missingRequired } from '@/lib/scales';
 import type { Groups } from '@/lib/ranking';
 import { useApiData } from '@/lib/useApiData';
 import { useSubmit } from '@/lib/useSubmit';
-import { AnswerScales, useRatingKeys } from './AnswerScales';
+import { useRatingKeys } from './AnswerScales';
 import { Collapsible } from './Collapsible';
 import { ErrorBanner } from './ErrorBanner';
 import { Markdown } from './Markdown';
 import { useProject } from './ProjectContext';
-import { RankingBoard, type BoardAnswer, type Flags } from './RankingBoard';
+import type { BoardAnswer, Flags } from './RankingBoard';
+import { RankingNotes } from './RankingNotes';
+import { ScoredRankingBoard } from './ScoredRankingBoard';
 
 /** The rater's rankings, newest first: each can be changed until a dataset is frozen with it. */
 export function RaterHistory() {
@@ -136,9 +138,9 @@ function RankingEditor({ item, answers, onCancel, onSaved }: { item: RaterHistor
   const [allBad, setAllBad] = useState(ranking.allBad);
   const [comment, setComment] = useState(ranking.comment ?? '');
   const [ratings, setRatings] = useState<AnswerRatings>(() => keepCurrent(ranking.ratings, project.ratingScales, project.thumbs));
-  const [picked, setPicked] = useState<string | null>(null);
   const [unrated, setUnrated] = useState<string | null>(null);
   const { busy, error, run } = useSubmit();
+  const [picked, setPicked] = useState<string | null>(null);
   const cursor = useRatingKeys({ picked, scales: project.ratingScales, thumbs: project.thumbs, ratings, onChange: setRatings, disabled: busy });
 
   const save = () => {
@@ -165,41 +167,8 @@ function RankingEditor({ item, answers, onCancel, onSaved }: { item: RaterHistor
   return (
     <div className="history-editor">
       <p className="keys-hint small">{t('rank.keys', { k: Math.min(9, answers.length) })}</p>
-      <RankingBoard
-        answers={answers}
-        groups={groups}
-        onGroupsChange={setGroups}
-        flags={flags}
-        onFlagsChange={setFlags}
-        disabled={busy}
-        onPick={setPicked}
-        renderExtra={(a, isPicked) => (
-          <AnswerScales
-            label={a.label}
-            scales={project.ratingScales}
-            thumbs={project.thumbs}
-            rating={ratings[a.id]}
-            open={isPicked}
-            activeScale={cursor?.answerId === a.id ? cursor.scale : null}
-            onScore={(key, value) => setRatings(setScore(ratings, a.id, key, value))}
-            onThumb={(thumb) => setRatings(toggleThumb(ratings, a.id, thumb))}
-            disabled={busy}
-          />
-        )}
-      />
-      <label className="check">
-        <input type="checkbox" checked={allBad} onChange={(e) => setAllBad(e.target.checked)} disabled={busy} />
-        <span>{t('rank.allBad')}</span>
-      </label>
-      <label className="field">
-        <span>{t('rank.comment')}</span>
-        <textarea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={5000} disabled={busy} />
-      </label>
-      {unrated && (
-        <p className="form-error" role="alert">
-          {unrated}
-        </p>
-      )}
+      <ScoredRankingBoard answers={answers} groups={groups} onGroupsChange={setGroups} flags={flags} onFlagsChange={setFlags} ratings={ratings} onRatingsChange={setRatings} cursor={cursor} onPick={setPicked} disabled={busy} />
+      <RankingNotes allBad={allBad} onAllBadChange={setAllBad} comment={comment} onCommentChange={setComment} unrated={unrated} disabled={busy} />
       {error != null && <ErrorBanner error={error} onRetry={save} />}
       <div className="button-row">
         <button type="button" className="btn btn-primary" onClick={save} disabled={busy}>
