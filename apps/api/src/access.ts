@@ -33,7 +33,8 @@ export async function effectiveProjectRoles(db: Db, user: AuthUser, projectId: s
   return rolesOf(user, member ?? undefined);
 }
 
-function checkRoles(user: AuthUser, member: { roles: Role[] } | undefined, anyOf?: Role[]): Role[] {
+/** The caller's roles in a project, from their membership row as read (403 unless one of `anyOf`). */
+export function checkRoles(user: AuthUser, member: { roles: Role[] } | undefined, anyOf?: Role[]): Role[] {
   const roles = rolesOf(user, member);
   if (!roles) throw forbidden('not a member of this project');
   if (anyOf && !anyOf.some((r) => roles.includes(r))) throw forbidden(`needs the ${anyOf.join(' or ')} role in this project`);

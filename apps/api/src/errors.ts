@@ -48,6 +48,8 @@ export function isConnectionLost(err: unknown): boolean {
   }
   // raw SQL in a transaction (the ranking submit) throws the adapter's own DriverAdapterError
   if (err.name === 'DriverAdapterError') return lostByAdapter((err as { cause?: AdapterCause }).cause);
+  // node-postgres itself (the prepared statements of sql.ts)
+  if (typeof (err as { code?: unknown }).code === 'string' && LOST_CONNECTION_CODE.test((err as unknown as { code: string }).code)) return true;
   return LOST_CONNECTION_MESSAGE.test(err.message) || (err.cause instanceof Error && isConnectionLost(err.cause));
 }
 

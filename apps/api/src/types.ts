@@ -51,6 +51,8 @@ declare module 'fastify' {
     lease: ProcessLease | null;
     /** every API route with its declared access rule */
     routeAccess: RouteAccess[];
+    /** whether the request that claimed an Idempotency-Key may still answer it (plugins/idempotency.ts) */
+    idempotencyClaimAlive: (owner: number | null, claim: string | null, createdAt: Date) => Promise<boolean>;
   }
   interface FastifyRequest {
     user: AuthUser | null;
@@ -60,6 +62,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** a creating POST: honours the Idempotency-Key header */
     idempotent?: boolean;
+    /** the route claims and answers the Idempotency-Key in its own write transaction (idempotencyKeyOf) */
+    keyInTransaction?: boolean;
     /** safe to run twice (GET and HEAD are): repeated once when the database connection breaks under it */
     repeatable?: boolean;
     /** who may call the route; required on every API route */

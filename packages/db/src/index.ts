@@ -14,6 +14,7 @@ export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded.ts';
 export * from './artifacts.ts';
 export * from './comparisons.ts';
 export * from './job-queue.ts';
+export type { Pool as SqlPool, QueryResultRow } from 'pg';
 
 export interface CreatePrismaClientOptions {
   /** Pool size (pg default 10). */
@@ -39,12 +40,27 @@ function statementNames(): (query: { sql: string }) => string {
   };
 }
 
+const pools = new WeakMap<PrismaClient, pg.Pool>();
+
+/**
+ * The pg pool under a client made by createPrismaClient, for the few hot statements that are worth
+ * a round trip without the ORM (the rating hand-out and submission: one function call each).
+ */
+export function sqlPoolOf(prisma: PrismaClient): pg.Pool {
+  const pool = pools.get(prisma);
+  if (!pool) throw new Error('sqlPoolOf: a client not made by createPrismaClient');
+  return pool;
+}
+
 export function createPrismaClient(url: string, options: CreatePrismaClientOptions = {}): PrismaClient {
-  const pool = new pg.Pool({ connectionString: url, max: options.max });
+  // UTC, as Prisma writes timestamps: raw SQL comparing them with now() must not depend on the server's zone
+  const pool = new pg.Pool({ connectionString: url, max: options.max, options: '-c TimeZone=UTC' });
   // A connection the server ends (a failover, pg_terminate_backend) can emit 'error' while checked
   // out between queries, where nothing listens: Node would crash the process. The failure still
   // reaches the query that meets it, and the pool drops the connection.
   pool.on('connect', (client) => client.on('error', () => {}));
-  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: statementNames() }) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true, statementNameGenerator: statementNames() }) });
+  pools.set(prisma, pool);
+  return prisma;
 }
 export { startProcessLease, LEASE_HELD_SQL, LEASE_LOCK_CLASS, type ProcessLease } from './lease.ts';

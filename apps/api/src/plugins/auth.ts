@@ -5,6 +5,7 @@ import { SESSION_COOKIE, type Role } from '@jielong/shared';
 import { sha256 } from '../secrets.ts';
 import { ApiError } from '../errors.ts';
 import { retryIfConnectionLost } from './lost-connection.ts';
+import { isoColumn, prepared } from '../sql.ts';
 import type { AuthUser } from '../types.ts';
 
 const TOKEN_TOUCH_MS = 60_000;
@@ -32,9 +33,20 @@ function crossSiteReason(req: FastifyRequest): string | null {
   }
 }
 
-function toAuthUser(u: { id: string; email: string; displayName: string; roles: Role[]; locale: string; createdAt: Date }): AuthUser {
-  return { id: u.id, email: u.email, displayName: u.displayName, roles: u.roles, locale: u.locale, createdAt: u.createdAt };
+type UserRow = { id: string; email: string; displayName: string; roles: Role[]; locale: string; createdAt: string };
+
+function toAuthUser(u: UserRow): AuthUser {
+  return { id: u.id, email: u.email, displayName: u.displayName, roles: u.roles, locale: u.locale, createdAt: new Date(u.createdAt) };
 }
+
+// Asked on every request, so each is one prepared statement on the pool (see sql.ts)
+const USER_COLUMNS = `u.id, u.email, u."displayName", u.roles::text[] AS roles, u.locale, ${isoColumn('u."createdAt"')} AS "createdAt"`;
+const TOKEN_SQL = `SELECT t.id AS "tokenId", t."revokedAt" IS NOT NULL AS revoked,
+    t."lastUsedAt" IS NULL OR t."lastUsedAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => $2::float8 / 1000) AS stale, ${USER_COLUMNS}
+  FROM "ApiToken" t JOIN "User" u ON u.id = t."userId" WHERE t."tokenHash" = $1`;
+const TOUCH_SQL = `UPDATE "ApiToken" SET "lastUsedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1`;
+const SESSION_SQL = `SELECT ${USER_COLUMNS} FROM "Session" s JOIN "User" u ON u.id = s."userId"
+  WHERE s."tokenHash" = $1 AND s."expiresAt" > now() AT TIME ZONE 'UTC'`;
 
 export default fp(async (app) => {
   app.decorateRequest('user', null);
@@ -49,12 +61,10 @@ export default fp(async (app) => {
       if (!m) throw new ApiError(401, 'unauthenticated', 'Authorization must be "Bearer <token>"', 'authorization');
       // a read and a touch, both safe to repeat when the database connection broke under them
       req.user = await retryIfConnectionLost(async () => {
-        const token = await app.prisma.apiToken.findUnique({ where: { tokenHash: sha256(m[1]) }, include: { user: true } });
-        if (!token || token.revokedAt) throw new ApiError(401, 'unauthenticated', 'unknown or revoked API token', 'authorization');
-        if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > TOKEN_TOUCH_MS) {
-          await app.prisma.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } });
-        }
-        return toAuthUser(token.user);
+        const [token] = await prepared<UserRow & { tokenId: string; revoked: boolean; stale: boolean }>(app.prisma, 'jl_auth_token', TOKEN_SQL, [sha256(m[1]), TOKEN_TOUCH_MS]);
+        if (!token || token.revoked) throw new ApiError(401, 'unauthenticated', 'unknown or revoked API token', 'authorization');
+        if (token.stale) await prepared(app.prisma, 'jl_auth_touch', TOUCH_SQL, [token.tokenId]);
+        return toAuthUser(token);
       });
       return;
     }
@@ -62,7 +72,7 @@ export default fp(async (app) => {
     if (!cookie) return;
     const crossSite = crossSiteReason(req);
     if (crossSite) throw new ApiError(403, 'cross_site', `a request that changes data must come from the studio's own pages (${crossSite})`, 'origin');
-    const session = await retryIfConnectionLost(() => app.prisma.session.findUnique({ where: { tokenHash: sha256(cookie) }, include: { user: true } }));
-    if (session && session.expiresAt > new Date()) req.user = toAuthUser(session.user);
+    const [user] = await retryIfConnectionLost(() => prepared<UserRow>(app.prisma, 'jl_auth_session', SESSION_SQL, [sha256(cookie)]));
+    if (user) req.user = toAuthUser(user);
   });
 });

@@ -10,7 +10,7 @@
 //   committed without its answer, and a request whose claim was taken over commits nothing.
 // Routes that do not call recordResponse store the response as it is sent.
 import { randomUUID } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { IDEMPOTENCY_HEADER } from '@jielong/shared';
 import { LEASE_HELD_SQL } from '@jielong/db';
@@ -24,6 +24,29 @@ const IN_FLIGHT = 0;
 const STALE_CLAIM_MS = 5 * 60_000;
 
 const inProgress = () => conflict('request_in_progress', 'a request with this Idempotency-Key is still being processed');
+
+/**
+ * The Idempotency-Key of a request to a `keyInTransaction` route (null: none sent), for the route
+ * to claim in its write transaction: the first response is stored there and replayed to a retry
+ * with the same key and body; another body or endpoint is a 422.
+ */
+export function idempotencyKeyOf(req: FastifyRequest): { key: string; scope: string; requestHash: string } | null {
+  const header = req.headers[IDEMPOTENCY_HEADER];
+  if (header === undefined) return null;
+  const key = Array.isArray(header) ? header[0] : header;
+  if (!key || key.length > 200) throw badRequest('Idempotency-Key', 'Idempotency-Key must be 1 to 200 characters');
+  return { key, scope: `${req.method} ${req.url.split('?')[0]}`, requestHash: sha256(typeof req.body === 'string' ? req.body : JSON.stringify(req.body ?? null)) };
+}
+
+/**
+ * A `keyInTransaction` route met a claim left by a request of the generic path: 409 while that
+ * request may still answer, else the claim is dropped (its write, if any, rolled back with it)
+ * and the route claims the key anew.
+ */
+export async function takeOverStaleClaim(app: FastifyInstance, userId: string, key: string, held: { owner: number | null; claim: string | null; createdAt: Date }) {
+  if (await app.idempotencyClaimAlive(held.owner, held.claim, held.createdAt)) throw inProgress();
+  await app.prisma.idempotencyKey.deleteMany({ where: { userId, key, statusCode: IN_FLIGHT, claim: held.claim } });
+}
 
 /**
  * Stores the response to the claimed key inside the handler's write transaction `tx`; throws
@@ -55,6 +78,7 @@ export default fp(
       const [row] = await app.prisma.$queryRawUnsafe<{ held: boolean }[]>(LEASE_HELD_SQL, owner);
       return row.held;
     };
+    app.decorate('idempotencyClaimAlive', ownerAlive);
 
     /**
      * Claims the key for this request, or replays its stored response. Called again by a request
@@ -62,7 +86,7 @@ export default fp(
      */
     const claimOrReplay = async (req: FastifyRequest, reply: FastifyReply) => {
       const header = req.headers[IDEMPOTENCY_HEADER];
-      if (!req.routeOptions.config.idempotent || header === undefined || !req.user) return;
+      if (!req.routeOptions.config.idempotent || req.routeOptions.config.keyInTransaction || header === undefined || !req.user) return;
       const key = Array.isArray(header) ? header[0] : header;
       if (!key || key.length > 200) throw badRequest('Idempotency-Key', 'Idempotency-Key must be 1 to 200 characters');
 
@@ -116,7 +140,7 @@ export default fp(
     // A keyed request whose database connection broke runs once more on a fresh one: first asking
     // the key whether the first try committed (then its answer is replayed), else repeating it.
     app.addHook('onRoute', (route) => {
-      if (!route.config?.idempotent) return;
+      if (!route.config?.idempotent || route.config.keyInTransaction) return;
       const handler = route.handler;
       route.handler = async function (req, reply) {
         try {

@@ -12,7 +12,7 @@ import {
 } from '@jielong/shared';
 import type { Prisma } from '../db.ts';
 import { access, requireProject } from '../access.ts';
-import { conflict, forbidden, notFound } from '../errors.ts';
+import { forbidden, notFound } from '../errors.ts';
 import { demonstrationInclude, toDemonstration, toPrompt } from '../dto.ts';
 import { editOwnDemonstration, submitDemonstration } from '../services/demonstrations.ts';
 import { upsertPrompt } from '../services/prompts.ts';

@@ -2,46 +2,70 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   IdParamsSchema,
   ProjectParamsSchema,
+  RATING_REMAINING_CAP,
   RatingTaskResponseSchema,
   SubmitRankingRequestSchema,
   SubmitRankingResponseSchema,
 } from '@jielong/shared';
-import { access, requireComparisonProject, requireProject } from '../access.ts';
+import { access, checkRoles, requireUser } from '../access.ts';
 import { toRanking } from '../dto.ts';
-import { recordResponse } from '../plugins/idempotency.ts';
-import { goldTasks, nextRatingTask, remainingForRater, submitRanking, type SubmittedRanking } from '../services/rating.ts';
+import { notFound } from '../errors.ts';
+import { idempotencyKeyOf, takeOverStaleClaim } from '../plugins/idempotency.ts';
+import { retryIfConnectionLost } from '../plugins/lost-connection.ts';
+import { nextRatingTask, rankingTarget, ratingProject, submitRanking, type SubmitOutcome, type SubmittedRanking } from '../services/rating.ts';
 
-// The rater's side: blind, shuffled tasks and ranking submissions.
+// The rater's side: blind, shuffled tasks and ranking submissions. Both are on every rater's path
+// many times a minute, so each is one prepared statement for who is asking and one function call.
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/rating-task',
     // a rater holds one task at a time, so asking twice hands out the same one
     { config: { access: access.project('rater'), repeatable: true }, schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
     async (req) => {
-      const { user } = await requireProject(req, req.params.projectId, ['rater']);
-      const task = await nextRatingTask(app.prisma, req.params.projectId, user.id, app.config.assignmentTtlMs);
-      if (!task) return { task, remaining: 0, remainingCapped: false };
-      const { remaining, capped } = await remainingForRater(app.prisma, req.params.projectId, user.id);
-      return { task, remaining: remaining + (await goldTasks(app.prisma, task.comparisonId)), remainingCapped: capped };
+      const user = requireUser(req);
+      const project = await ratingProject(app.prisma, req.params.projectId, user.id);
+      if (!project) throw notFound('project');
+      checkRoles(user, project.member, ['rater']);
+      const handedOut = await nextRatingTask(app.prisma, { id: req.params.projectId, goldRate: project.goldRate }, user.id, app.config.assignmentTtlMs);
+      if (!handedOut) return { task: null, remaining: 0, remainingCapped: false };
+      const { task, gold, remaining } = handedOut;
+      // the count is of open comparisons only, and a count that did not drop would give gold away
+      return { task, remaining: Math.min(remaining, RATING_REMAINING_CAP) + (gold ? 1 : 0), remainingCapped: remaining > RATING_REMAINING_CAP };
     },
   );
 
   app.post(
     '/comparisons/:id/rankings',
     {
-      config: { access: access.project('rater'), idempotent: true },
+      // the Idempotency-Key is claimed and answered inside the ranking's own transaction (services/rating.ts)
+      config: { access: access.project('rater'), idempotent: true, keyInTransaction: true },
       schema: { tags: ['rating'], params: IdParamsSchema, body: SubmitRankingRequestSchema, response: { 201: SubmitRankingResponseSchema } },
     },
     async (req, reply) => {
-      const { user } = await requireComparisonProject(req, req.params.id, ['rater']);
+      const user = requireUser(req);
+      const target = await rankingTarget(app.prisma, req.params.id, user.id);
+      if (!target) throw notFound('comparison');
+      checkRoles(user, target.member, ['rater']);
+      const key = idempotencyKeyOf(req);
       const toBody = ({ ranking, comparisonStatus }: SubmittedRanking) => ({
         ranking: toRanking(ranking),
         comparisonStatus,
         undoUntil: new Date(ranking.createdAt.getTime() + app.config.undoWindowMs).toISOString(),
       });
-      // the key's answer commits with the ranking: a retry after a crash gets this very response
-      const submitted = await submitRanking(app.prisma, req.params.id, user.id, req.body, (tx, done) => recordResponse(tx, req, reply, 201, toBody(done)));
-      return reply.code(201).send(toBody(submitted));
+      // stored byte for byte as this route's serializer sends it
+      const respond = (submitted: SubmittedRanking) => JSON.parse(String(reply.serialize(toBody(submitted))));
+      const submit = () => submitRanking(app.prisma, req.params.id, user, req.body, target, key, respond);
+      // with a key, a try whose connection broke is safe to repeat: it committed with its answer, or not at all
+      let outcome: SubmitOutcome = await (key ? retryIfConnectionLost(submit) : submit());
+      if (outcome.outcome === 'claimed' && key) {
+        await takeOverStaleClaim(app, user.id, key.key, outcome);
+        outcome = await submit();
+      }
+      if (outcome.outcome === 'stored') return reply.code(201).send(toBody(outcome.submitted));
+      if (outcome.outcome === 'claimed') throw new Error('an Idempotency-Key claim could not be taken over');
+      // the stored answer as it was stored (the plugin's replay does the same)
+      reply.header('idempotent-replayed', 'true').code(outcome.statusCode as 201);
+      return reply.type('application/json').serializer((p: unknown) => JSON.stringify(p)).send(outcome.body as never);
     },
   );
 };

@@ -4,14 +4,22 @@ import type { AnswerRatings, RatingScale } from '@jielong/shared';
 import type { Db, Prisma } from '../db.ts';
 import { badRequest } from '../errors.ts';
 
+/** What a project asks of ratings beside a ranking. */
+export type RatingSettings = { ratingScales: Prisma.JsonValue; thumbs: boolean };
+
+/** The rating settings of a comparison's project. */
+export async function ratingSettingsOf(db: Db, comparisonId: string): Promise<RatingSettings> {
+  const { project } = await db.comparison.findUniqueOrThrow({ where: { id: comparisonId }, select: { project: { select: { ratingScales: true, thumbs: true } } } });
+  return project;
+}
+
 /**
- * The AnswerRating rows for a ranking's `ratings`, after checking them against the project of
- * the comparison: every answer is one of its answers, every score is on one of its scales and in
+ * The AnswerRating rows for a ranking's `ratings`, after checking them against the project's
+ * settings: every answer is one of its answers, every score is on one of its scales and in
  * range, every required scale is scored for every answer, and thumbs only where the project asks
  * for them. A 400 names the field, e.g. `ratings.<answerId>.scores.helpfulness`.
  */
-export async function checkRatings(db: Db, comparisonId: string, answerIds: string[], ratings: AnswerRatings): Promise<Prisma.AnswerRatingCreateManyRankingInput[]> {
-  const { project } = await db.comparison.findUniqueOrThrow({ where: { id: comparisonId }, select: { project: { select: { ratingScales: true, thumbs: true } } } });
+export function checkRatings(project: RatingSettings, answerIds: string[], ratings: AnswerRatings): Prisma.AnswerRatingCreateManyRankingInput[] {
   const scales = new Map((project.ratingScales as RatingScale[]).map((s) => [s.key, s]));
   const rows: Prisma.AnswerRatingCreateManyRankingInput[] = [];
   for (const [answerId, { scores, thumb }] of Object.entries(ratings)) {

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { Prisma, type Db, type PrismaClient } from '../db.ts';
 import { ApiError, badRequest, forbidden, notFound } from '../errors.ts';
 import { rankingInclude, toRanking } from '../dto.ts';
-import { checkRatings } from './answer-ratings.ts';
+import { checkRatings, ratingSettingsOf } from './answer-ratings.ts';
 import { checkOrder, seededShuffle, takenSlots } from './rating.ts';
 
 const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
@@ -79,7 +79,7 @@ export async function changeRanking(prisma: PrismaClient, rankingId: string, rat
     const answerIds = (await tx.answer.findMany({ where: { comparisonId: r.comparisonId }, select: { id: true } })).map((a) => a.id);
     if (input.order) checkOrder(input.order, answerIds);
     for (const id of Object.keys(input.flags ?? {})) if (!answerIds.includes(id)) throw badRequest(`flags.${id}`, `flags: ${id} is not an answer of this comparison`);
-    const ratings = input.ratings && (await checkRatings(tx, r.comparisonId, answerIds, input.ratings));
+    const ratings = input.ratings && checkRatings(await ratingSettingsOf(tx, r.comparisonId), answerIds, input.ratings);
     if (ratings) await tx.answerRating.deleteMany({ where: { rankingId } });
     return tx.ranking.update({
       where: { id: rankingId },

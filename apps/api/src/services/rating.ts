@@ -4,13 +4,18 @@
 // non-skipped ranking or by an Assignment that is neither completed nor expired. Every change to
 // a comparison's slots happens while holding its row lock (SELECT … FOR UPDATE), so counting and
 // taking a slot are one atomic step and two raters can never both get the last one.
+//
+// A hand-out and a submission are each one call of a PL/pgSQL function (migration
+// 20261201160500_rating_statements): one round trip and one commit, which is what a rater
+// waits for. What needs no lock (the access check, validating the order, the agreement) is done
+// here, before it.
 import { createHash, randomUUID } from 'node:crypto';
-import { pairwiseAgreement, RATING_REMAINING_CAP, turnsOfPrompt, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
+import { pairwiseAgreement, RATING_REMAINING_CAP, turnsOfPrompt, type Role, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
-import { Prisma, type Db, type PrismaClient } from '../db.ts';
+import type { Db, PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
-import { rankingInclude } from '../dto.ts';
-import { checkRatings } from './answer-ratings.ts';
+import { prepared } from '../sql.ts';
+import { checkRatings, type RatingSettings } from './answer-ratings.ts';
 
 /** Fisher–Yates driven by sha256(seed): the same rater sees the same order of the same comparison. */
 export function seededShuffle<T>(items: T[], seed: string): T[] {
@@ -33,29 +38,6 @@ export function seededShuffle<T>(items: T[], seed: string): T[] {
   return out;
 }
 
-// Each query below is one statement of one round trip: the comparisons a hand-out looks at are the
-// first few open ones in queue order (the index on projectId, status, createdAt), never all of a
-// project's, so a hand-out costs the same in a project of a thousand or a million comparisons.
-
-/**
- * Comparisons the rater could still rank: open, not ranked or skipped by them, and either held by
- * them or with a free slot; counted up to RATING_REMAINING_CAP (`capped`: there are more).
- */
-export async function remainingForRater(db: Db, projectId: string, raterId: string): Promise<{ remaining: number; capped: boolean }> {
-  // in queue order with a constant limit, so even the generic plan of the prepared statement
-  // walks the index from the head and stops, where a parameter limit gets a plan that scans the table
-  const [row] = await db.$queryRaw<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM (SELECT 1 FROM "Comparison" c
-      WHERE c."projectId" = ${projectId} AND c.status = 'open'
-        AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
-        AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
-          + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
-               AND a."completedAt" IS NULL AND a."expiresAt" > now())
-          < c."requiredRankings"
-      ORDER BY c."createdAt" LIMIT ${Prisma.raw(String(RATING_REMAINING_CAP + 1))}) s`;
-  return { remaining: Math.min(row.n, RATING_REMAINING_CAP), capped: row.n > RATING_REMAINING_CAP };
-}
-
 /** Slots taken on a comparison, not counting `exceptRaterId`'s own assignment. */
 export async function takenSlots(tx: Db, comparisonId: string, exceptRaterId: string): Promise<number> {
   const [row] = await tx.$queryRaw<{ taken: number }[]>`
@@ -66,20 +48,26 @@ export async function takenSlots(tx: Db, comparisonId: string, exceptRaterId: st
   return row.taken;
 }
 
-/** What a task shows, read in the statement that found or took the comparison (see TASK_COLUMNS). */
+/** What a task shows, as jielong_hand_out returns it. */
 interface TaskRow {
   id: string;
-  expiresAt: Date;
+  gold: boolean;
   promptId: string;
   promptText: string;
   /** a dialogue's turns (null: a plain prompt) */
   promptTurns: unknown;
   language: string;
   answers: { id: string; text: string }[];
+  expiresAt: string;
 }
 
-const TASK_COLUMNS = Prisma.sql`c.id, p.id AS "promptId", p.text AS "promptText", p.turns AS "promptTurns", p.language,
-  (SELECT json_agg(json_build_object('id', a.id, 'text', a.text) ORDER BY a.position) FROM "Answer" a WHERE a."comparisonId" = c.id) AS answers`;
+/** A task handed out; `gold`: one of the project's gold comparisons (the rater must not be told). */
+export interface HandedOut {
+  task: RatingTask;
+  gold: boolean;
+  /** open comparisons the rater could still rank, the handed-out one among them, up to RATING_REMAINING_CAP + 1 */
+  remaining: number;
+}
 
 function toTask(row: TaskRow, raterId: string): RatingTask {
   return {
@@ -87,120 +75,41 @@ function toTask(row: TaskRow, raterId: string): RatingTask {
     prompt: { id: row.promptId, text: row.promptText, turns: turnsOfPrompt({ text: row.promptText, turns: row.promptTurns }), language: row.language },
     // no model ids or names: raters judge blind, in an order of their own
     answers: seededShuffle(row.answers, `${raterId}:${row.id}`),
-    expiresAt: row.expiresAt.toISOString(),
+    expiresAt: row.expiresAt,
   };
 }
 
-/**
- * Gold mix-in: with probability goldRate, a gold comparison the rater has not ranked or skipped.
- * Only while ordinary work is left for them, so a queue of nothing but gold never gives it away.
- * Gold has no slots (every rater gets it once), so it needs no row lock; the caller's per-rater
- * advisory lock keeps a double click from taking two. Uses the (projectId, status, createdAt) index.
- */
-async function goldForRater(tx: Db, projectId: string, raterId: string): Promise<string | null> {
-  const [project] = await tx.$queryRaw<{ goldRate: number }[]>`SELECT "goldRate" FROM "Project" WHERE id = ${projectId}`;
-  if (!project || !(Math.random() < project.goldRate)) return null;
-  const [gold] = await tx.$queryRaw<{ id: string }[]>`
-    SELECT c.id FROM "Comparison" c
-    WHERE c."projectId" = ${projectId} AND c.status = 'gold'
-      AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
-    ORDER BY random() LIMIT 1`;
-  if (!gold) return null;
-  // remainingForRater's test, stopping at the first comparison that passes
-  const [work] = await tx.$queryRaw<{ found: boolean }[]>`
-    SELECT EXISTS (SELECT 1 FROM "Comparison" c
-      WHERE c."projectId" = ${projectId} AND c.status = 'open'
-        AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
-        AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
-          + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
-               AND a."completedAt" IS NULL AND a."expiresAt" > now())
-          < c."requiredRankings") AS found`;
-  return work.found ? gold.id : null;
-}
-
-/** 1 when the handed-out task is gold: remainingForRater counts open comparisons only, and a count that did not drop would give gold away. */
-export async function goldTasks(db: Db, comparisonId: string): Promise<number> {
-  return db.comparison.count({ where: { id: comparisonId, status: 'gold' } });
+/** The project a rater asks in, and their membership (null: no such project). */
+export async function ratingProject(prisma: PrismaClient, projectId: string, userId: string) {
+  const [row] = await prepared<{ goldRate: number; roles: Role[] | null }>(
+    prisma,
+    'jl_rating_project',
+    `SELECT p."goldRate", m.roles::text[] AS roles FROM "Project" p
+     LEFT JOIN "ProjectMember" m ON m."projectId" = p.id AND m."userId" = $2 WHERE p.id = $1`,
+    [projectId, userId],
+  );
+  return row ? { goldRate: row.goldRate, member: row.roles ? { roles: row.roles } : undefined } : null;
 }
 
 const MAX_ATTEMPTS = 50;
-const TX_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
-
-type Attempt = { task: RatingTask | null } | { retry: 'skip-locked' | 'wait' };
 
 /**
- * The caller's current task: their unexpired assignment if they hold one, else a new one on the
- * oldest open comparison with a free slot that they have not ranked or skipped. null: nothing left.
- *
- * Each attempt is its own short transaction holding at most one comparison lock, so attempts never
- * deadlock. It first looks past comparisons other raters are being handed right now (SKIP LOCKED);
- * if that finds nothing, it waits for a locked one instead, so a busy moment is not mistaken for
- * an empty queue.
+ * The caller's current task: their unexpired assignment if they hold one, else (with probability
+ * goldRate) a gold comparison, else a new one on the oldest open comparison with a free slot that
+ * they have not ranked or skipped. null: nothing left. An attempt whose locked slot was taken
+ * meanwhile is tried again in a new transaction, so no transaction holds two comparison locks.
  */
-export async function nextRatingTask(prisma: PrismaClient, projectId: string, raterId: string, ttlMs: number): Promise<RatingTask | null> {
-  let mode: 'skip-locked' | 'wait' = 'skip-locked';
+export async function nextRatingTask(prisma: PrismaClient, project: { id: string; goldRate: number }, raterId: string, ttlMs: number): Promise<HandedOut | null> {
+  const tryGold = Math.random() < project.goldRate;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const outcome: Attempt = await prisma.$transaction(async (tx) => {
-      // one hand-out at a time per rater (a double click must not take two slots); its own
-      // statement, so the next one's snapshot sees what the rater's previous hand-out committed
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${'rating:' + raterId}, 0))`;
-      const [held] = await tx.$queryRaw<TaskRow[]>`
-        SELECT ${TASK_COLUMNS}, a."expiresAt" FROM "Assignment" a
-        JOIN "Comparison" c ON c.id = a."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"
-        WHERE a."raterId" = ${raterId} AND a."completedAt" IS NULL AND a."expiresAt" > now()
-          AND c."projectId" = ${projectId} AND c.status IN ('open', 'gold')
-          AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
-        ORDER BY a."assignedAt" LIMIT 1`;
-      if (held) return { task: toTask(held, raterId) };
-      const gold = mode === 'skip-locked' ? await goldForRater(tx, projectId, raterId) : null;
-      if (gold) {
-        const now = new Date();
-        const expiresAt = new Date(now.getTime() + ttlMs);
-        const [taken] = await tx.$queryRaw<TaskRow[]>`
-          WITH taken AS (
-            INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt") VALUES (${gold}, ${raterId}, ${now}, ${expiresAt})
-            ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "assignedAt" = excluded."assignedAt", "expiresAt" = excluded."expiresAt", "completedAt" = NULL
-            RETURNING "comparisonId", "expiresAt")
-          SELECT ${TASK_COLUMNS}, taken."expiresAt" FROM taken
-          JOIN "Comparison" c ON c.id = taken."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"`;
-        return { task: toTask(taken, raterId) };
-      }
-
-      const lock = mode === 'skip-locked' ? Prisma.sql`FOR UPDATE OF c SKIP LOCKED` : Prisma.sql`FOR UPDATE OF c`;
-      const [candidate] = await tx.$queryRaw<{ id: string }[]>`
-        SELECT c.id FROM "Comparison" c
-        WHERE c."projectId" = ${projectId} AND c.status = 'open'
-          AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = ${raterId})
-          AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
-            + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."completedAt" IS NULL AND a."expiresAt" > now())
-            < c."requiredRankings"
-        ORDER BY c."createdAt", c.id
-        LIMIT 1
-        ${lock}`;
-      if (!candidate) return mode === 'wait' ? { task: null } : { retry: 'wait' };
-      // The filter above ran on a snapshot taken before the lock: a rater whose transaction
-      // committed in between is only visible to a fresh statement, so this one counts again under
-      // the lock and takes the slot only if it is still free.
-      const now = new Date();
-      const expiresAt = new Date(now.getTime() + ttlMs);
-      const [taken] = await tx.$queryRaw<TaskRow[]>`
-        WITH taken AS (
-          INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt")
-          SELECT c.id, ${raterId}, ${now}, ${expiresAt} FROM "Comparison" c
-          WHERE c.id = ${candidate.id}
-            AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped)
-              + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id AND a."raterId" <> ${raterId}
-                   AND a."completedAt" IS NULL AND a."expiresAt" > now())
-              < c."requiredRankings"
-          ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "assignedAt" = excluded."assignedAt", "expiresAt" = excluded."expiresAt", "completedAt" = NULL
-          RETURNING "comparisonId", "expiresAt")
-        SELECT ${TASK_COLUMNS}, taken."expiresAt" FROM taken
-        JOIN "Comparison" c ON c.id = taken."comparisonId" JOIN "Prompt" p ON p.id = c."promptId"`;
-      if (!taken) return { retry: 'skip-locked' };
-      return { task: toTask(taken, raterId) };
-    }, TX_OPTIONS);
-    if ('task' in outcome) return outcome.task;
-    mode = outcome.retry;
+    const [{ handed }] = await prepared<{ handed: { retry?: true; task?: TaskRow | null; remaining?: number } }>(
+      prisma,
+      'jl_hand_out',
+      'SELECT "jielong_hand_out"($1, $2, $3, $4, $5) AS handed',
+      [project.id, raterId, ttlMs, tryGold, RATING_REMAINING_CAP],
+    );
+    if (handed.retry) continue;
+    return handed.task ? { task: toTask(handed.task, raterId), gold: handed.task.gold, remaining: handed.remaining! } : null;
   }
   return null;
 }
@@ -224,91 +133,158 @@ export function checkOrder(order: string[][], answerIds: string[]) {
   }
 }
 
-/** What a submission is checked against, read by a fresh statement once the comparison is locked. */
-interface SubmitState {
+/** A submission's target as read before it is stored: its project, the caller's membership, its answers and its rankings' orders. */
+export interface RankingTarget {
+  settings: RatingSettings;
+  member: { roles: Role[] } | undefined;
   answerIds: string[];
-  ranked: boolean;
-  holdsSlot: boolean;
-  /** non-skipped rankings plus other raters' live assignments */
-  takenSlots: number;
-  /** the orders of its non-skipped rankings */
+  /** the orders of its non-skipped rankings, and their jielong_orders_fingerprint */
   orders: string[][][];
+  ordersFingerprint: string;
 }
+
+/** null: no such comparison. */
+export async function rankingTarget(prisma: PrismaClient, comparisonId: string, userId: string): Promise<RankingTarget | null> {
+  const [row] = await prepared<{ ratingScales: RatingSettings['ratingScales']; thumbs: boolean; roles: Role[] | null; answerIds: string[]; orders: string[][][]; fingerprint: string }>(
+    prisma,
+    'jl_ranking_target',
+    `SELECT p."ratingScales", p.thumbs, m.roles::text[] AS roles,
+       coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS "answerIds",
+       coalesce((SELECT json_agg(r."order" ORDER BY r.id) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders,
+       "jielong_orders_fingerprint"(c.id) AS fingerprint
+     FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId"
+     LEFT JOIN "ProjectMember" m ON m."projectId" = p.id AND m."userId" = $2 WHERE c.id = $1`,
+    [comparisonId, userId],
+  );
+  if (!row) return null;
+  return {
+    settings: { ratingScales: row.ratingScales, thumbs: row.thumbs },
+    member: row.roles ? { roles: row.roles } : undefined,
+    answerIds: row.answerIds,
+    orders: row.orders,
+    ordersFingerprint: row.fingerprint,
+  };
+}
+
+/** The Idempotency-Key of a submission, stored with it in its transaction. */
+export interface SubmissionKey {
+  key: string;
+  scope: string;
+  requestHash: string;
+}
+
+/** A ranking as stored, in the shape toRanking takes. */
+export interface StoredRanking {
+  id: string;
+  comparisonId: string;
+  raterId: string;
+  order: string[][];
+  flags: Record<string, string[]>;
+  allBad: boolean;
+  comment: string | null;
+  timeSpentMs: number;
+  skipped: boolean;
+  skipReason: string | null;
+  createdAt: Date;
+  changedAt: null;
+  frozenAt: null;
+  rater: { displayName: string };
+  ratings: { rankingId: string; answerId: string; scores: Record<string, number>; thumb: boolean | null }[];
+}
+
+export type SubmittedRanking = { ranking: StoredRanking; comparisonStatus: 'open' | 'complete' };
+
+export type SubmitOutcome =
+  | { outcome: 'stored'; submitted: SubmittedRanking }
+  /** the key's stored answer to the first request */
+  | { outcome: 'replayed'; statusCode: number; body: unknown }
+  /** the key is held by a request of the generic Idempotency-Key path (plugins/idempotency.ts) */
+  | { outcome: 'claimed'; owner: number | null; claim: string | null; createdAt: Date };
+
+const REFUSALS: Record<string, () => ApiError> = {
+  comparison_not_found: () => notFound('comparison'),
+  already_ranked: () => conflict('already_ranked', 'you have already ranked this comparison'),
+  comparison_full: () => new ApiError(409, 'comparison_full', 'this comparison already has all its rankings; ask for the next task'),
+  request_in_progress: () => conflict('request_in_progress', 'a request with this Idempotency-Key is still being processed'),
+  idempotency_key_reused: () => new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request', 'Idempotency-Key'),
+};
+
+const isRefusal = (err: unknown): err is Error & { code: string } => err instanceof Error && (err as { code?: string }).code === 'JL001';
 
 /**
  * Stores one rater's ranking (or skip) of a comparison and closes the comparison once it holds
  * its N rankings. The rater must hold an unexpired assignment, or a slot must still be free.
- * Four statements: the row lock, the checks' inputs, then the ranking, the assignment and the
- * closing written together (the caller's `inTransaction` may add its own).
+ * `respond` gives the response for a stored ranking; with a key it is stored in the same
+ * transaction (its comparisonStatus set there). Validation happens first, here: a comparison's
+ * answers never change. The agreement is computed here from the orders read, and stored only if
+ * they are still the same under the lock (else read again).
  */
 export async function submitRanking(
   prisma: PrismaClient,
   comparisonId: string,
-  raterId: string,
+  rater: { id: string; displayName: string },
   input: RankingInput,
-  /** runs last, inside the same transaction (a route may store its answer there) */
-  inTransaction?: (tx: Db, submitted: SubmittedRanking) => Promise<void>,
-): Promise<SubmittedRanking> {
-  return prisma.$transaction(async (tx): Promise<SubmittedRanking> => {
-    const [locked] = await tx.$queryRaw<{ requiredRankings: number; status: 'open' | 'complete' | 'gold' }[]>`
-      SELECT "requiredRankings", status::text FROM "Comparison" WHERE id = ${comparisonId} FOR UPDATE`;
-    if (!locked) throw notFound('comparison');
-    const [state] = await tx.$queryRaw<SubmitState[]>`
-      SELECT coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = ${comparisonId}), '{}') AS "answerIds",
-        EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND r."raterId" = ${raterId}) AS ranked,
-        EXISTS (SELECT 1 FROM "Assignment" a WHERE a."comparisonId" = ${comparisonId} AND a."raterId" = ${raterId}
-                  AND a."completedAt" IS NULL AND a."expiresAt" > now()) AS "holdsSlot",
-        ((SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND NOT r.skipped)
-          + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = ${comparisonId} AND a."raterId" <> ${raterId}
-               AND a."completedAt" IS NULL AND a."expiresAt" > now()))::int AS "takenSlots",
-        coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = ${comparisonId} AND NOT r.skipped), '[]') AS orders`;
+  target: RankingTarget,
+  key: SubmissionKey | null,
+  respond: (submitted: SubmittedRanking) => unknown,
+): Promise<SubmitOutcome> {
+  if (!input.skipped) {
+    checkOrder(input.order!, target.answerIds);
+    for (const id of Object.keys(input.flags)) if (!target.answerIds.includes(id)) throw badRequest(`flags.${id}`, `flags: ${id} is not an answer of this comparison`);
+  }
+  const id = randomUUID();
+  const createdAt = new Date();
+  const ratings = input.skipped ? [] : checkRatings(target.settings, target.answerIds, input.ratings).map((r) => ({ rankingId: id, answerId: r.answerId, scores: (r.scores ?? {}) as Record<string, number>, thumb: r.thumb ?? null }));
+  const ranking: StoredRanking = {
+    id,
+    comparisonId,
+    raterId: rater.id,
+    order: input.skipped ? [] : input.order!,
+    flags: input.skipped ? {} : input.flags,
+    allBad: input.skipped ? false : input.allBad,
+    comment: input.comment ?? null,
+    timeSpentMs: input.timeSpentMs,
+    skipped: input.skipped,
+    skipReason: input.skipped ? input.skipReason! : null,
+    createdAt,
+    changedAt: null,
+    frozenAt: null,
+    rater: { displayName: rater.displayName },
+    ratings,
+  };
+  // the stored answer is written with comparisonStatus 'open'; the function sets the real one
+  const body = key ? respond({ ranking, comparisonStatus: 'open' }) : null;
 
-    if (!input.skipped) {
-      checkOrder(input.order!, state.answerIds);
-      for (const id of Object.keys(input.flags)) if (!state.answerIds.includes(id)) throw badRequest(`flags.${id}`, `flags: ${id} is not an answer of this comparison`);
-    }
-    const ratings = input.skipped ? [] : await checkRatings(tx, comparisonId, state.answerIds, input.ratings);
-    if (state.ranked) throw conflict('already_ranked', 'you have already ranked this comparison');
-    // gold has no slots: every rater gets it once
-    if (!input.skipped && !state.holdsSlot && locked.status !== 'gold' && (locked.status === 'complete' || state.takenSlots >= locked.requiredRankings)) {
-      throw new ApiError(409, 'comparison_full', 'this comparison already has all its rankings; ask for the next task');
-    }
-
-    const now = new Date();
-    const order = input.skipped ? [] : input.order!;
-    const flags = input.skipped ? {} : input.flags;
+  let [orders, fingerprint] = [target.orders, target.ordersFingerprint];
+  for (let attempt = 0; ; attempt++) {
     // agreement is kept on the comparison for the dashboard (a skip changes nothing)
-    const agreement = input.skipped ? null : pairwiseAgreement([...state.orders, order]);
-    // the closing count is this statement's: it sees every committed ranking, but not the one it
-    // inserts; a gold comparison never closes
-    const [row] = await tx.$queryRaw<(Prisma.RankingModel & { displayName: string; closed: boolean })[]>`
-      WITH ranking AS (
-        INSERT INTO "Ranking"(id, "comparisonId", "raterId", "order", flags, "allBad", comment, "timeSpentMs", skipped, "skipReason", "createdAt")
-        VALUES (${randomUUID()}, ${comparisonId}, ${raterId}, ${JSON.stringify(order)}::jsonb, ${JSON.stringify(flags)}::jsonb,
-                ${input.skipped ? false : input.allBad}, ${input.comment ?? null}, ${input.timeSpentMs}, ${input.skipped},
-                ${input.skipped ? input.skipReason! : null}, ${now})
-        RETURNING *),
-      assignment AS (
-        INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt", "completedAt") VALUES (${comparisonId}, ${raterId}, ${now}, ${now}, ${now})
-        ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "completedAt" = excluded."completedAt"),
-      comparison AS (
-        UPDATE "Comparison" c SET "comparedPairs" = ${agreement?.comparedPairs ?? null}::int, "agreedPairs" = ${agreement?.agreedPairs ?? null}::int,
-          status = CASE WHEN c.status = 'open' AND (SELECT count(*) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped) + 1 >= c."requiredRankings"
-                        THEN 'complete'::"ComparisonStatus" ELSE c.status END
-        WHERE c.id = ${comparisonId} AND ${!input.skipped}
-        RETURNING c.status)
-      SELECT ranking.*, u."displayName", EXISTS (SELECT 1 FROM comparison WHERE status = 'complete') AS closed FROM ranking JOIN "User" u ON u.id = ranking."raterId"`;
-    const { displayName, closed, ...ranking } = row;
-    const stored = ratings.length ? await tx.answerRating.createManyAndReturn({ data: ratings.map((r) => ({ ...r, rankingId: ranking.id })) }) : [];
-    // a gold comparison stays open to the other raters, and the rater must not tell it from the rest
-    const status = closed ? 'complete' : locked.status === 'gold' ? 'open' : locked.status;
-    const submitted: SubmittedRanking = { ranking: { ...ranking, rater: { displayName }, ratings: stored }, comparisonStatus: status };
-    await inTransaction?.(tx, submitted);
-    return submitted;
-  }, TX_OPTIONS);
+    const agreement = input.skipped ? null : pairwiseAgreement([...orders, ranking.order]);
+    let result: { outcome: string; status?: 'open' | 'complete'; statusCode?: number; body?: unknown; owner?: number | null; claim?: string | null; createdAt?: string };
+    try {
+      [{ result }] = await prepared<{ result: typeof result }>(
+        prisma,
+        'jl_submit_ranking',
+        `SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS result`,
+        [
+          comparisonId, rater.id, id, JSON.stringify(ranking.order), JSON.stringify(ranking.flags), ranking.allBad, ranking.comment,
+          ranking.timeSpentMs, ranking.skipped, ranking.skipReason, createdAt.toISOString().replace('Z', ''), JSON.stringify(ratings),
+          agreement?.comparedPairs ?? null, agreement?.agreedPairs ?? null, fingerprint,
+          key?.key ?? null, key?.scope ?? null, key?.requestHash ?? null, body === null ? null : JSON.stringify(body),
+        ],
+      );
+    } catch (err) {
+      if (!isRefusal(err)) throw err;
+      if (err.message === 'orders_changed' && attempt < MAX_ATTEMPTS) {
+        // another rater's ranking of the same comparison committed since the read: read again
+        const again = await rankingTarget(prisma, comparisonId, rater.id);
+        if (!again) throw notFound('comparison');
+        [orders, fingerprint] = [again.orders, again.ordersFingerprint];
+        continue;
+      }
+      throw (REFUSALS[err.message] ?? (() => err))();
+    }
+    if (result.outcome === 'replayed') return { outcome: 'replayed', statusCode: result.statusCode!, body: result.body };
+    if (result.outcome === 'claimed') return { outcome: 'claimed', owner: result.owner ?? null, claim: result.claim ?? null, createdAt: new Date(result.createdAt!) };
+    return { outcome: 'stored', submitted: { ranking, comparisonStatus: result.status! } };
+  }
 }
-
-export type SubmittedRanking = {
-  ranking: Prisma.RankingGetPayload<{ include: typeof rankingInclude }>;
-  comparisonStatus: 'open' | 'complete';
-};

@@ -1,0 +1,38 @@
+-- What a hand-out looks past, kept on each comparison so the queue walk reads one row per
+-- comparison instead of counting Assignment rows for each: "liveHolds" is how many uncompleted
+-- assignments had not expired when the comparison's assignments last changed, and
+-- "holdsExpireAt" the earliest expiry among them. Holds only ever expire with time, so
+-- rankingCount + liveHolds is an upper bound of the slots taken, exact until holdsExpireAt;
+-- past it, a reader counts the assignments again. A trigger keeps both right for every writer.
+ALTER TABLE "Comparison" ADD COLUMN "liveHolds" INTEGER NOT NULL DEFAULT 0, ADD COLUMN "holdsExpireAt" TIMESTAMP(3);
+
+UPDATE "Comparison" c SET "liveHolds" = h.n, "holdsExpireAt" = h.first
+FROM (SELECT "comparisonId", count(*)::int AS n, min("expiresAt") AS first FROM "Assignment"
+      WHERE "completedAt" IS NULL AND "expiresAt" > now() GROUP BY 1) h
+WHERE c.id = h."comparisonId";
+
+CREATE FUNCTION "jielong_count_holds"() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  target TEXT := CASE WHEN TG_OP = 'DELETE' THEN OLD."comparisonId" ELSE NEW."comparisonId" END;
+BEGIN
+  UPDATE "Comparison" c SET ("liveHolds", "holdsExpireAt") = (
+    SELECT count(*)::int, min(a."expiresAt") FROM "Assignment" a
+    WHERE a."comparisonId" = target AND a."completedAt" IS NULL AND a."expiresAt" > now())
+  WHERE c.id = target;
+  IF TG_OP = 'UPDATE' AND OLD."comparisonId" <> NEW."comparisonId" THEN
+    UPDATE "Comparison" c SET ("liveHolds", "holdsExpireAt") = (
+      SELECT count(*)::int, min(a."expiresAt") FROM "Assignment" a
+      WHERE a."comparisonId" = OLD."comparisonId" AND a."completedAt" IS NULL AND a."expiresAt" > now())
+    WHERE c.id = OLD."comparisonId";
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER "Assignment_holds" AFTER INSERT OR DELETE OR UPDATE ON "Assignment"
+FOR EACH ROW EXECUTE FUNCTION "jielong_count_holds"();
+
+-- The queue in its own order (createdAt, then id), so a walk from its head never sorts and never
+-- reads closed comparisons; and room on each page for the counters' updates to stay HOT.
+DROP INDEX "Comparison_projectId_status_createdAt_idx";
+CREATE INDEX "Comparison_projectId_status_createdAt_id_idx" ON "Comparison"("projectId", "status", "createdAt", "id");
+ALTER TABLE "Comparison" SET (fillfactor = 70);
