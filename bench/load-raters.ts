@@ -6,7 +6,7 @@
 // (rating/floor.ts), on an identical fresh database.
 //
 //   npx tsx bench/load-raters.ts [--raters 200] [--seconds 30] [--open 10000[,100000…]] [--answers 4]
-//       [--rankings 3] [--retry 0.1] [--tie 0.3] [--skip 0.03] [--think 0] [--pool 10] [--target both|api|floor]
+//       [--rankings 3] [--history 10000] [--retry 0.1] [--tie 0.3] [--skip 0.03] [--think 0] [--pool 10] [--target both|api|floor]
 //       [--cpu-prof] [--keep]
 //
 // --think 0 (no time spent reading) measures the most rankings/s the server gives: each rater's
@@ -33,6 +33,8 @@ export interface LoadOptions {
   open: number;
   answers: number;
   rankings: number;
+  /** comparisons closed before the run (N rankings each): a project in progress, not a new one */
+  history: number;
   /** share of submissions sent again with the same key (half of them while the first is in flight) */
   retry: number;
   /** share of rankings with a tie */
@@ -140,7 +142,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   try {
     await applyMigrations(db.url, { createDatabase: false });
     await admin.connect();
-    const seeded: Seeded = await seedRatingProject(admin, { raters: o.raters, open: o.open, answers: o.answers, rankingsPerComparison: o.rankings });
+    const seeded: Seeded = await seedRatingProject(admin, { raters: o.raters, open: o.open, answers: o.answers, rankingsPerComparison: o.rankings, complete: o.history });
     const ttlMs = 30 * 60_000;
     let client: RaterClient & { close(): unknown };
     if (o.target === 'api') {
@@ -149,7 +151,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     } else {
       client = floorClient(db.url, o.pool, seeded.projectId, ttlMs);
     }
-    const run = { projectId: seeded.projectId, acks: [] as Ack[], retries: 0, retriesWrong: 0, handedTwice: 0, errors: [] as string[], handOutMs: [] as number[], submitMs: [] as number[] };
+    const run = { projectId: seeded.projectId, since: new Date(), acks: [] as Ack[], retries: 0, retriesWrong: 0, handedTwice: 0, errors: [] as string[], handOutMs: [] as number[], submitMs: [] as number[] };
     const enough = Math.floor((o.open * o.rankings) / 2);
     // warm-up (not timed, still checked): connections opened, statements prepared, code compiled
     const warm = performance.now() + WARM_UP_MS;
@@ -209,6 +211,7 @@ async function main() {
       open: { type: 'string', default: '10000' },
       answers: { type: 'string', default: '4' },
       rankings: { type: 'string', default: '3' },
+      history: { type: 'string', default: '10000' },
       retry: { type: 'string', default: '0.1' },
       tie: { type: 'string', default: '0.3' },
       skip: { type: 'string', default: '0.03' },
@@ -224,6 +227,7 @@ async function main() {
     seconds: Number(values.seconds),
     answers: Number(values.answers),
     rankings: Number(values.rankings),
+    history: Number(values.history),
     retry: Number(values.retry),
     tie: Number(values.tie),
     skip: Number(values.skip),
@@ -233,7 +237,7 @@ async function main() {
     cpuProf: values['cpu-prof'] ? join(import.meta.dirname, 'out/prof') : undefined,
   };
   const targets: ('api' | 'floor')[] = values.target === 'both' ? ['floor', 'api'] : [values.target as 'api' | 'floor'];
-  console.log(`server ${serverUrl}; ${base.raters} raters, ${base.seconds} s per run, K = ${base.answers}, N = ${base.rankings}, retry ${base.retry}, tie ${base.tie}, skip ${base.skip}, think ${base.think} ms, pool ${base.pool}`);
+  console.log(`server ${serverUrl}; ${base.raters} raters, ${base.seconds} s per run, K = ${base.answers}, N = ${base.rankings}, ${base.history} closed before, retry ${base.retry}, tie ${base.tie}, skip ${base.skip}, think ${base.think} ms, pool ${base.pool}`);
   const results: LoadResult[] = [];
   for (const open of values.open.split(',').map(Number)) {
     for (const target of targets) {

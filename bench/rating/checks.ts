@@ -15,6 +15,8 @@ export interface Check {
 
 export interface RunRecord {
   projectId: string;
+  /** when the raters started: rankings seeded before (a project's history) are not the run's */
+  since: Date;
   /** every 201 a first submission got */
   acks: Ack[];
   /** retries with the same Idempotency-Key: how many, and how many were answered with another ranking than the first */
@@ -54,8 +56,8 @@ export async function checkRun(db: pg.ClientBase, run: RunRecord): Promise<Check
   add('no rater twice on a comparison', twice.rows[0].n === 0 && run.handedTwice === 0, `${twice.rows[0].n} doubled rankings; ${run.handedTwice} hand-outs of a comparison the rater had already done`);
 
   const stored = await db.query(
-    `SELECT r.id, r."comparisonId", r."raterId" FROM "Ranking" r JOIN "Comparison" c ON c.id = r."comparisonId" WHERE c."projectId" = $1`,
-    [run.projectId],
+    `SELECT r.id, r."comparisonId", r."raterId" FROM "Ranking" r JOIN "Comparison" c ON c.id = r."comparisonId" WHERE c."projectId" = $1 AND r."createdAt" >= $2`,
+    [run.projectId, run.since],
   );
   const byId = new Map(stored.rows.map((r) => [r.id as string, r]));
   const acked = new Set(run.acks.map((a) => a.rankingId));
