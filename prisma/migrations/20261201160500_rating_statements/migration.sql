@@ -3,6 +3,9 @@
 -- snapshot, so a count made after a lock sees every transaction that held the lock before.
 -- Slots: a comparison needs requiredRankings non-skipped rankings; a slot is taken by one of them
 -- or by an uncompleted, unexpired assignment. Slots change only under the comparison's row lock.
+-- A walk along the queue reads only the comparisons' own rows (doneBy, rankingCount, liveHolds,
+-- holdsExpireAt: migration 20261201160000_comparison_holds), in index order; what decides is
+-- counted again from Ranking and Assignment under the lock.
 
 -- What a ranking's agreement was computed from: its comparison's non-skipped orders. A submission
 -- computes agreement from them before it takes the lock, and stores it only if they are unchanged.
@@ -23,6 +26,9 @@ DECLARE
   v_candidate TEXT;
   v_remaining INTEGER;
 BEGIN
+  -- An assignment is a lease: lost in a crash, the rater is handed a task again. So a hand-out
+  -- does not wait for its commit to reach the disk (a later submission's commit flushes it anyway).
+  PERFORM set_config('synchronous_commit', 'off', true);
   -- one hand-out at a time per rater: a double click must not take two slots
   PERFORM pg_advisory_xact_lock(hashtextextended('rating:' || p_rater, 0));
 
@@ -36,13 +42,13 @@ BEGIN
   IF v_id IS NULL AND p_try_gold THEN
     SELECT c.id INTO v_candidate FROM "Comparison" c
     WHERE c."projectId" = p_project AND c.status = 'gold'
-      AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = p_rater)
+      AND NOT p_rater = ANY (c."doneBy")
     ORDER BY random() LIMIT 1;
     -- only while ordinary work is left, so a queue of nothing but gold never gives it away
     IF v_candidate IS NOT NULL AND EXISTS (SELECT 1 FROM "Comparison" c
         WHERE c."projectId" = p_project AND c.status = 'open'
           AND (c."rankingCount" + c."liveHolds" < c."requiredRankings" OR c."holdsExpireAt" <= now())
-          AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = p_rater)) THEN
+          AND NOT p_rater = ANY (c."doneBy")) THEN
       INSERT INTO "Assignment"("comparisonId", "raterId", "assignedAt", "expiresAt")
       VALUES (v_candidate, p_rater, now(), now() + make_interval(secs => p_ttl_ms / 1000))
       ON CONFLICT ("comparisonId", "raterId") DO UPDATE SET "assignedAt" = excluded."assignedAt", "expiresAt" = excluded."expiresAt", "completedAt" = NULL
@@ -57,13 +63,13 @@ BEGIN
     SELECT c.id INTO v_candidate FROM "Comparison" c
     WHERE c."projectId" = p_project AND c.status = 'open'
       AND (c."rankingCount" + c."liveHolds" < c."requiredRankings" OR c."holdsExpireAt" <= now())
-      AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = p_rater)
+      AND NOT p_rater = ANY (c."doneBy")
     ORDER BY c."createdAt", c.id LIMIT 1 FOR UPDATE OF c SKIP LOCKED;
     IF v_candidate IS NULL THEN
       SELECT c.id INTO v_candidate FROM "Comparison" c
       WHERE c."projectId" = p_project AND c.status = 'open'
         AND (c."rankingCount" + c."liveHolds" < c."requiredRankings" OR c."holdsExpireAt" <= now())
-        AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = p_rater)
+        AND NOT p_rater = ANY (c."doneBy")
       ORDER BY c."createdAt", c.id LIMIT 1 FOR UPDATE OF c;
       IF v_candidate IS NULL THEN
         RETURN jsonb_build_object('task', NULL, 'remaining', 0);
@@ -88,7 +94,7 @@ BEGIN
   -- up to the cap: the same at any size of project
   SELECT count(*)::int INTO v_remaining FROM (SELECT 1 FROM "Comparison" c
     WHERE c."projectId" = p_project AND c.status = 'open'
-      AND NOT EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."raterId" = p_rater)
+      AND NOT p_rater = ANY (c."doneBy")
       AND (c.id = v_id OR c."rankingCount" + c."liveHolds" < c."requiredRankings"
         OR (c."holdsExpireAt" <= now() AND c."rankingCount" + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id
               AND a."raterId" <> p_rater AND a."completedAt" IS NULL AND a."expiresAt" > now()) < c."requiredRankings"))
