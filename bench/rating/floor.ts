@@ -60,32 +60,27 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
       const order = body.skipped ? [] : body.order!;
       const id = randomUUID();
       const createdAt = new Date();
-      for (;;) {
-        const target = await run(`SELECT coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS answers,
-             coalesce((SELECT json_agg(r."order" ORDER BY r.id) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders,
-             "jielong_orders_fingerprint"(c.id) AS fingerprint FROM "Comparison" c WHERE c.id = $1`,
-          [comparisonId],
-        );
-        const t = target.rows[0];
-        const ids = new Set<string>(t.answers);
-        if (!body.skipped && (order.flat().length !== ids.size || !order.flat().every((a) => ids.has(a)))) throw new Error('floor: bad order');
-        const agreement = body.skipped ? null : pairwiseAgreement([...t.orders, order]);
-        const response = { ranking: { id, comparisonId, order, skipped: body.skipped, createdAt: createdAt.toISOString() }, comparisonStatus: 'open' };
-        try {
-          const { rows } = await run('SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS result',
-            [comparisonId, raterId, id, JSON.stringify(order), '{}', false, null, body.timeSpentMs, body.skipped, body.skipReason ?? null,
-              createdAt.toISOString().replace('Z', ''), '[]', agreement?.comparedPairs ?? null, agreement?.agreedPairs ?? null, t.fingerprint,
-              key, scope, hash, JSON.stringify(response)],
-          );
-          const result = rows[0].result;
-          if (result.outcome === 'replayed') return { status: result.statusCode, rankingId: result.body.ranking.id, replayed: true };
-          if (result.outcome !== 'stored') return { status: 409 };
-          return { status: 201, rankingId: id, replayed: false };
-        } catch (err) {
-          if ((err as { code?: string }).code === 'JL001' && (err as Error).message === 'orders_changed') continue;
-          throw err;
-        }
-      }
+      const target = await run(
+        `SELECT coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS answers,
+           coalesce((SELECT json_agg(r."order" ORDER BY r.id) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders,
+           "jielong_orders_fingerprint"(c.id) AS fingerprint FROM "Comparison" c WHERE c.id = $1`,
+        [comparisonId],
+      );
+      const t = target.rows[0];
+      const ids = new Set<string>(t.answers);
+      if (!body.skipped && (order.flat().length !== ids.size || !order.flat().every((a) => ids.has(a)))) throw new Error('floor: bad order');
+      const agreement = body.skipped ? null : pairwiseAgreement([...t.orders, order]);
+      const response = { ranking: { id, comparisonId, order, skipped: body.skipped, createdAt: createdAt.toISOString() }, comparisonStatus: 'open' };
+      const { rows } = await run(
+        'SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS result',
+        [comparisonId, raterId, id, JSON.stringify(order), '{}', false, null, body.timeSpentMs, body.skipped, body.skipReason ?? null,
+          createdAt.toISOString().replace('Z', ''), '[]', agreement?.comparedPairs ?? null, agreement?.agreedPairs ?? null, t.fingerprint,
+          key, scope, hash, JSON.stringify(response)],
+      );
+      const result = rows[0].result;
+      if (result.outcome === 'replayed') return { status: result.statusCode, rankingId: result.body.ranking.id, replayed: true };
+      if (result.outcome !== 'stored') return { status: 409 };
+      return { status: 201, rankingId: id, replayed: false };
     },
 
     close: () => pool.end(),

@@ -56,6 +56,17 @@ BEGIN
     END IF;
   END IF;
 
+  -- open comparisons they could still rank (the one they hold, or the one about to be handed out,
+  -- among them), in queue order up to the cap: the same at any size of project. Counted before
+  -- a comparison is locked, so the lock is held for as short a time as can be.
+  SELECT count(*)::int INTO v_remaining FROM (SELECT 1 FROM "Comparison" c
+    WHERE c."projectId" = p_project AND c.status = 'open'
+      AND NOT p_rater = ANY (c."doneBy")
+      AND (c.id = v_id OR c."rankingCount" + c."liveHolds" < c."requiredRankings"
+        OR (c."holdsExpireAt" <= now() AND c."rankingCount" + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id
+              AND a."raterId" <> p_rater AND a."completedAt" IS NULL AND a."expiresAt" > now()) < c."requiredRankings"))
+    ORDER BY c."createdAt", c.id LIMIT p_remaining_cap + 1) s;
+
   IF v_id IS NULL THEN
     -- the kept counts (rankingCount, liveHolds, holdsExpireAt) choose; the count under the lock decides.
     -- First past comparisons other raters are being handed right now, then waiting for one, so
@@ -89,16 +100,6 @@ BEGIN
       RETURN jsonb_build_object('retry', true);
     END IF;
   END IF;
-
-  -- open comparisons they could still rank (the one just handed out among them), in queue order
-  -- up to the cap: the same at any size of project
-  SELECT count(*)::int INTO v_remaining FROM (SELECT 1 FROM "Comparison" c
-    WHERE c."projectId" = p_project AND c.status = 'open'
-      AND NOT p_rater = ANY (c."doneBy")
-      AND (c.id = v_id OR c."rankingCount" + c."liveHolds" < c."requiredRankings"
-        OR (c."holdsExpireAt" <= now() AND c."rankingCount" + (SELECT count(*) FROM "Assignment" a WHERE a."comparisonId" = c.id
-              AND a."raterId" <> p_rater AND a."completedAt" IS NULL AND a."expiresAt" > now()) < c."requiredRankings"))
-    ORDER BY c."createdAt", c.id LIMIT p_remaining_cap + 1) s;
 
   RETURN jsonb_build_object('remaining', v_remaining, 'task', (
     SELECT jsonb_build_object('id', c.id, 'gold', c.status = 'gold', 'promptId', p.id, 'promptText', p.text, 'promptTurns', p.turns,
@@ -160,8 +161,11 @@ BEGIN
                   AND a."completedAt" IS NULL AND a."expiresAt" > now()) >= v_required) THEN
     RAISE EXCEPTION USING ERRCODE = 'JL001', MESSAGE = 'comparison_full';
   END IF;
+  -- another ranking of the same comparison committed since the caller computed the agreement:
+  -- it is stored as unknown (null), which the dashboard computes (as for a revised ranking)
   IF NOT p_skipped AND "jielong_orders_fingerprint"(p_comparison) <> p_orders_fingerprint THEN
-    RAISE EXCEPTION USING ERRCODE = 'JL001', MESSAGE = 'orders_changed';
+    p_compared_pairs := NULL;
+    p_agreed_pairs := NULL;
   END IF;
 
   INSERT INTO "Ranking"(id, "comparisonId", "raterId", "order", flags, "allBad", comment, "timeSpentMs", skipped, "skipReason", "createdAt")

@@ -216,8 +216,8 @@ const isRefusal = (err: unknown): err is Error & { code: string } => err instanc
  * its N rankings. The rater must hold an unexpired assignment, or a slot must still be free.
  * `respond` gives the response for a stored ranking; with a key it is stored in the same
  * transaction (its comparisonStatus set there). Validation happens first, here: a comparison's
- * answers never change. The agreement is computed here from the orders read, and stored only if
- * they are still the same under the lock (else read again).
+ * answers never change. The agreement is computed here from the orders read; if another ranking
+ * committed meanwhile, it is stored as unknown, for the dashboard to compute.
  */
 export async function submitRanking(
   prisma: PrismaClient,
@@ -255,36 +255,25 @@ export async function submitRanking(
   // the stored answer is written with comparisonStatus 'open'; the function sets the real one
   const body = key ? respond({ ranking, comparisonStatus: 'open' }) : null;
 
-  let [orders, fingerprint] = [target.orders, target.ordersFingerprint];
-  for (let attempt = 0; ; attempt++) {
-    // agreement is kept on the comparison for the dashboard (a skip changes nothing)
-    const agreement = input.skipped ? null : pairwiseAgreement([...orders, ranking.order]);
-    let result: { outcome: string; status?: 'open' | 'complete'; statusCode?: number; body?: unknown; owner?: number | null; claim?: string | null; createdAt?: string };
-    try {
-      [{ result }] = await prepared<{ result: typeof result }>(
-        prisma,
-        'jl_submit_ranking',
-        `SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS result`,
-        [
-          comparisonId, rater.id, id, JSON.stringify(ranking.order), JSON.stringify(ranking.flags), ranking.allBad, ranking.comment,
-          ranking.timeSpentMs, ranking.skipped, ranking.skipReason, createdAt.toISOString().replace('Z', ''), JSON.stringify(ratings),
-          agreement?.comparedPairs ?? null, agreement?.agreedPairs ?? null, fingerprint,
-          key?.key ?? null, key?.scope ?? null, key?.requestHash ?? null, body === null ? null : JSON.stringify(body),
-        ],
-      );
-    } catch (err) {
-      if (!isRefusal(err)) throw err;
-      if (err.message === 'orders_changed' && attempt < MAX_ATTEMPTS) {
-        // another rater's ranking of the same comparison committed since the read: read again
-        const again = await rankingTarget(prisma, comparisonId, rater.id);
-        if (!again) throw notFound('comparison');
-        [orders, fingerprint] = [again.orders, again.ordersFingerprint];
-        continue;
-      }
-      throw (REFUSALS[err.message] ?? (() => err))();
-    }
-    if (result.outcome === 'replayed') return { outcome: 'replayed', statusCode: result.statusCode!, body: result.body };
-    if (result.outcome === 'claimed') return { outcome: 'claimed', owner: result.owner ?? null, claim: result.claim ?? null, createdAt: new Date(result.createdAt!) };
-    return { outcome: 'stored', submitted: { ranking, comparisonStatus: result.status! } };
+  // agreement is kept on the comparison for the dashboard (a skip changes nothing)
+  const agreement = input.skipped ? null : pairwiseAgreement([...target.orders, ranking.order]);
+  let result: { outcome: string; status?: 'open' | 'complete'; statusCode?: number; body?: unknown; owner?: number | null; claim?: string | null; createdAt?: string };
+  try {
+    [{ result }] = await prepared<{ result: typeof result }>(
+      prisma,
+      'jl_submit_ranking',
+      `SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS result`,
+      [
+        comparisonId, rater.id, id, JSON.stringify(ranking.order), JSON.stringify(ranking.flags), ranking.allBad, ranking.comment,
+        ranking.timeSpentMs, ranking.skipped, ranking.skipReason, createdAt.toISOString().replace('Z', ''), JSON.stringify(ratings),
+        agreement?.comparedPairs ?? null, agreement?.agreedPairs ?? null, target.ordersFingerprint,
+        key?.key ?? null, key?.scope ?? null, key?.requestHash ?? null, body === null ? null : JSON.stringify(body),
+      ],
+    );
+  } catch (err) {
+    throw isRefusal(err) && REFUSALS[err.message] ? REFUSALS[err.message]() : err;
   }
+  if (result.outcome === 'replayed') return { outcome: 'replayed', statusCode: result.statusCode!, body: result.body };
+  if (result.outcome === 'claimed') return { outcome: 'claimed', owner: result.owner ?? null, claim: result.claim ?? null, createdAt: new Date(result.createdAt!) };
+  return { outcome: 'stored', submitted: { ranking, comparisonStatus: result.status! } };
 }
