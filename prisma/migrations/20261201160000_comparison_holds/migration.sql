@@ -54,8 +54,9 @@ END $$;
 CREATE TRIGGER "Assignment_holds" AFTER INSERT OR DELETE OR UPDATE ON "Assignment"
 FOR EACH ROW EXECUTE FUNCTION "jielong_count_holds"();
 
--- The queue in its own order (createdAt, then id), so a walk from its head never sorts and never
--- reads closed comparisons; and room on each page for the counters' updates to stay HOT.
-DROP INDEX "Comparison_projectId_status_createdAt_idx";
-CREATE INDEX "Comparison_projectId_status_createdAt_id_idx" ON "Comparison"("projectId", "status", "createdAt", "id");
+-- The queue: open comparisons only, in the order they are handed out (createdAt, then id), so a
+-- walk from its head never sorts and never reads closed ones. Partial, so that however few of a
+-- project's comparisons are closed the planner never prefers walking (projectId, createdAt, id)
+-- past them. Room on each page for the counters' updates to stay HOT.
+CREATE INDEX "Comparison_open_queue_idx" ON "Comparison"("projectId", "createdAt", "id") WHERE status = 'open';
 ALTER TABLE "Comparison" SET (fillfactor = 70);
