@@ -1,24 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement, reliability, type RankingOrder } from '@jielong/shared';
+import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement } from '@jielong/shared';
 import { access, requireProject } from '../access.ts';
 import type { Db } from '../db.ts';
-import { isExcluded, projectExclusions } from '../services/exclusions.ts';
+import { dashboardDays } from '../services/dashboard-days.ts';
 
 const DAY_MS = 24 * 3600_000;
 
 /** Rows per UTC day since `since` (timestamps are stored in UTC). */
-async function perDay(db: Db, table: 'Prompt' | 'Demonstration' | 'Ranking', projectId: string, since: Date): Promise<Map<string, number>> {
+async function perDay(db: Db, table: 'Prompt' | 'Demonstration', projectId: string, since: Date): Promise<Map<string, number>> {
   const rows =
-    table === 'Ranking'
+    table === 'Prompt'
       ? await db.$queryRaw<{ day: string; n: number }[]>`
-          SELECT to_char(r."createdAt", 'YYYY-MM-DD') AS day, count(*)::int AS n
-          FROM "Ranking" r JOIN "Comparison" c ON c.id = r."comparisonId"
-          WHERE c."projectId" = ${projectId} AND r."createdAt" >= ${since} AND NOT r.skipped GROUP BY 1`
-      : table === 'Prompt'
-        ? await db.$queryRaw<{ day: string; n: number }[]>`
           SELECT to_char("createdAt", 'YYYY-MM-DD') AS day, count(*)::int AS n
           FROM "Prompt" WHERE "projectId" = ${projectId} AND "createdAt" >= ${since} GROUP BY 1`
-        : await db.$queryRaw<{ day: string; n: number }[]>`
+      : await db.$queryRaw<{ day: string; n: number }[]>`
           SELECT to_char("createdAt", 'YYYY-MM-DD') AS day, count(*)::int AS n
           FROM "Demonstration" WHERE "projectId" = ${projectId} AND "createdAt" >= ${since} GROUP BY 1`;
   return new Map(rows.map((r) => [r.day, r.n]));
@@ -92,35 +87,21 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         await fillAgreement(db, projectId);
         sums = await comparisonSums(db, projectId);
       }
-      const [prompts, demoGroups, promptDays, demoDays, rankingDays, ranked, exclusions] = await Promise.all([
+      const [prompts, demoGroups, promptDays, demoDays, days] = await Promise.all([
         db.prompt.count({ where: { projectId } }),
         db.demonstration.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
         perDay(db, 'Prompt', projectId, since),
         perDay(db, 'Demonstration', projectId, since),
-        perDay(db, 'Ranking', projectId, since),
-        // α: only comparisons two or more raters rank can show agreement (N = 1 excludes imports)
-        db.ranking.findMany({
-          where: { skipped: false, comparison: { projectId, requiredRankings: { gt: 1 } } },
-          select: { comparisonId: true, order: true, raterId: true, createdAt: true },
-        }),
-        projectExclusions(db, projectId),
+        // rankings per day and α up to each day, kept per day (services/dashboard-days.ts)
+        dashboardDays(db, projectId, since.toISOString().slice(0, 10), today.toISOString().slice(0, 10)),
       ]);
       const { comparedPairs, agreedPairs, rankings, skippedRankings } = sums;
-
-      // α over the rankings that are data, up to each day's end: how reliable the data is, as it grows
-      const kept = ranked.filter((r) => !isExcluded(r, exclusions));
-      const alphaUpTo = (end: number) => {
-        const orders = new Map<string, RankingOrder[]>();
-        for (const r of kept) if (r.createdAt.getTime() < end) orders.set(r.comparisonId, [...(orders.get(r.comparisonId) ?? []), r.order as RankingOrder]);
-        return reliability(orders.values());
-      };
-      const overall = alphaUpTo(Infinity);
 
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;
       const daily = [];
       for (let t = since.getTime(); t <= today.getTime(); t += DAY_MS) {
         const date = new Date(t).toISOString().slice(0, 10);
-        daily.push({ date, prompts: promptDays.get(date) ?? 0, demonstrations: demoDays.get(date) ?? 0, rankings: rankingDays.get(date) ?? 0 });
+        daily.push({ date, prompts: promptDays.get(date) ?? 0, demonstrations: demoDays.get(date) ?? 0, rankings: days.rankings.get(date) ?? 0 });
       }
       return {
         totals: {
@@ -137,9 +118,9 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         daily,
         agreement: { comparisons: sums.agreementComparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
         reliability: {
-          alpha: overall.alpha,
-          units: overall.units,
-          daily: daily.map(({ date }) => ({ date, alpha: alphaUpTo(Date.parse(date) + DAY_MS).alpha })),
+          alpha: days.overall.alpha,
+          units: days.overall.units,
+          daily: daily.map(({ date }) => ({ date, alpha: days.alphaUpTo.get(date)!.alpha })),
         },
       };
     },
