@@ -82,12 +82,9 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
       const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
       const since = new Date(today.getTime() - (req.query.days - 1) * DAY_MS);
 
-      let sums = await comparisonSums(db, projectId);
-      if (sums.uncounted) {
-        await fillAgreement(db, projectId);
-        sums = await comparisonSums(db, projectId);
-      }
-      const [prompts, demoGroups, promptDays, demoDays, days] = await Promise.all([
+      // the queries run side by side, each on its own pooled connection
+      const [counted, prompts, demoGroups, promptDays, demoDays, days] = await Promise.all([
+        comparisonSums(db, projectId),
         db.prompt.count({ where: { projectId } }),
         db.demonstration.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
         perDay(db, 'Prompt', projectId, since),
@@ -95,6 +92,7 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         // rankings per day and α up to each day, kept per day (services/dashboard-days.ts)
         dashboardDays(db, projectId, since.toISOString().slice(0, 10), today.toISOString().slice(0, 10)),
       ]);
+      const sums = counted.uncounted ? await fillAgreement(db, projectId).then(() => comparisonSums(db, projectId)) : counted;
       const { comparedPairs, agreedPairs, rankings, skippedRankings } = sums;
 
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;
