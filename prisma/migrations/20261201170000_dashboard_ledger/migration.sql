@@ -47,7 +47,8 @@ ALTER TABLE "ComparisonDashboard" ADD CONSTRAINT "ComparisonDashboard_projectId_
 ALTER TABLE "DashboardDay" ADD CONSTRAINT "DashboardDay_projectId_fkey" FOREIGN KEY ("projectId") REFERENCES "Project"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- The ranking counts' trigger (20261201141000_ranking_counts) also names the comparison of a
--- ranking that counts (a skip changes neither the rankings per day nor α). Its comparison's row
+-- ranking that counts (a skip changes neither the rankings per day nor α). It fires on the columns
+-- that change a ranking's meaning; no writer changes a ranking's "createdAt" or "raterId". Its comparison's row
 -- is the one the submit locks anyway; when that row is gone (a cascaded delete) the comparison's
 -- own trigger below has named it.
 CREATE OR REPLACE FUNCTION "jielong_count_rankings"() RETURNS trigger LANGUAGE plpgsql AS $$
