@@ -40,7 +40,22 @@ async function fromScratch(projectId: string, dates: string[]) {
     return reliability(orders.values());
   };
   const overall = alphaUpTo(Infinity);
+  // the totals as the dashboard summed them over every comparison before it kept them
+  const [totals] = await h.prisma.$queryRaw<{ open: number; complete: number; gold: number; rankings: number; skipped: number; comparisons: number; compared: number; agreed: number }[]>`
+    SELECT count(*) FILTER (WHERE status = 'open')::int AS open, count(*) FILTER (WHERE status = 'complete')::int AS complete,
+      count(*) FILTER (WHERE status = 'gold')::int AS gold,
+      coalesce(sum("rankingCount"), 0)::int AS rankings, coalesce(sum("skipCount"), 0)::int AS skipped,
+      count(*) FILTER (WHERE "requiredRankings" > 1 AND "comparedPairs" > 0)::int AS comparisons,
+      coalesce(sum("comparedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS compared,
+      coalesce(sum("agreedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS agreed
+    FROM "Comparison" WHERE "projectId" = ${projectId}`;
   return {
+    totals: {
+      comparisons: { open: totals.open, complete: totals.complete, gold: totals.gold },
+      rankings: totals.rankings,
+      skippedRankings: totals.skipped,
+      agreement: { comparisons: totals.comparisons, comparedPairs: totals.compared, agreedPairs: totals.agreed },
+    },
     rankings: dates.map((date) => rankings.filter((r) => r.createdAt.toISOString().startsWith(date)).length),
     alpha: overall.alpha,
     units: overall.units,
@@ -54,6 +69,9 @@ async function assertSameAsFromScratch(researcher: Person, projectId: string, wh
   const expected = await fromScratch(projectId, dates);
   const close = (a: number | null, b: number | null) => (a === null || b === null ? a === b : Math.abs(a - b) < 1e-12);
   assert.deepEqual(dash.daily.map((d) => d.rankings), expected.rankings, `${what}: rankings per day`);
+  const { comparisons, rankings, skippedRankings } = dash.totals;
+  const { comparisons: agreed, comparedPairs, agreedPairs } = dash.agreement;
+  assert.deepEqual({ comparisons, rankings, skippedRankings, agreement: { comparisons: agreed, comparedPairs, agreedPairs } }, expected.totals, `${what}: totals`);
   assert.ok(close(dash.reliability.alpha, expected.alpha), `${what}: α ${dash.reliability.alpha} vs ${expected.alpha}`);
   assert.equal(dash.reliability.units, expected.units, `${what}: units`);
   dash.reliability.daily.forEach((d, i) => assert.ok(close(d.alpha, expected.daily[i]), `${what}: α up to ${d.date} ${d.alpha} vs ${expected.daily[i]}`));
@@ -96,6 +114,10 @@ test('α and rankings per day, kept incrementally, equal the from-scratch ones a
 
   await rankSome(40);
   await assertSameAsFromScratch(researcher, projectId, 'more rankings, on past days too');
+
+  await h.prisma.comparison.updateMany({ where: { id: { in: comparisons.slice(0, 8).map((c) => c.id) } }, data: { status: 'complete' } });
+  await h.prisma.comparison.updateMany({ where: { id: { in: comparisons.slice(30, 33).map((c) => c.id) } }, data: { comparedPairs: 7, agreedPairs: 3 } });
+  await assertSameAsFromScratch(researcher, projectId, 'comparisons closed, agreement kept');
 
   const some = await h.prisma.ranking.findMany({ where: { skipped: false, comparison: { projectId } }, take: 15, orderBy: { id: 'asc' } });
   for (const r of some.slice(0, 10)) {

@@ -43,34 +43,6 @@ async function fillAgreement(db: Db, projectId: string) {
   }
 }
 
-interface ComparisonSums {
-  open: number;
-  complete: number;
-  gold: number;
-  /** comparisons two or more raters ranked (N = 1 excludes imports) */
-  agreementComparisons: number;
-  comparedPairs: number;
-  agreedPairs: number;
-  /** comparisons whose agreement is not computed yet */
-  uncounted: number;
-  rankings: number;
-  skippedRankings: number;
-}
-
-/** Everything the dashboard needs from the comparisons, in one pass over the project's rows. */
-async function comparisonSums(db: Db, projectId: string): Promise<ComparisonSums> {
-  const [row] = await db.$queryRaw<ComparisonSums[]>`
-    SELECT count(*) FILTER (WHERE status = 'open')::int AS open, count(*) FILTER (WHERE status = 'complete')::int AS complete,
-      count(*) FILTER (WHERE status = 'gold')::int AS gold,
-      count(*) FILTER (WHERE "requiredRankings" > 1 AND "comparedPairs" > 0)::int AS "agreementComparisons",
-      coalesce(sum("comparedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS "comparedPairs",
-      coalesce(sum("agreedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS "agreedPairs",
-      count(*) FILTER (WHERE "comparedPairs" IS NULL)::int AS uncounted,
-      coalesce(sum("rankingCount"), 0)::int AS rankings, coalesce(sum("skipCount"), 0)::int AS "skippedRankings"
-    FROM "Comparison" WHERE "projectId" = ${projectId}`;
-  return row;
-}
-
 const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/dashboard',
@@ -82,18 +54,18 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
       const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
       const since = new Date(today.getTime() - (req.query.days - 1) * DAY_MS);
 
+      const window = [since.toISOString().slice(0, 10), today.toISOString().slice(0, 10)] as const;
       // the queries run side by side, each on its own pooled connection
-      const [counted, prompts, demoGroups, promptDays, demoDays, days] = await Promise.all([
-        comparisonSums(db, projectId),
+      const [prompts, demoGroups, promptDays, demoDays, kept] = await Promise.all([
         db.prompt.count({ where: { projectId } }),
         db.demonstration.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
         perDay(db, 'Prompt', projectId, since),
         perDay(db, 'Demonstration', projectId, since),
-        // rankings per day and α up to each day, kept per day (services/dashboard-days.ts)
-        dashboardDays(db, projectId, since.toISOString().slice(0, 10), today.toISOString().slice(0, 10)),
+        // totals, rankings per day and α up to each day, kept per day (services/dashboard-days.ts)
+        dashboardDays(db, projectId, ...window),
       ]);
-      const sums = counted.uncounted ? await fillAgreement(db, projectId).then(() => comparisonSums(db, projectId)) : counted;
-      const { comparedPairs, agreedPairs, rankings, skippedRankings } = sums;
+      const days = kept.totals.uncounted ? await fillAgreement(db, projectId).then(() => dashboardDays(db, projectId, ...window)) : kept;
+      const { comparedPairs, agreedPairs } = days.totals;
 
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;
       const daily = [];
@@ -109,12 +81,12 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
             accepted: countOf(demoGroups, 'accepted'),
             rejected: countOf(demoGroups, 'rejected'),
           },
-          comparisons: { open: sums.open, complete: sums.complete, gold: sums.gold },
-          rankings,
-          skippedRankings,
+          comparisons: { open: days.totals.open, complete: days.totals.complete, gold: days.totals.gold },
+          rankings: days.totals.rankings,
+          skippedRankings: days.totals.skips,
         },
         daily,
-        agreement: { comparisons: sums.agreementComparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
+        agreement: { comparisons: days.totals.agreementComparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
         reliability: {
           alpha: days.overall.alpha,
           units: days.overall.units,
