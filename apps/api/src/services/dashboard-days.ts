@@ -80,8 +80,10 @@ export function comparisonDays(c: CountedComparison, rankings: readonly CountedR
   return [...days.values()];
 }
 
-/** comparisons recomputed per transaction: short, as a writer of one of them waits for none */
+/** comparisons recomputed per transaction (writers never wait for one: it locks none of their rows) */
 const FOLD_BATCH = 2000;
+/** Prisma's 5 s default is too short for a batch on a busy machine (one that fails leaves its changes for the next dashboard) */
+const FOLD_TRANSACTION = { timeout: 120_000 };
 
 /**
  * Takes the project's pending changes and brings its days up to date. One dashboard at a time per
@@ -95,7 +97,7 @@ export async function foldDashboardChanges(db: PrismaClient, projectId: string):
       ORDER BY 1 LIMIT ${FOLD_BATCH}`;
     if (!pending.length) return;
     after = pending[pending.length - 1].comparisonId;
-    await db.$transaction(async (tx) => foldBatch(tx, projectId, pending.map((p) => p.comparisonId)));
+    await db.$transaction(async (tx) => foldBatch(tx, projectId, pending.map((p) => p.comparisonId)), FOLD_TRANSACTION);
   }
 }
 
@@ -106,15 +108,13 @@ async function foldBatch(tx: Db, projectId: string, ids: string[]): Promise<void
   const taken = [...new Set((await tx.$queryRaw<{ comparisonId: string }[]>`
     DELETE FROM "DashboardChange" WHERE "projectId" = ${projectId} AND "comparisonId" = ANY(${ids}::text[]) RETURNING "comparisonId"`).map((c) => c.comparisonId))];
   if (!taken.length) return;
-  const [exclusions, comparisons, rankings, stored] = [
-    await projectExclusions(tx, projectId),
-    await tx.$queryRaw<(CountedComparison & { id: string })[]>`
-      SELECT id, "requiredRankings", status::text, "comparedPairs", "agreedPairs", "createdAt" FROM "Comparison" WHERE id = ANY(${taken}::text[])`,
-    await tx.$queryRaw<(CountedRanking & { comparisonId: string })[]>`
-      SELECT "comparisonId", "order", "raterId", "createdAt", skipped FROM "Ranking" WHERE "comparisonId" = ANY(${taken}::text[])`,
-    await tx.$queryRaw<{ comparisonId: string; days: DayContribution[] }[]>`
-      SELECT "comparisonId", days FROM "ComparisonDashboard" WHERE "comparisonId" = ANY(${taken}::text[])`,
-  ];
+  const exclusions = await projectExclusions(tx, projectId);
+  const comparisons = await tx.$queryRaw<(CountedComparison & { id: string })[]>`
+    SELECT id, "requiredRankings", status::text, "comparedPairs", "agreedPairs", "createdAt" FROM "Comparison" WHERE id = ANY(${taken}::text[])`;
+  const rankings = await tx.$queryRaw<(CountedRanking & { comparisonId: string })[]>`
+    SELECT "comparisonId", "order", "raterId", "createdAt", skipped FROM "Ranking" WHERE "comparisonId" = ANY(${taken}::text[])`;
+  const stored = await tx.$queryRaw<{ comparisonId: string; days: DayContribution[] }[]>`
+    SELECT "comparisonId", days FROM "ComparisonDashboard" WHERE "comparisonId" = ANY(${taken}::text[])`;
   const rankingsOf = new Map<string, CountedRanking[]>();
   for (const r of rankings) rankingsOf.set(r.comparisonId, [...(rankingsOf.get(r.comparisonId) ?? []), r]);
   const comparisonOf = new Map(comparisons.map((c) => [c.id, c]));
