@@ -1,7 +1,7 @@
 // The quality metrics against values worked out by hand on a small fixed dataset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgementUnits, krippendorffAlpha, raterQuality, reliability, type RaterRanking } from '@jielong/shared';
+import { addAlphaSums, alphaOfSums, comparisonAlphaSums, judgementUnits, krippendorffAlpha, noAlphaSums, raterQuality, reliability, type PairJudgement, type RaterRanking } from '@jielong/shared';
 
 // c1 (answers a, b, c) ranked by three raters, c2 (x, y) by two, gold g (p, q, r) by R1, R2, and skipped by R3.
 const R1c1 = [['a'], ['b'], ['c']];
@@ -39,6 +39,35 @@ test("Krippendorff's α (nominal) over the pairwise judgements, computed by hand
   assert.equal(reliability([[R1c2, R2c2], [R2c2, R1c2]]).alpha, -0.75);
   assert.equal(krippendorffAlpha([[1, 1], [1, 1]]).alpha, null, 'no variation at all: α undefined');
   assert.equal(krippendorffAlpha([[1]]).units, 0, 'a single judgement is not pairable');
+});
+
+test('reliability from added sums is krippendorffAlpha over the units and their mirrors, on random rankings', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const shuffled = <T>(xs: T[]) => xs.map((x) => [random(), x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+  const comparisons = Array.from({ length: 200 }, () => {
+    const answers = shuffled(['a', 'b', 'c', 'd']).slice(0, 2 + Math.floor(random() * 3));
+    return Array.from({ length: 1 + Math.floor(random() * 4) }, () => {
+      // an order with ties, sometimes leaving an answer out
+      const groups: string[][] = [];
+      for (const id of shuffled(answers)) {
+        if (random() < 0.1) continue;
+        if (groups.length && random() < 0.3) groups[groups.length - 1].push(id);
+        else groups.push([id]);
+      }
+      return groups;
+    });
+  });
+  const units = comparisons.flatMap((orders) => judgementUnits(orders));
+  const expected = krippendorffAlpha([...units, ...units.map((u) => u.map((v) => -v as PairJudgement))]);
+  const got = reliability(comparisons);
+  assert.ok(Math.abs(got.alpha! - expected.alpha!) < 1e-12, `${got.alpha} vs ${expected.alpha}`);
+  assert.equal(got.units, units.length);
+  // added and taken away again, the sums are as before
+  const sums = comparisons.map(comparisonAlphaSums);
+  const all = sums.reduce((a, b) => addAlphaSums(a, b), noAlphaSums);
+  const lessFirst = addAlphaSums(all, sums[0], -1);
+  assert.ok(Math.abs(alphaOfSums(addAlphaSums(lessFirst, sums[0])).alpha! - expected.alpha!) < 1e-12);
 });
 
 test('raterQuality: rankings, skips, median time, agreement with the others and accuracy on gold, by hand', () => {

@@ -71,17 +71,66 @@ export function krippendorffAlpha(units: readonly (readonly number[])[]): Alpha 
 }
 
 /**
+ * What α over pairwise judgements needs to know of some units, in sums that add up over units,
+ * comparisons and days (so the dashboard can keep them per comparison and per day, and add).
+ * With every unit counted in both orientations (see `reliability`), α follows from these alone:
+ * n = 2·judgements, n₁ = n₋₁ = strict, n₀ = 2·(judgements − strict), and the disagreement is
+ * twice `disagreement`.
+ */
+export interface AlphaSums {
+  /** units with two or more judgements */
+  units: number;
+  /** judgements in those units */
+  judgements: number;
+  /** …of which say one answer is better (±1; the others are ties) */
+  strict: number;
+  /** Σ over units of (ordered pairs of its values that differ) / (m − 1) */
+  disagreement: number;
+}
+
+export const noAlphaSums: AlphaSums = { units: 0, judgements: 0, strict: 0, disagreement: 0 };
+
+/** a + sign·b */
+export function addAlphaSums(a: AlphaSums, b: AlphaSums, sign: 1 | -1 = 1): AlphaSums {
+  return { units: a.units + sign * b.units, judgements: a.judgements + sign * b.judgements, strict: a.strict + sign * b.strict, disagreement: a.disagreement + sign * b.disagreement };
+}
+
+/** The α sums of ONE comparison's rankings. */
+export function comparisonAlphaSums(orders: RankingOrder[]): AlphaSums {
+  let judgements = 0;
+  let strict = 0;
+  let disagreement = 0;
+  const units = judgementUnits(orders);
+  for (const values of units) {
+    const m = values.length;
+    const count = { [-1]: 0, 0: 0, 1: 0 };
+    for (const v of values) count[v]++;
+    judgements += m;
+    strict += count[1] + count[-1];
+    // ordered pairs (i ≠ j) of differing values: m² minus the pairs of equal values (i = j included)
+    disagreement += (m * m - count[1] ** 2 - count[0] ** 2 - count[-1] ** 2) / (m - 1);
+  }
+  return { units: units.length, judgements, strict, disagreement };
+}
+
+/** Krippendorff's α from the sums, as krippendorffAlpha over the units and their mirrors computes it. */
+export function alphaOfSums({ units, judgements, strict, disagreement }: AlphaSums): Alpha {
+  const n = 2 * judgements;
+  const expected = n * n - 2 * strict * strict - (n - 2 * strict) ** 2;
+  return { alpha: expected > 0 ? 1 - ((n - 1) * 2 * disagreement) / expected : null, units, judgements };
+}
+
+/**
  * Krippendorff's α over the pairwise judgements of many comparisons (each a list of rankings).
  * Which answer of a pair is "a" is arbitrary (ids), yet α depends on how often each value occurs;
  * so every unit is counted in both orientations, and α depends only on how the raters split.
- * `units` and `judgements` count each unit once.
+ * `units` and `judgements` count each unit once. The same as krippendorffAlpha over the units and
+ * their mirrors (tests/shared/quality.test.ts), computed from sums that add up.
  */
 export function reliability(comparisons: Iterable<RankingOrder[]>): Alpha {
-  const units: PairJudgement[][] = [];
-  for (const orders of comparisons) units.push(...judgementUnits(orders));
-  const mirrored = units.map((values) => values.map((v) => -v as PairJudgement));
-  const { alpha } = krippendorffAlpha([...units, ...mirrored]);
-  return { alpha, units: units.length, judgements: units.reduce((n, u) => n + u.length, 0) };
+  let sums = noAlphaSums;
+  for (const orders of comparisons) sums = addAlphaSums(sums, comparisonAlphaSums(orders));
+  return alphaOfSums(sums);
 }
 
 /** A ranking as the rater statistics read it. */

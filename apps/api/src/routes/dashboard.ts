@@ -1,24 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement, reliability, type RankingOrder } from '@jielong/shared';
+import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement } from '@jielong/shared';
 import { access, requireProject } from '../access.ts';
 import type { Db } from '../db.ts';
-import { isExcluded, projectExclusions } from '../services/exclusions.ts';
+import { dashboardDays } from '../services/dashboard-days.ts';
 
 const DAY_MS = 24 * 3600_000;
 
 /** Rows per UTC day since `since` (timestamps are stored in UTC). */
-async function perDay(db: Db, table: 'Prompt' | 'Demonstration' | 'Ranking', projectId: string, since: Date): Promise<Map<string, number>> {
+async function perDay(db: Db, table: 'Prompt' | 'Demonstration', projectId: string, since: Date): Promise<Map<string, number>> {
   const rows =
-    table === 'Ranking'
+    table === 'Prompt'
       ? await db.$queryRaw<{ day: string; n: number }[]>`
-          SELECT to_char(r."createdAt", 'YYYY-MM-DD') AS day, count(*)::int AS n
-          FROM "Ranking" r JOIN "Comparison" c ON c.id = r."comparisonId"
-          WHERE c."projectId" = ${projectId} AND r."createdAt" >= ${since} AND NOT r.skipped GROUP BY 1`
-      : table === 'Prompt'
-        ? await db.$queryRaw<{ day: string; n: number }[]>`
           SELECT to_char("createdAt", 'YYYY-MM-DD') AS day, count(*)::int AS n
           FROM "Prompt" WHERE "projectId" = ${projectId} AND "createdAt" >= ${since} GROUP BY 1`
-        : await db.$queryRaw<{ day: string; n: number }[]>`
+      : await db.$queryRaw<{ day: string; n: number }[]>`
           SELECT to_char("createdAt", 'YYYY-MM-DD') AS day, count(*)::int AS n
           FROM "Demonstration" WHERE "projectId" = ${projectId} AND "createdAt" >= ${since} GROUP BY 1`;
   return new Map(rows.map((r) => [r.day, r.n]));
@@ -48,34 +43,6 @@ async function fillAgreement(db: Db, projectId: string) {
   }
 }
 
-interface ComparisonSums {
-  open: number;
-  complete: number;
-  gold: number;
-  /** comparisons two or more raters ranked (N = 1 excludes imports) */
-  agreementComparisons: number;
-  comparedPairs: number;
-  agreedPairs: number;
-  /** comparisons whose agreement is not computed yet */
-  uncounted: number;
-  rankings: number;
-  skippedRankings: number;
-}
-
-/** Everything the dashboard needs from the comparisons, in one pass over the project's rows. */
-async function comparisonSums(db: Db, projectId: string): Promise<ComparisonSums> {
-  const [row] = await db.$queryRaw<ComparisonSums[]>`
-    SELECT count(*) FILTER (WHERE status = 'open')::int AS open, count(*) FILTER (WHERE status = 'complete')::int AS complete,
-      count(*) FILTER (WHERE status = 'gold')::int AS gold,
-      count(*) FILTER (WHERE "requiredRankings" > 1 AND "comparedPairs" > 0)::int AS "agreementComparisons",
-      coalesce(sum("comparedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS "comparedPairs",
-      coalesce(sum("agreedPairs") FILTER (WHERE "requiredRankings" > 1), 0)::int AS "agreedPairs",
-      count(*) FILTER (WHERE "comparedPairs" IS NULL)::int AS uncounted,
-      coalesce(sum("rankingCount"), 0)::int AS rankings, coalesce(sum("skipCount"), 0)::int AS "skippedRankings"
-    FROM "Comparison" WHERE "projectId" = ${projectId}`;
-  return row;
-}
-
 const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/projects/:projectId/dashboard',
@@ -87,40 +54,24 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
       const today = new Date(new Date().toISOString().slice(0, 10) + 'T00:00:00Z');
       const since = new Date(today.getTime() - (req.query.days - 1) * DAY_MS);
 
-      let sums = await comparisonSums(db, projectId);
-      if (sums.uncounted) {
-        await fillAgreement(db, projectId);
-        sums = await comparisonSums(db, projectId);
-      }
-      const [prompts, demoGroups, promptDays, demoDays, rankingDays, ranked, exclusions] = await Promise.all([
+      const window = [since.toISOString().slice(0, 10), today.toISOString().slice(0, 10)] as const;
+      // the queries run side by side, each on its own pooled connection
+      const [prompts, demoGroups, promptDays, demoDays, kept] = await Promise.all([
         db.prompt.count({ where: { projectId } }),
         db.demonstration.groupBy({ by: ['status'], where: { projectId }, _count: { _all: true } }),
         perDay(db, 'Prompt', projectId, since),
         perDay(db, 'Demonstration', projectId, since),
-        perDay(db, 'Ranking', projectId, since),
-        // α: only comparisons two or more raters rank can show agreement (N = 1 excludes imports)
-        db.ranking.findMany({
-          where: { skipped: false, comparison: { projectId, requiredRankings: { gt: 1 } } },
-          select: { comparisonId: true, order: true, raterId: true, createdAt: true },
-        }),
-        projectExclusions(db, projectId),
+        // totals, rankings per day and α up to each day, kept per day (services/dashboard-days.ts)
+        dashboardDays(db, projectId, ...window),
       ]);
-      const { comparedPairs, agreedPairs, rankings, skippedRankings } = sums;
-
-      // α over the rankings that are data, up to each day's end: how reliable the data is, as it grows
-      const kept = ranked.filter((r) => !isExcluded(r, exclusions));
-      const alphaUpTo = (end: number) => {
-        const orders = new Map<string, RankingOrder[]>();
-        for (const r of kept) if (r.createdAt.getTime() < end) orders.set(r.comparisonId, [...(orders.get(r.comparisonId) ?? []), r.order as RankingOrder]);
-        return reliability(orders.values());
-      };
-      const overall = alphaUpTo(Infinity);
+      const days = kept.totals.uncounted ? await fillAgreement(db, projectId).then(() => dashboardDays(db, projectId, ...window)) : kept;
+      const { comparedPairs, agreedPairs } = days.totals;
 
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;
       const daily = [];
       for (let t = since.getTime(); t <= today.getTime(); t += DAY_MS) {
         const date = new Date(t).toISOString().slice(0, 10);
-        daily.push({ date, prompts: promptDays.get(date) ?? 0, demonstrations: demoDays.get(date) ?? 0, rankings: rankingDays.get(date) ?? 0 });
+        daily.push({ date, prompts: promptDays.get(date) ?? 0, demonstrations: demoDays.get(date) ?? 0, rankings: days.rankings.get(date) ?? 0 });
       }
       return {
         totals: {
@@ -130,16 +81,16 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
             accepted: countOf(demoGroups, 'accepted'),
             rejected: countOf(demoGroups, 'rejected'),
           },
-          comparisons: { open: sums.open, complete: sums.complete, gold: sums.gold },
-          rankings,
-          skippedRankings,
+          comparisons: { open: days.totals.open, complete: days.totals.complete, gold: days.totals.gold },
+          rankings: days.totals.rankings,
+          skippedRankings: days.totals.skips,
         },
         daily,
-        agreement: { comparisons: sums.agreementComparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
+        agreement: { comparisons: days.totals.agreementComparisons, comparedPairs, agreedPairs, rate: comparedPairs ? agreedPairs / comparedPairs : null },
         reliability: {
-          alpha: overall.alpha,
-          units: overall.units,
-          daily: daily.map(({ date }) => ({ date, alpha: alphaUpTo(Date.parse(date) + DAY_MS).alpha })),
+          alpha: days.overall.alpha,
+          units: days.overall.units,
+          daily: daily.map(({ date }) => ({ date, alpha: days.alphaUpTo.get(date)!.alpha })),
         },
       };
     },
