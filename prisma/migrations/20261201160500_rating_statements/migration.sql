@@ -190,3 +190,7 @@ BEGIN
   END IF;
   RETURN jsonb_build_object('outcome', 'stored', 'status', v_status);
 END $$;
+
+-- Agreement stored as unknown (a submission that raced another, a revision) is found by the
+-- dashboard's fill through this index, not by reading every comparison of the project.
+CREATE INDEX "Comparison_agreement_unknown_idx" ON "Comparison"("projectId", id) WHERE "comparedPairs" IS NULL;

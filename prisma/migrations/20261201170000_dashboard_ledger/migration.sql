@@ -57,14 +57,15 @@ DECLARE
 BEGIN
   IF TG_OP IN ('DELETE', 'UPDATE') THEN
     UPDATE "Comparison" SET "rankingCount" = "rankingCount" - (NOT OLD.skipped)::int, "skipCount" = "skipCount" - OLD.skipped::int,
-      "comparedPairs" = NULL, "agreedPairs" = NULL
+      "doneBy" = array_remove("doneBy", OLD."raterId"), "comparedPairs" = NULL, "agreedPairs" = NULL
     WHERE id = OLD."comparisonId" RETURNING "projectId" INTO project;
     IF FOUND AND NOT OLD.skipped THEN
       INSERT INTO "DashboardChange"("projectId", "comparisonId") VALUES (project, OLD."comparisonId");
     END IF;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    UPDATE "Comparison" SET "rankingCount" = "rankingCount" + (NOT NEW.skipped)::int, "skipCount" = "skipCount" + NEW.skipped::int
+    UPDATE "Comparison" SET "rankingCount" = "rankingCount" + (NOT NEW.skipped)::int, "skipCount" = "skipCount" + NEW.skipped::int,
+      "doneBy" = array_append("doneBy", NEW."raterId")
     WHERE id = NEW."comparisonId" RETURNING "projectId" INTO project;
     IF FOUND AND NOT NEW.skipped THEN
       INSERT INTO "DashboardChange"("projectId", "comparisonId") VALUES (project, NEW."comparisonId");
