@@ -43,26 +43,15 @@ export function checkRoles(user: AuthUser, member: { roles: Role[] } | undefined
 
 /**
  * The project (404 if unknown), checking the caller is a member (403) holding one of `anyOf` (403).
- * Every project-scoped route goes through here; the project and the caller's membership come in
- * one query (the rating routes ask on every hand-out and submit).
+ * Every project-scoped route goes through here (the rating routes, on every rater's path, read
+ * the same in their own statement and check it with checkRoles); the project and the caller's
+ * membership come in one query.
  */
 export async function requireProject(req: FastifyRequest, projectId: string, anyOf?: Role[]) {
   const user = requireUser(req);
   const found = await req.server.prisma.project.findUnique({ where: { id: projectId }, include: { members: { where: { userId: user.id }, select: { roles: true } } } });
   if (!found) throw notFound('project');
   const { members, ...project } = found;
-  return { user, project, roles: checkRoles(user, members[0], anyOf) };
-}
-
-/** requireProject for a route addressed by a comparison (404 naming it if unknown), in one query. */
-export async function requireComparisonProject(req: FastifyRequest, comparisonId: string, anyOf?: Role[]) {
-  const user = requireUser(req);
-  const found = await req.server.prisma.comparison.findUnique({
-    where: { id: comparisonId },
-    select: { project: { include: { members: { where: { userId: user.id }, select: { roles: true } } } } },
-  });
-  if (!found) throw notFound('comparison');
-  const { members, ...project } = found.project;
   return { user, project, roles: checkRoles(user, members[0], anyOf) };
 }
 
