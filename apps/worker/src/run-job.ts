@@ -125,7 +125,15 @@ export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: Queu
   });
   if (!claimed.count) return;
   const job = await prisma.trainingJob.findUniqueOrThrow({ where: { id: jobId } });
-  if (job.cancelRequested) return finish(prisma, jobId, 'canceled', { code: 'canceled', message: 'canceled before it started', params: { queued: 1 } });
+  // An import's upload is not needed once the job has finished, however it finished. It goes before the
+  // final status is written, so whoever reads the job as finished finds it gone. (A worker that dies
+  // between the two leaves a retry that fails naming the missing upload.)
+  const dropUpload = () => deps.store.remove(importPrefix(jobId)).catch(() => {});
+  const end = async (status: 'failed' | 'canceled', error: JobFailure) => {
+    await dropUpload();
+    await finish(prisma, jobId, status, error);
+  };
+  if (job.cancelRequested) return end('canceled', { code: 'canceled', message: 'canceled before it started', params: { queued: 1 } });
 
   const run = new JobRun(prisma, deps.store, job, attempt.signal);
   try {
@@ -133,11 +141,13 @@ export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: Queu
     deps.log(`job ${jobId} (${job.kind}) attempt ${run.attempt}`);
     // An earlier attempt registered the model and died before it could say so: nothing left to do.
     if (await prisma.model.findUnique({ where: { jobId } })) {
+      await dropUpload();
       await prisma.trainingJob.update({ where: { id: jobId }, data: { status: 'succeeded', progress: 1, finishedAt: new Date() } });
       return;
     }
     const result = await KINDS[job.kind](run);
     await run.flush();
+    await dropUpload();
     await succeed(deps, run, result);
     deps.log(`job ${jobId} succeeded`);
     // training state is no longer needed once the model is registered; the dataset stays
@@ -145,7 +155,7 @@ export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: Queu
   } catch (err) {
     await run.flush().catch(() => {});
     if (run.canceled) {
-      await finish(prisma, jobId, 'canceled', { code: 'canceled', message: `canceled at step ${run.lastStep}`, params: { step: run.lastStep } });
+      await end('canceled', { code: 'canceled', message: `canceled at step ${run.lastStep}`, params: { step: run.lastStep } });
       return;
     }
     if (attempt.signal.aborted) {
@@ -155,19 +165,16 @@ export async function runTrainingJob(deps: RunDeps, jobId: string, attempt: Queu
     }
     const failure = describeFailure(err, job.kind);
     if (failure) {
-      await finish(prisma, jobId, 'failed', failure);
+      await end('failed', failure);
       return;
     }
     if (attempt.retryCount < attempt.retryLimit) {
       await run.log(`attempt ${run.attempt} failed: ${(err as Error).message}; it will be retried from its last checkpoint`, 'warn', 'retrying', { attempt: run.attempt, error: (err as Error).message }).catch(() => {});
       throw err;
     }
-    await finish(prisma, jobId, 'failed', internalFailure(err, run.attempt));
+    await end('failed', internalFailure(err, run.attempt));
   } finally {
     run.close();
-    // an import's upload is not needed once the job has finished, however it finished
-    const row = await prisma.trainingJob.findUnique({ where: { id: jobId }, select: { status: true } }).catch(() => null);
-    if (row && FINISHED.has(row.status)) await deps.store.remove(importPrefix(jobId)).catch(() => {});
   }
 }
 
@@ -176,6 +183,7 @@ export async function failLostJob(deps: RunDeps, jobId: string): Promise<void> {
   const job = await deps.prisma.trainingJob.findUnique({ where: { id: jobId }, select: { status: true, attempts: true } });
   if (!job || FINISHED.has(job.status)) return;
   const last = await deps.prisma.jobMetric.findFirst({ where: { jobId }, orderBy: { id: 'desc' }, select: { step: true } });
+  await deps.store.remove(importPrefix(jobId)).catch(() => {});
   await finish(deps.prisma, jobId, 'failed', {
     code: 'worker-lost',
     message: `the worker running this job stopped ${job.attempts} time(s)${last ? `, the last time after step ${last.step}` : ''}`,
