@@ -1,5 +1,6 @@
 // A project with 1,000,000 rankings (issue 13): seeds it straight through pg (rating/seed.ts), then
-// measures, against the API as its own process, the dashboard (goal < 500 ms) and the preference
+// measures, against the API as its own process, the dashboard (goal < 500 ms, asked again every second
+// while it says it is not up to date, as the web page does, then ten times) and the preference
 // export (goal ≥ 50,000 pairs/s, streaming in constant memory: the API's resident memory is
 // sampled while it streams).
 //
@@ -85,16 +86,31 @@ const api = await startApi(url);
 const pid = api.pid;
 try {
   const base = `${api.url}/v1/projects/${project.id}`;
-  const dashboard: number[] = [];
-  for (let i = 0; i < 6; i++) {
+  // as the web page does: ask, and while the answer says it is not up to date (the API folds the
+  // seed's changes in the background), ask again; then ten more once it is
+  const dashboard: { ms: number; upToDate: boolean }[] = [];
+  const started = performance.now();
+  let caughtUpMs = NaN;
+  for (let after = 0; after < 10; ) {
     const t = performance.now();
     const res = await get(`${base}/dashboard`, token);
     if (res.status !== 200) throw new Error(`dashboard ${res.status} ${res.body.slice(0, 300)}`);
-    dashboard.push(performance.now() - t);
-    if (i === 0) console.log(`dashboard totals ${JSON.stringify(JSON.parse(res.body).totals)}, agreement ${JSON.stringify(JSON.parse(res.body).agreement)}`);
+    const body = JSON.parse(res.body) as { upToDate: boolean; totals: unknown; agreement: unknown };
+    dashboard.push({ ms: performance.now() - t, upToDate: body.upToDate });
+    if (!body.upToDate) await new Promise((r) => setTimeout(r, 1000));
+    else if (after++ === 0) {
+      caughtUpMs = performance.now() - started;
+      console.log(`dashboard totals ${JSON.stringify(body.totals)}, agreement ${JSON.stringify(body.agreement)}`);
+    }
   }
-  const sorted = dashboard.slice(1).sort((a, b) => a - b);
-  console.log(`dashboard: first ${dashboard[0].toFixed(0)} ms, then median ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms, worst ${sorted[sorted.length - 1].toFixed(0)} ms (goal < 500 ms)`);
+  const times = (xs: typeof dashboard) => xs.map((d) => d.ms).sort((a, b) => a - b);
+  const behind = times(dashboard.filter((d) => !d.upToDate));
+  const upToDate = times(dashboard.filter((d) => d.upToDate));
+  const median = (xs: number[]) => xs[Math.floor(xs.length / 2)] ?? NaN;
+  console.log(
+    `dashboard (goal < 500 ms): first ${dashboard[0].ms.toFixed(0)} ms; ${behind.length} answers while the background fold caught up, median ${median(behind).toFixed(0)} ms, worst ${(behind.at(-1) ?? NaN).toFixed(0)} ms; ` +
+      `up to date after ${(caughtUpMs / 1000).toFixed(1)} s; then median ${median(upToDate).toFixed(0)} ms, worst ${(upToDate.at(-1) ?? NaN).toFixed(0)} ms`,
+  );
 
   let lines = 0;
   let bytes = 0;
@@ -114,7 +130,7 @@ try {
   mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
   writeFileSync(
     join(import.meta.dirname, 'out/big-project.json'),
-    JSON.stringify({ date: new Date().toISOString(), rankings: project.rankings, dashboardMs: dashboard, export: { pairs: lines, bytes, seconds: s, pairsPerSecond: lines / s, rssBeforeMb: before, rssPeakMb: peak } }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), rankings: project.rankings, dashboard, caughtUpMs, export: { pairs: lines, bytes, seconds: s, pairsPerSecond: lines / s, rssBeforeMb: before, rssPeakMb: peak } }, null, 2),
   );
 } finally {
   await api.stop();

@@ -12,7 +12,7 @@
 // --think 0 (no time spent reading) measures the most rankings/s the server gives: each rater's
 // latency is then its queue (200 raters / throughput). A think time sets the offered load, for the
 // latency a rater feels at a given rate. A run at one size stops early once half of its slots (open × rankings) are ranked, so a small
-// project is not drained into an empty queue.
+// project is not drained into an empty queue (its warm-up then ends after a quarter).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -153,14 +153,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
     const run = { projectId: seeded.projectId, since: new Date(), acks: [] as Ack[], retries: 0, retriesWrong: 0, handedTwice: 0, errors: [] as string[], handOutMs: [] as number[], submitMs: [] as number[] };
     const enough = Math.floor((o.open * o.rankings) / 2);
-    // warm-up (not timed, still checked): connections opened, statements prepared, code compiled
+    // warm-up (not timed, still checked): connections opened, statements prepared, code compiled. It ends
+    // early on a small project, after a quarter of its slots, so that a quarter is left to time.
     const warm = performance.now() + WARM_UP_MS;
     let started = Infinity;
     let startAcks = 0;
     const deadline = warm + o.seconds * 1000;
     const stop = () => performance.now() >= deadline || run.acks.length >= enough;
     const timed = () => {
-      if (started === Infinity && performance.now() >= warm) [started, startAcks] = [performance.now(), run.acks.length];
+      if (started === Infinity && (performance.now() >= warm || run.acks.length >= enough / 2)) [started, startAcks] = [performance.now(), run.acks.length];
       return started !== Infinity;
     };
     await Promise.all(

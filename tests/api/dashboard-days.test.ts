@@ -6,9 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { reliability, type DashboardResponse, type RankingOrder } from '@jielong/shared';
+import { buildApp } from '@jielong/api';
 import { useHarness, type Person } from './harness.ts';
 
-const h = useHarness('dashdays');
+// this file's API folds only in requests; the last test starts a second API that folds in the background
+const h = useHarness('dashdays', { dashboardFoldIntervalMs: 0 });
 const DAY_MS = 24 * 3600_000;
 const DAYS = 5;
 
@@ -148,4 +150,53 @@ test('α and rankings per day, kept incrementally, equal the from-scratch ones a
     const [{ n }] = await h.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM "${table}" WHERE "projectId" = $1`, projectId);
     assert.equal(n, 0, `${table} of the deleted project`);
   }
+});
+
+test('a dashboard answers at once however much is pending: it folds a few comparisons, says it is not up to date, and the background fold counts the rest', async () => {
+  const researcher = await h.person('Res', ['researcher']);
+  const raters: Person[] = [];
+  for (let i = 0; i < 3; i++) raters.push(await h.person(`B${i + 1}`));
+  const projectId = await h.project(researcher, raters.map((r): [Person, ['rater']] => [r, ['rater']]));
+  // 1,500 comparisons (three times what a request folds), each ranked by three raters on past days
+  await h.prisma.$executeRaw`
+    WITH p AS (
+      INSERT INTO "Prompt"(id, "projectId", text, "textHash", source)
+      SELECT gen_random_uuid()::text, ${projectId}, 'bulk ' || i, 'bulk ' || i, 'written' FROM generate_series(1, 1500) i RETURNING id
+    ), c AS (
+      INSERT INTO "Comparison"(id, "projectId", "promptId", "requiredRankings") SELECT gen_random_uuid()::text, ${projectId}, p.id, 3 FROM p RETURNING id
+    ), a AS (
+      INSERT INTO "Answer"(id, "comparisonId", position, text) SELECT c.id || ':' || k, c.id, k, 'a' || k FROM c, generate_series(0, 1) k
+    )
+    INSERT INTO "Ranking"(id, "comparisonId", "raterId", "order", skipped, "createdAt")
+    SELECT gen_random_uuid()::text, c.id, r, CASE WHEN random() < 0.7 THEN jsonb_build_array(jsonb_build_array(c.id || ':0'), jsonb_build_array(c.id || ':1'))
+      ELSE jsonb_build_array(jsonb_build_array(c.id || ':1'), jsonb_build_array(c.id || ':0')) END, false, now() - random() * interval '3 days'
+    FROM c, unnest(${raters.map((r) => r.id)}::text[]) r`;
+  // and a third of them with their agreement unknown, as after an upgrade
+  await h.prisma.$executeRaw`UPDATE "Comparison" SET "comparedPairs" = NULL, "agreedPairs" = NULL WHERE "projectId" = ${projectId} AND random() < 0.33`;
+
+  const first = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/dashboard?days=${DAYS}`)).json() as DashboardResponse;
+  assert.equal(first.upToDate, false);
+  assert.ok(first.totals.rankings > 0 && first.totals.rankings < 4500, `a request folds only some: ${first.totals.rankings} of 4,500 rankings counted`);
+
+  const folder = await buildApp({ prisma: h.prisma, dashboardFoldIntervalMs: 50 });
+  try {
+    await folder.ready();
+    const pendingOf = async () => {
+      const [{ changes, unknown }] = await h.prisma.$queryRaw<{ changes: number; unknown: number }[]>`
+        SELECT (SELECT count(*) FROM "DashboardChange" WHERE "projectId" = ${projectId})::int AS changes,
+          (SELECT count(*) FROM "Comparison" WHERE "projectId" = ${projectId} AND "comparedPairs" IS NULL)::int AS unknown`;
+      return changes + unknown;
+    };
+    // counted by the background fold alone: no dashboard is asked for meanwhile
+    for (const until = Date.now() + 60_000; (await pendingOf()) > 0; ) {
+      assert.ok(Date.now() < until, `the background fold left ${await pendingOf()} changes and unknown agreements after 60 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await folder.close();
+  }
+  const after = (await h.call(researcher, 'GET', `/v1/projects/${projectId}/dashboard?days=${DAYS}`)).json() as DashboardResponse;
+  assert.equal(after.upToDate, true);
+  assert.equal(after.totals.rankings, 4500);
+  await assertSameAsFromScratch(researcher, projectId, 'after the background fold');
 });

@@ -18,6 +18,7 @@ import idempotencyPlugin from './plugins/idempotency.ts';
 import lostConnectionPlugin from './plugins/lost-connection.ts';
 import accessRulesPlugin from './plugins/access-rules.ts';
 import cleanupPlugin from './plugins/cleanup.ts';
+import dashboardFoldPlugin from './plugins/dashboard-fold.ts';
 import authRoutes from './routes/auth.ts';
 import meRoutes from './routes/me.ts';
 import userRoutes from './routes/users.ts';
@@ -70,6 +71,7 @@ export async function buildApp(opts: BuildAppOptions) {
     loginLimit: opts.loginLimit ?? DEFAULT_LOGIN_LIMIT,
     trustProxy: opts.trustProxy ?? 'loopback',
     cleanupIntervalMs: opts.cleanupIntervalMs ?? 3600_000,
+    dashboardFoldIntervalMs: opts.dashboardFoldIntervalMs ?? 2000,
   };
   // forceCloseConnections: a hijacked SSE stream would otherwise hold close() open until its job ends.
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: config.bodyLimit, forceCloseConnections: true, trustProxy: config.trustProxy, frameworkErrors }).withTypeProvider<ZodTypeProvider>();
@@ -123,6 +125,7 @@ export async function buildApp(opts: BuildAppOptions) {
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);
   await app.register(cleanupPlugin);
+  await app.register(dashboardFoldPlugin);
 
   await app.register(
     async (v1) => {

@@ -37,6 +37,8 @@ export interface AppConfig {
   trustProxy: boolean | string;
   /** how often stale sessions, Idempotency-Keys and login failures are deleted (also once at start) */
   cleanupIntervalMs: number;
+  /** how often the dashboards' pending changes are folded in the background (0: only by requests) */
+  dashboardFoldIntervalMs: number;
 }
 
 declare module 'fastify' {

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema, pairwiseAgreement } from '@jielong/shared';
+import { DashboardQuerySchema, DashboardResponseSchema, ProjectParamsSchema } from '@jielong/shared';
 import { access, requireProject } from '../access.ts';
 import type { Db } from '../db.ts';
-import { dashboardDays } from '../services/dashboard-days.ts';
+import { dashboardDays, fillAgreement } from '../services/dashboard-days.ts';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -19,29 +19,11 @@ async function perDay(db: Db, table: 'Prompt' | 'Demonstration', projectId: stri
   return new Map(rows.map((r) => [r.day, r.n]));
 }
 
-const FILL_BATCH = 1000;
-
 /**
- * Computes the agreement of comparisons ranked before each comparison kept its own (null), a batch
- * at a time, with the same pairwiseAgreement the submissions use; after the first dashboard of
- * such a project there are none left.
+ * Comparisons a request folds itself (about 150 ms here, issue 13's benchmark); the background fold
+ * (plugins/dashboard-fold.ts) takes the rest, and the answer says when it is not up to date.
  */
-async function fillAgreement(db: Db, projectId: string) {
-  let after = '';
-  for (;;) {
-    const batch = await db.$queryRaw<{ id: string; orders: string[][][] }[]>`
-      SELECT c.id, coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders
-      FROM "Comparison" c WHERE c."projectId" = ${projectId} AND c.id > ${after} AND c."comparedPairs" IS NULL
-      ORDER BY c.id LIMIT ${FILL_BATCH}`;
-    if (!batch.length) return;
-    const agreements = batch.map((c) => pairwiseAgreement(c.orders));
-    await db.$executeRaw`
-      UPDATE "Comparison" c SET "comparedPairs" = a.compared, "agreedPairs" = a.agreed
-      FROM unnest(${batch.map((c) => c.id)}::text[], ${agreements.map((a) => a.comparedPairs)}::int[], ${agreements.map((a) => a.agreedPairs)}::int[]) AS a(id, compared, agreed)
-      WHERE c.id = a.id`;
-    after = batch[batch.length - 1].id;
-  }
-}
+const REQUEST_FOLD = 500;
 
 const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -62,9 +44,9 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         perDay(db, 'Prompt', projectId, since),
         perDay(db, 'Demonstration', projectId, since),
         // totals, rankings per day and α up to each day, kept per day (services/dashboard-days.ts)
-        dashboardDays(db, projectId, ...window),
+        dashboardDays(db, projectId, ...window, REQUEST_FOLD),
       ]);
-      const days = kept.totals.uncounted ? await fillAgreement(db, projectId).then(() => dashboardDays(db, projectId, ...window)) : kept;
+      const days = kept.totals.uncounted && !kept.pending ? await fillAgreement(db, projectId, REQUEST_FOLD).then(() => dashboardDays(db, projectId, ...window, REQUEST_FOLD)) : kept;
       const { comparedPairs, agreedPairs } = days.totals;
 
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;
@@ -92,6 +74,7 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
           units: days.overall.units,
           daily: daily.map(({ date }) => ({ date, alpha: days.alphaUpTo.get(date)!.alpha })),
         },
+        upToDate: !days.pending && !days.totals.uncounted,
       };
     },
   );

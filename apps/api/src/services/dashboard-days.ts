@@ -12,7 +12,9 @@
 // the rankings only through sums that add up over comparisons (AlphaSums, packages/shared), so α
 // up to a day is α of the sum of the days before: the same answer as over every ranking at once.
 // A dashboard's cost is the changes since the last one plus one row per day, not the project's size.
-import { addAlphaSums, alphaOfSums, comparisonAlphaSums, noAlphaSums, type Alpha, type RankingOrder } from '@jielong/shared';
+// The API folds every project's changes in the background as they come (plugins/dashboard-fold.ts),
+// so a request folds only the few left (at most `limit` comparisons) and says whether it is up to date.
+import { addAlphaSums, alphaOfSums, comparisonAlphaSums, noAlphaSums, pairwiseAgreement, type Alpha, type RankingOrder } from '@jielong/shared';
 import type { Db, PrismaClient } from '../db.ts';
 import { isExcluded, projectExclusions } from './exclusions.ts';
 
@@ -81,24 +83,71 @@ export function comparisonDays(c: CountedComparison, rankings: readonly CountedR
 }
 
 /** comparisons recomputed per transaction (writers never wait for one: it locks none of their rows) */
-const FOLD_BATCH = 2000;
+export const FOLD_BATCH = 2000;
+/** comparisons whose agreement is computed per statement */
+const FILL_BATCH = 1000;
 /** Prisma's 5 s default is too short for a batch on a busy machine (one that fails leaves its changes for the next dashboard) */
 const FOLD_TRANSACTION = { timeout: 120_000 };
 
 /**
- * Takes the project's pending changes and brings its days up to date. One dashboard at a time per
- * project (an advisory lock, which writers never take): two would each add the same difference.
+ * Takes the project's pending changes, of at most `limit` comparisons, and brings its days up to date
+ * with them. One fold at a time per project (an advisory lock, which writers never take): two would
+ * each add the same difference. Returns whether changes are still pending.
  */
-export async function foldDashboardChanges(db: PrismaClient, projectId: string): Promise<void> {
+export async function foldDashboardChanges(db: PrismaClient, projectId: string, limit = Infinity): Promise<boolean> {
   let after = '';
-  for (;;) {
+  for (let left = limit; left > 0; ) {
     const pending = await db.$queryRaw<{ comparisonId: string }[]>`
       SELECT DISTINCT "comparisonId" FROM "DashboardChange" WHERE "projectId" = ${projectId} AND "comparisonId" > ${after}
-      ORDER BY 1 LIMIT ${FOLD_BATCH}`;
-    if (!pending.length) return;
+      ORDER BY 1 LIMIT ${Math.min(FOLD_BATCH, left)}`;
+    if (!pending.length) break;
     after = pending[pending.length - 1].comparisonId;
+    left -= pending.length;
     await db.$transaction(async (tx) => foldBatch(tx, projectId, pending.map((p) => p.comparisonId)), FOLD_TRANSACTION);
   }
+  const [{ pending }] = await db.$queryRaw<{ pending: boolean }[]>`SELECT EXISTS (SELECT 1 FROM "DashboardChange" WHERE "projectId" = ${projectId}) AS pending`;
+  return pending;
+}
+
+/**
+ * Computes the agreement of comparisons whose agreement is unknown (null: ranked before each
+ * comparison kept its own, revised, or raced by another submission), at most `limit` of them, with
+ * the same pairwiseAgreement the submissions use. The change of each names it for the next fold.
+ * Returns whether there may be more.
+ */
+export async function fillAgreement(db: Db, projectId: string, limit = Infinity): Promise<boolean> {
+  let after = '';
+  for (let left = limit; ; ) {
+    if (left <= 0) return true; // perhaps more to fill
+    const batch = await db.$queryRaw<{ id: string; orders: RankingOrder[] }[]>`
+      SELECT c.id, coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders
+      FROM "Comparison" c WHERE c."projectId" = ${projectId} AND c.id > ${after} AND c."comparedPairs" IS NULL
+      ORDER BY c.id LIMIT ${Math.min(FILL_BATCH, left)}`;
+    if (!batch.length) return false;
+    const agreements = batch.map((c) => pairwiseAgreement(c.orders));
+    await db.$executeRaw`
+      UPDATE "Comparison" c SET "comparedPairs" = a.compared, "agreedPairs" = a.agreed
+      FROM unnest(${batch.map((c) => c.id)}::text[], ${agreements.map((a) => a.comparedPairs)}::int[], ${agreements.map((a) => a.agreedPairs)}::int[]) AS a(id, compared, agreed)
+      WHERE c.id = a.id`;
+    after = batch[batch.length - 1].id;
+    left -= batch.length;
+  }
+}
+
+/** Projects with changes not yet folded, or with comparisons whose agreement is unknown (index scans, one per project found). */
+export async function projectsBehind(db: Db): Promise<string[]> {
+  const rows = await db.$queryRaw<{ projectId: string }[]>`
+    WITH RECURSIVE changed(id) AS (
+      (SELECT "projectId" FROM "DashboardChange" ORDER BY 1 LIMIT 1)
+      UNION ALL
+      SELECT (SELECT "projectId" FROM "DashboardChange" WHERE "projectId" > changed.id ORDER BY 1 LIMIT 1) FROM changed WHERE changed.id IS NOT NULL
+    ), unknown(id) AS (
+      (SELECT "projectId" FROM "Comparison" WHERE "comparedPairs" IS NULL ORDER BY 1 LIMIT 1)
+      UNION ALL
+      SELECT (SELECT "projectId" FROM "Comparison" WHERE "comparedPairs" IS NULL AND "projectId" > unknown.id ORDER BY 1 LIMIT 1) FROM unknown WHERE unknown.id IS NOT NULL
+    )
+    SELECT id AS "projectId" FROM changed WHERE id IS NOT NULL UNION SELECT id FROM unknown WHERE id IS NOT NULL`;
+  return rows.map((r) => r.projectId);
 }
 
 async function foldBatch(tx: Db, projectId: string, ids: string[]): Promise<void> {
@@ -166,11 +215,13 @@ export interface DashboardDays {
   alphaUpTo: Map<string, Alpha>;
   /** α over all of them */
   overall: Alpha;
+  /** changes were left pending, for the background fold */
+  pending: boolean;
 }
 
-/** The totals and the window's days from `since` to `until` (both 'YYYY-MM-DD'), once the pending changes are folded in. */
-export async function dashboardDays(db: PrismaClient, projectId: string, since: string, until: string): Promise<DashboardDays> {
-  await foldDashboardChanges(db, projectId);
+/** The totals and the window's days from `since` to `until` (both 'YYYY-MM-DD'), once the pending changes of up to `foldLimit` comparisons are folded in. */
+export async function dashboardDays(db: PrismaClient, projectId: string, since: string, until: string, foldLimit = Infinity): Promise<DashboardDays> {
+  const pending = await foldDashboardChanges(db, projectId, foldLimit);
   const rows = await db.$queryRawUnsafe<DayContribution[]>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, ${COUNTS.map((k) => `"${k}"`).join(', ')} FROM "DashboardDay" WHERE "projectId" = $1 ORDER BY day`,
     projectId,
@@ -188,5 +239,5 @@ export async function dashboardDays(db: PrismaClient, projectId: string, since: 
     alphaUpTo.set(day, alphaOfSums(totals));
   }
   for (; i < rows.length; i++) totals = addDay(totals, rows[i]);
-  return { totals, rankings, alphaUpTo, overall: alphaOfSums(totals) };
+  return { totals, rankings, alphaUpTo, overall: alphaOfSums(totals), pending };
 }

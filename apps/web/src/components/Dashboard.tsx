@@ -1,12 +1,15 @@
 'use client';
 
 import Link from 'next/link';
+import { useEffect } from 'react';
 import type { DashboardResponse } from '@jielong/shared';
 import { useI18n } from '@/i18n/I18nProvider';
 import { useApiData } from '@/lib/useApiData';
 import { ErrorBanner } from './ErrorBanner';
 import { LineChart } from './LineChart';
 import { useProject } from './ProjectContext';
+
+const CATCH_UP_POLL_MS = 3000;
 
 /** Running totals per day: the window's daily counts, ending at today's total. */
 function runningTotals(daily: number[], total: number): number[] {
@@ -18,6 +21,12 @@ export function Dashboard() {
   const { t } = useI18n();
   const { project } = useProject();
   const { data, error, loading, reload } = useApiData<DashboardResponse>(`/v1/projects/${project.id}/dashboard?days=30`);
+  // recent work still being counted (in the background, within seconds): ask again until it is
+  useEffect(() => {
+    if (!data || data.upToDate) return;
+    const again = setTimeout(() => void reload(), CATCH_UP_POLL_MS);
+    return () => clearTimeout(again);
+  }, [data, reload]);
   const base = `/v1/projects/${project.id}/export`;
   const fileStem = project.name.replace(/[^\p{L}\p{N}._-]+/gu, '_');
 
@@ -35,6 +44,11 @@ export function Dashboard() {
       </div>
       {error != null && <ErrorBanner error={error} onRetry={reload} />}
       {loading && !data && <p className="muted">{t('common.loading')}</p>}
+      {data && !data.upToDate && (
+        <p className="muted" role="status" data-testid="dash-catching-up">
+          {t('dash.catchingUp')}
+        </p>
+      )}
       {data && series && (
         <>
           <ul className="stat-grid">

@@ -189,6 +189,7 @@ const en = {
   'rank.announceMoved': 'Answer {n} is now at rank {pos}',
 
   'dash.title': 'Dashboard',
+  'dash.catchingUp': 'Counting the latest work: the figures below leave some of it out and update on their own in a few seconds.',
   'dash.prompts': 'Prompts',
   'dash.demonstrations': 'Demonstrations',
   'dash.accepted': 'Accepted',
@@ -475,6 +476,7 @@ const zh: Messages = {
   'rank.announceMoved': '回答 {n} 现在是第 {pos} 名',
 
   'dash.title': '数据面板',
+  'dash.catchingUp': '正在统计最新的工作：下面的数字暂未包含其中一部分，几秒后会自动更新。',
   'dash.prompts': '提示',
   'dash.demonstrations': '示范回答',
   'dash.accepted': '已通过',

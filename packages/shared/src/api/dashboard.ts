@@ -37,5 +37,10 @@ export const DashboardResponseSchema = z.object({
     units: z.number().int(),
     daily: z.array(z.object({ date: z.string(), alpha: z.number().nullable() })),
   }),
+  /**
+   * false while recent work is still being counted (the API counts it in the background, within
+   * seconds; a project's first dashboard after an upgrade can take minutes): the figures leave it out
+   */
+  upToDate: z.boolean(),
 });
 export type DashboardResponse = z.infer<typeof DashboardResponseSchema>;

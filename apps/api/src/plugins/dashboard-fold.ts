@@ -1,0 +1,42 @@
+// Folds every project's dashboard changes (services/dashboard-days.ts) as they come, every
+// dashboardFoldIntervalMs, so that a dashboard request finds at most a few left and answers at
+// once however much was ranked since the last one. Every API process does it: the fold's advisory
+// lock and its delete-then-read make two folds of one project take turns, never count twice.
+import fp from 'fastify-plugin';
+import { FOLD_BATCH, fillAgreement, foldDashboardChanges, projectsBehind } from '../services/dashboard-days.ts';
+
+export default fp(async (app) => {
+  const every = app.config.dashboardFoldIntervalMs;
+  if (!every) return;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let closing = false;
+
+  // a batch at a time, so that closing waits for one batch, not for a project's whole backlog
+  const foldAll = async () => {
+    for (const projectId of await projectsBehind(app.prisma)) {
+      for (let more = true; more && !closing; ) {
+        const unknownLeft = await fillAgreement(app.prisma, projectId, FOLD_BATCH);
+        more = (await foldDashboardChanges(app.prisma, projectId, FOLD_BATCH)) || unknownLeft;
+      }
+    }
+  };
+  const tick = () => {
+    running ??= foldAll()
+      // a failed fold leaves its changes for the next tick (or the next dashboard); it must not take the API down
+      .catch((err: unknown) => app.log.error({ err }, 'dashboard fold failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+
+  app.addHook('onReady', async () => {
+    timer = setInterval(tick, every);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => {
+    closing = true;
+    clearInterval(timer);
+    await running;
+  });
+});
