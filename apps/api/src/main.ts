@@ -36,7 +36,8 @@ const jobQueue = await startJobQueue(url, { supervise: false });
 const trustProxyEnv = process.env.JIELONG_TRUST_PROXY;
 const trustProxy = trustProxyEnv === 'true' ? true : trustProxyEnv === 'false' ? false : trustProxyEnv || undefined;
 const lease = await startProcessLease(url);
-const app = await buildApp({ prisma, dataDir, jobQueue, lease, trustProxy, importMaxBytes, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+const dashboardFoldIntervalMs = process.env.JIELONG_DASHBOARD_FOLD_MS ? Number(process.env.JIELONG_DASHBOARD_FOLD_MS) : undefined;
+const app = await buildApp({ prisma, dataDir, jobQueue, lease, trustProxy, importMaxBytes, dashboardFoldIntervalMs, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.listen({ port, host });
 console.log(`[api] listening on http://${host}:${port} (docs at /docs)`);
 

@@ -3,7 +3,10 @@
 // once however much was ranked since the last one. Every API process does it: the fold's advisory
 // lock and its delete-then-read make two folds of one project take turns, never count twice.
 import fp from 'fastify-plugin';
-import { FOLD_BATCH, fillAgreement, foldDashboardChanges, projectsBehind } from '../services/dashboard-days.ts';
+import { fillAgreement, foldDashboardChanges, projectsBehind } from '../services/dashboard-days.ts';
+
+/** comparisons per batch of the background fold (a request's own fold takes up to 500 at once) */
+const BACKGROUND_BATCH = 200;
 
 export default fp(async (app) => {
   const every = app.config.dashboardFoldIntervalMs;
@@ -12,12 +15,13 @@ export default fp(async (app) => {
   let running: Promise<void> | undefined;
   let closing = false;
 
-  // a batch at a time, so that closing waits for one batch, not for a project's whole backlog
+  // Small batches: the fold's own computing runs on the API's event loop, so a batch must be short
+  // for the requests waiting behind it; and closing then waits for one batch, not for a backlog.
   const foldAll = async () => {
     for (const projectId of await projectsBehind(app.prisma)) {
       for (let more = true; more && !closing; ) {
-        const unknownLeft = await fillAgreement(app.prisma, projectId, FOLD_BATCH);
-        more = (await foldDashboardChanges(app.prisma, projectId, FOLD_BATCH)) || unknownLeft;
+        const unknownLeft = await fillAgreement(app.prisma, projectId, BACKGROUND_BATCH);
+        more = (await foldDashboardChanges(app.prisma, projectId, BACKGROUND_BATCH)) || unknownLeft;
       }
     }
   };

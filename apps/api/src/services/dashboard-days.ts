@@ -83,7 +83,7 @@ export function comparisonDays(c: CountedComparison, rankings: readonly CountedR
 }
 
 /** comparisons recomputed per transaction (writers never wait for one: it locks none of their rows) */
-export const FOLD_BATCH = 2000;
+const FOLD_BATCH = 2000;
 /** comparisons whose agreement is computed per statement */
 const FILL_BATCH = 1000;
 /** Prisma's 5 s default is too short for a batch on a busy machine (one that fails leaves its changes for the next dashboard) */
@@ -119,16 +119,20 @@ export async function fillAgreement(db: Db, projectId: string, limit = Infinity)
   let after = '';
   for (let left = limit; ; ) {
     if (left <= 0) return true; // perhaps more to fill
-    const batch = await db.$queryRaw<{ id: string; orders: RankingOrder[] }[]>`
-      SELECT c.id, coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders
+    const batch = await db.$queryRaw<{ id: string; version: string; orders: RankingOrder[] }[]>`
+      SELECT c.id, c.xmin::text AS version, coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders
       FROM "Comparison" c WHERE c."projectId" = ${projectId} AND c.id > ${after} AND c."comparedPairs" IS NULL
       ORDER BY c.id LIMIT ${Math.min(FILL_BATCH, left)}`;
     if (!batch.length) return false;
     const agreements = batch.map((c) => pairwiseAgreement(c.orders));
+    // Only where the comparison's row is the version read: a ranking written, revised or taken back
+    // since updates that row (its counts, or the agreement it forgets), and the update then skips
+    // it (the rows a concurrent writer changed are checked again as they are at commit) rather than
+    // store an agreement of the orders before it. The next fill computes it again.
     await db.$executeRaw`
       UPDATE "Comparison" c SET "comparedPairs" = a.compared, "agreedPairs" = a.agreed
-      FROM unnest(${batch.map((c) => c.id)}::text[], ${agreements.map((a) => a.comparedPairs)}::int[], ${agreements.map((a) => a.agreedPairs)}::int[]) AS a(id, compared, agreed)
-      WHERE c.id = a.id`;
+      FROM unnest(${batch.map((c) => c.id)}::text[], ${batch.map((c) => c.version)}::xid[], ${agreements.map((a) => a.comparedPairs)}::int[], ${agreements.map((a) => a.agreedPairs)}::int[]) AS a(id, version, compared, agreed)
+      WHERE c.id = a.id AND c.xmin = a.version`;
     after = batch[batch.length - 1].id;
     left -= batch.length;
   }
