@@ -10,6 +10,8 @@ const host = process.env.API_HOST ?? '127.0.0.1';
 const adminEmail = process.env.JIELONG_ADMIN_EMAIL ?? 'admin@jielong.local';
 const importMaxBytes = process.env.JIELONG_IMPORT_MAX_BYTES ? Number(process.env.JIELONG_IMPORT_MAX_BYTES) : undefined;
 if (importMaxBytes !== undefined && !(Number.isSafeInteger(importMaxBytes) && importMaxBytes > 0)) throw new Error('JIELONG_IMPORT_MAX_BYTES must be a positive whole number of bytes');
+const dashboardFoldIntervalMs = process.env.JIELONG_DASHBOARD_FOLD_MS ? Number(process.env.JIELONG_DASHBOARD_FOLD_MS) : undefined;
+if (dashboardFoldIntervalMs !== undefined && !(Number.isSafeInteger(dashboardFoldIntervalMs) && dashboardFoldIntervalMs >= 0)) throw new Error('JIELONG_DASHBOARD_FOLD_MS must be a whole number of milliseconds (0: no background fold)');
 
 let embedded: EmbeddedPostgres | undefined;
 let url = process.env.DATABASE_URL;
@@ -36,7 +38,6 @@ const jobQueue = await startJobQueue(url, { supervise: false });
 const trustProxyEnv = process.env.JIELONG_TRUST_PROXY;
 const trustProxy = trustProxyEnv === 'true' ? true : trustProxyEnv === 'false' ? false : trustProxyEnv || undefined;
 const lease = await startProcessLease(url);
-const dashboardFoldIntervalMs = process.env.JIELONG_DASHBOARD_FOLD_MS ? Number(process.env.JIELONG_DASHBOARD_FOLD_MS) : undefined;
 const app = await buildApp({ prisma, dataDir, jobQueue, lease, trustProxy, importMaxBytes, dashboardFoldIntervalMs, secureCookies: process.env.JIELONG_SECURE_COOKIES === 'true', logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.listen({ port, host });
 console.log(`[api] listening on http://${host}:${port} (docs at /docs)`);

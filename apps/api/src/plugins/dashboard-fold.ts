@@ -17,12 +17,12 @@ export default fp(async (app) => {
 
   // Small batches: the fold's own computing runs on the API's event loop, so a batch must be short
   // for the requests waiting behind it; and closing then waits for one batch, not for a backlog.
+  // What the fill changes is folded by the next tick.
+  const bounds = { batch: BACKGROUND_BATCH, stop: () => closing };
   const foldAll = async () => {
     for (const projectId of await projectsBehind(app.prisma)) {
-      for (let more = true; more && !closing; ) {
-        const unknownLeft = await fillAgreement(app.prisma, projectId, BACKGROUND_BATCH);
-        more = (await foldDashboardChanges(app.prisma, projectId, BACKGROUND_BATCH)) || unknownLeft;
-      }
+      await fillAgreement(app.prisma, projectId, bounds);
+      await foldDashboardChanges(app.prisma, projectId, bounds);
     }
   };
   const tick = () => {

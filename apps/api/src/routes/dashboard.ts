@@ -46,7 +46,7 @@ const dashboardRoutes: FastifyPluginAsyncZod = async (app) => {
         // totals, rankings per day and α up to each day, kept per day (services/dashboard-days.ts)
         dashboardDays(db, projectId, ...window, REQUEST_FOLD),
       ]);
-      const days = kept.totals.uncounted && !kept.pending ? await fillAgreement(db, projectId, REQUEST_FOLD).then(() => dashboardDays(db, projectId, ...window, REQUEST_FOLD)) : kept;
+      const days = kept.totals.uncounted && !kept.pending ? await fillAgreement(db, projectId, { limit: REQUEST_FOLD }).then(() => dashboardDays(db, projectId, ...window, REQUEST_FOLD)) : kept;
       const { comparedPairs, agreedPairs } = days.totals;
 
       const countOf = <S extends string>(groups: { status: S; _count: { _all: number } }[], s: S) => groups.find((g) => g.status === s)?._count._all ?? 0;

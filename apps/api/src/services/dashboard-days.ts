@@ -89,17 +89,25 @@ const FILL_BATCH = 1000;
 /** Prisma's 5 s default is too short for a batch on a busy machine (one that fails leaves its changes for the next dashboard) */
 const FOLD_TRANSACTION = { timeout: 120_000 };
 
+/** How much a fold or fill may do: at most `limit` comparisons, `batch` at a time, until `stop()` says so. */
+export interface FoldBounds {
+  limit?: number;
+  batch?: number;
+  stop?: () => boolean;
+}
+
 /**
  * Takes the project's pending changes, of at most `limit` comparisons, and brings its days up to date
  * with them. One fold at a time per project (an advisory lock, which writers never take): two would
  * each add the same difference. Returns whether changes are still pending.
  */
-export async function foldDashboardChanges(db: PrismaClient, projectId: string, limit = Infinity): Promise<boolean> {
+export async function foldDashboardChanges(db: PrismaClient, projectId: string, { limit = Infinity, batch = FOLD_BATCH, stop }: FoldBounds = {}): Promise<boolean> {
   let after = '';
-  for (let left = limit; left > 0; ) {
+  for (let left = limit; left > 0 && !stop?.(); ) {
+    // walking on from the last batch: without a vacuum the rows taken stay in the index, dead, for a while
     const pending = await db.$queryRaw<{ comparisonId: string }[]>`
       SELECT DISTINCT "comparisonId" FROM "DashboardChange" WHERE "projectId" = ${projectId} AND "comparisonId" > ${after}
-      ORDER BY 1 LIMIT ${Math.min(FOLD_BATCH, left)}`;
+      ORDER BY 1 LIMIT ${Math.min(batch, left)}`;
     if (!pending.length) break;
     after = pending[pending.length - 1].comparisonId;
     left -= pending.length;
@@ -115,24 +123,26 @@ export async function foldDashboardChanges(db: PrismaClient, projectId: string, 
  * the same pairwiseAgreement the submissions use. The change of each names it for the next fold.
  * Returns whether there may be more.
  */
-export async function fillAgreement(db: Db, projectId: string, limit = Infinity): Promise<boolean> {
+export async function fillAgreement(db: Db, projectId: string, { limit = Infinity, batch: size = FILL_BATCH, stop }: FoldBounds = {}): Promise<boolean> {
   let after = '';
   for (let left = limit; ; ) {
-    if (left <= 0) return true; // perhaps more to fill
+    if (left <= 0 || stop?.()) return true; // perhaps more to fill
     const batch = await db.$queryRaw<{ id: string; version: string; orders: RankingOrder[] }[]>`
       SELECT c.id, c.xmin::text AS version, coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders
       FROM "Comparison" c WHERE c."projectId" = ${projectId} AND c.id > ${after} AND c."comparedPairs" IS NULL
-      ORDER BY c.id LIMIT ${Math.min(FILL_BATCH, left)}`;
+      ORDER BY c.id LIMIT ${Math.min(size, left)}`;
     if (!batch.length) return false;
     const agreements = batch.map((c) => pairwiseAgreement(c.orders));
     // Only where the comparison's row is the version read: a ranking written, revised or taken back
     // since updates that row (its counts, or the agreement it forgets), and the update then skips
     // it (the rows a concurrent writer changed are checked again as they are at commit) rather than
-    // store an agreement of the orders before it. The next fill computes it again.
+    // store an agreement of the orders before it. Rows a rater's submission holds are skipped, not
+    // waited for: they are changing. The next fill computes what was skipped.
     await db.$executeRaw`
       UPDATE "Comparison" c SET "comparedPairs" = a.compared, "agreedPairs" = a.agreed
       FROM unnest(${batch.map((c) => c.id)}::text[], ${batch.map((c) => c.version)}::xid[], ${agreements.map((a) => a.comparedPairs)}::int[], ${agreements.map((a) => a.agreedPairs)}::int[]) AS a(id, version, compared, agreed)
-      WHERE c.id = a.id AND c.xmin = a.version`;
+      WHERE c.id = a.id AND c.xmin = a.version
+        AND c.id IN (SELECT l.id FROM "Comparison" l WHERE l.id = ANY(${batch.map((c) => c.id)}::text[]) FOR UPDATE SKIP LOCKED)`;
     after = batch[batch.length - 1].id;
     left -= batch.length;
   }
@@ -225,7 +235,7 @@ export interface DashboardDays {
 
 /** The totals and the window's days from `since` to `until` (both 'YYYY-MM-DD'), once the pending changes of up to `foldLimit` comparisons are folded in. */
 export async function dashboardDays(db: PrismaClient, projectId: string, since: string, until: string, foldLimit = Infinity): Promise<DashboardDays> {
-  const pending = await foldDashboardChanges(db, projectId, foldLimit);
+  const pending = await foldDashboardChanges(db, projectId, { limit: foldLimit });
   const rows = await db.$queryRawUnsafe<DayContribution[]>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, ${COUNTS.map((k) => `"${k}"`).join(', ')} FROM "DashboardDay" WHERE "projectId" = $1 ORDER BY day`,
     projectId,
