@@ -53,6 +53,13 @@ export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsCh
     useSensor(TouchSensor, { activationConstraint: { delay: 150, tolerance: 6 } }),
   );
 
+  // The parent hears of a pick in the same event, not from an effect after the render: a rater who
+  // types "2d" quickly must give the thumb to answer 2, not to the one picked before.
+  function select(id: string | null) {
+    setSelected(id);
+    onPick?.(id);
+  }
+
   function change(next: Groups, id: string) {
     onGroupsChange(next);
     const label = byId.get(id)?.label ?? 0;
@@ -75,12 +82,12 @@ export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsCh
     if (/^[1-9]$/.test(key)) {
       const a = answers.find((x) => x.label === Number(key));
       if (a) {
-        setSelected(a.id);
+        select(a.id);
         e.preventDefault();
       }
       return;
     }
-    if (key === 'escape') return setSelected(null);
+    if (key === 'escape') return select(null);
     const id = selected;
     if (!id) return;
     let next: Groups | null = null;
@@ -100,6 +107,7 @@ export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsCh
     return () => window.removeEventListener('keydown', listener);
   }, []);
 
+  // and after a render too, so that a new board (a new task) tells the parent nothing is picked
   useEffect(() => onPick?.(selected), [selected, onPick]);
 
   // Keep the picked card in view when a key moves it.
@@ -112,7 +120,7 @@ export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsCh
     if (!e.over) return;
     const to = order.indexOf(String(e.over.id));
     if (to < 0 || String(e.over.id) === id) return;
-    setSelected(id);
+    select(id);
     change(moveTo(groups, id, to), id);
   }
 
@@ -136,7 +144,7 @@ export function RankingBoard({ answers, groups, onGroupsChange, flags, onFlagsCh
                   expanded={!!expanded[id]}
                   flags={flags[id] ?? []}
                   disabled={disabled}
-                  onSelect={() => setSelected(id)}
+                  onSelect={() => select(id)}
                   onExpand={(v) => setExpanded({ ...expanded, [id]: v })}
                   onMove={(dir) => change(dir < 0 ? moveUp(groups, id) : moveDown(groups, id), id)}
                   onTie={() => change(toggleTie(groups, id), id)}
