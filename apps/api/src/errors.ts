@@ -23,6 +23,10 @@ export const unauthenticated = () => new ApiError(401, 'unauthenticated', 'log i
 export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
 export const notFound = (what: string, field?: string) => new ApiError(404, 'not_found', `${what} not found`, field);
 export const conflict = (code: string, message: string) => new ApiError(409, code, message);
+/** An Idempotency-Key whose first request is still being answered (plugins/idempotency.ts, the rating submission) */
+export const idempotencyInProgress = () => conflict('request_in_progress', 'a request with this Idempotency-Key is still being processed');
+/** An Idempotency-Key sent again with another body or to another endpoint */
+export const idempotencyKeyReused = () => new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request', 'Idempotency-Key');
 export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number, field?: string) => new ApiError(429, code, message, field, retryAfterSeconds);
 
 // SQLSTATE classes/codes of a connection the server dropped or refused: admin shutdown, crash,

@@ -4,6 +4,7 @@
 // lock and its delete-then-read make two folds of one project take turns, never count twice.
 import fp from 'fastify-plugin';
 import { fillAgreement, foldDashboardChanges, projectsBehind } from '../services/dashboard-days.ts';
+import { runPeriodically } from './periodic.ts';
 
 /** comparisons per batch of the background fold (a request's own fold takes up to 500 at once) */
 const BACKGROUND_BATCH = 200;
@@ -11,36 +12,18 @@ const BACKGROUND_BATCH = 200;
 export default fp(async (app) => {
   const every = app.config.dashboardFoldIntervalMs;
   if (!every) return;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
   let closing = false;
-
+  app.addHook('onClose', async () => {
+    closing = true;
+  });
   // Small batches: the fold's own computing runs on the API's event loop, so a batch must be short
   // for the requests waiting behind it; and closing then waits for one batch, not for a backlog.
-  // What the fill changes is folded by the next tick.
+  // What the fill changes is folded by the next run.
   const bounds = { batch: BACKGROUND_BATCH, stop: () => closing };
-  const foldAll = async () => {
+  runPeriodically(app, { name: 'dashboard fold', everyMs: every }, async () => {
     for (const projectId of await projectsBehind(app.prisma)) {
       await fillAgreement(app.prisma, projectId, bounds);
       await foldDashboardChanges(app.prisma, projectId, bounds);
     }
-  };
-  const tick = () => {
-    running ??= foldAll()
-      // a failed fold leaves its changes for the next tick (or the next dashboard); it must not take the API down
-      .catch((err: unknown) => app.log.error({ err }, 'dashboard fold failed'))
-      .finally(() => {
-        running = undefined;
-      });
-  };
-
-  app.addHook('onReady', async () => {
-    timer = setInterval(tick, every);
-    timer.unref();
-  });
-  app.addHook('onClose', async () => {
-    closing = true;
-    clearInterval(timer);
-    await running;
   });
 });

@@ -15,7 +15,7 @@ import fp from 'fastify-plugin';
 import { IDEMPOTENCY_HEADER } from '@jielong/shared';
 import { LEASE_HELD_SQL } from '@jielong/db';
 import { Prisma, type Db } from '../db.ts';
-import { ApiError, badRequest, conflict, isConnectionLost } from '../errors.ts';
+import { badRequest, idempotencyInProgress, idempotencyKeyReused, isConnectionLost } from '../errors.ts';
 import { sha256 } from '../secrets.ts';
 import { retryIfConnectionLost } from './lost-connection.ts';
 
@@ -23,14 +23,19 @@ const IN_FLIGHT = 0;
 /** a claim without a lease (an API without one, or rows from before leases) may be taken over after this */
 const STALE_CLAIM_MS = 5 * 60_000;
 
-const inProgress = () => conflict('request_in_progress', 'a request with this Idempotency-Key is still being processed');
+/** A request's Idempotency-Key, the endpoint it was sent to and a hash of its body. */
+export interface RequestKey {
+  key: string;
+  scope: string;
+  requestHash: string;
+}
 
 /**
- * The Idempotency-Key of a request to a `keyInTransaction` route (null: none sent), for the route
- * to claim in its write transaction: the first response is stored there and replayed to a retry
- * with the same key and body; another body or endpoint is a 422.
+ * The Idempotency-Key of a request (null: none sent). A `keyInTransaction` route claims it in its
+ * write transaction: the first response is stored there and replayed to a retry with the same key
+ * and body; another body or endpoint is a 422.
  */
-export function idempotencyKeyOf(req: FastifyRequest): { key: string; scope: string; requestHash: string } | null {
+export function idempotencyKeyOf(req: FastifyRequest): RequestKey | null {
   const header = req.headers[IDEMPOTENCY_HEADER];
   if (header === undefined) return null;
   const key = Array.isArray(header) ? header[0] : header;
@@ -44,7 +49,7 @@ export function idempotencyKeyOf(req: FastifyRequest): { key: string; scope: str
  * and the route claims the key anew.
  */
 export async function takeOverStaleClaim(app: FastifyInstance, userId: string, key: string, held: { owner: number | null; claim: string | null; createdAt: Date }) {
-  if (await app.idempotencyClaimAlive(held.owner, held.claim, held.createdAt)) throw inProgress();
+  if (await app.idempotencyClaimAlive(held.owner, held.claim, held.createdAt)) throw idempotencyInProgress();
   await app.prisma.idempotencyKey.deleteMany({ where: { userId, key, statusCode: IN_FLIGHT, claim: held.claim } });
 }
 
@@ -61,7 +66,7 @@ export async function recordResponse(tx: Db, req: FastifyRequest, reply: Fastify
     where: { userId: claim.userId, key: claim.key, claim: claim.token, statusCode: IN_FLIGHT },
     data: { statusCode, responseBody: JSON.parse(String(payload)) as Prisma.InputJsonValue, owner: null, claim: null },
   });
-  if (count !== 1) throw inProgress();
+  if (count !== 1) throw idempotencyInProgress();
   claim.recorded = true;
 }
 
@@ -85,55 +90,46 @@ export default fp(
      * repeated after a lost database connection: a claim it already holds is kept.
      */
     const claimOrReplay = async (req: FastifyRequest, reply: FastifyReply) => {
-      const header = req.headers[IDEMPOTENCY_HEADER];
-      if (!req.routeOptions.config.idempotent || req.routeOptions.config.keyInTransaction || header === undefined || !req.user) return;
-      const key = Array.isArray(header) ? header[0] : header;
-      if (!key || key.length > 200) throw badRequest('Idempotency-Key', 'Idempotency-Key must be 1 to 200 characters');
-
+      if (!req.routeOptions.config.idempotent || req.routeOptions.config.keyInTransaction || !req.user) return;
+      const sent = idempotencyKeyOf(req);
+      if (!sent) return;
+      const { key, scope, requestHash } = sent;
       const userId = req.user.id;
-      const scope = `${req.method} ${req.url.split('?')[0]}`;
-      const requestHash = sha256(typeof req.body === 'string' ? req.body : JSON.stringify(req.body ?? null));
       const token = req.idempotency?.token ?? randomUUID();
       const owner = lease?.key ?? null;
+      const hold = () => {
+        req.idempotency = { userId, key, token, recorded: false };
+        active.add(token);
+      };
 
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
           await app.prisma.idempotencyKey.create({ data: { userId, key, scope, requestHash, statusCode: IN_FLIGHT, responseBody: {}, owner, claim: token } });
-          req.idempotency = { userId, key, token, recorded: false };
-          active.add(token);
-          return;
+          return hold();
         } catch (err) {
           if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
         }
         const stored = await app.prisma.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
         if (!stored) continue; // released between our insert and our read: try to claim again
         if (stored.scope !== scope || stored.requestHash !== requestHash) {
-          throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request', 'Idempotency-Key');
+          throw idempotencyKeyReused();
         }
         if (stored.statusCode === IN_FLIGHT) {
-          if (stored.claim === token) {
-            req.idempotency = { userId, key, token, recorded: false };
-          active.add(token);
-            return;
-          }
-          if (await ownerAlive(stored.owner, stored.claim, stored.createdAt)) throw inProgress();
+          if (stored.claim === token) return hold();
+          if (await ownerAlive(stored.owner, stored.claim, stored.createdAt)) throw idempotencyInProgress();
           // its process is gone and its write (if any) was rolled back with it: the key is ours
           const { count } = await app.prisma.idempotencyKey.updateMany({
             where: { userId, key, statusCode: IN_FLIGHT, claim: stored.claim },
             data: { owner, claim: token, createdAt: new Date() },
           });
-          if (count === 1) {
-            req.idempotency = { userId, key, token, recorded: false };
-          active.add(token);
-            return;
-          }
+          if (count === 1) return hold();
           continue;
         }
         req.idempotency = null;
         reply.header('idempotent-replayed', 'true').code(stored.statusCode);
         return reply.type('application/json').serializer((p: unknown) => JSON.stringify(p)).send(stored.responseBody);
       }
-      throw inProgress();
+      throw idempotencyInProgress();
     };
     app.addHook('preHandler', (req, reply) => retryIfConnectionLost(() => claimOrReplay(req, reply)));
 

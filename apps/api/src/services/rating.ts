@@ -13,7 +13,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { pairwiseAgreement, RATING_REMAINING_CAP, turnsOfPrompt, type Role, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
-import { ApiError, badRequest, conflict, notFound } from '../errors.ts';
+import { ApiError, badRequest, conflict, idempotencyInProgress, idempotencyKeyReused, notFound } from '../errors.ts';
+import type { RequestKey } from '../plugins/idempotency.ts';
 import { prepared } from '../sql.ts';
 import { checkRatings, type RatingSettings } from './answer-ratings.ts';
 
@@ -166,13 +167,6 @@ export async function rankingTarget(prisma: PrismaClient, comparisonId: string, 
   };
 }
 
-/** The Idempotency-Key of a submission, stored with it in its transaction. */
-export interface SubmissionKey {
-  key: string;
-  scope: string;
-  requestHash: string;
-}
-
 /** A ranking as stored, in the shape toRanking takes. */
 export interface StoredRanking {
   id: string;
@@ -205,8 +199,8 @@ const REFUSALS: Record<string, () => ApiError> = {
   comparison_not_found: () => notFound('comparison'),
   already_ranked: () => conflict('already_ranked', 'you have already ranked this comparison'),
   comparison_full: () => new ApiError(409, 'comparison_full', 'this comparison already has all its rankings; ask for the next task'),
-  request_in_progress: () => conflict('request_in_progress', 'a request with this Idempotency-Key is still being processed'),
-  idempotency_key_reused: () => new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request', 'Idempotency-Key'),
+  request_in_progress: idempotencyInProgress,
+  idempotency_key_reused: idempotencyKeyReused,
 };
 
 const isRefusal = (err: unknown): err is Error & { code: string } => err instanceof Error && (err as { code?: string }).code === 'JL001';
@@ -225,7 +219,7 @@ export async function submitRanking(
   rater: { id: string; displayName: string },
   input: RankingInput,
   target: RankingTarget,
-  key: SubmissionKey | null,
+  key: RequestKey | null,
   respond: (submitted: SubmittedRanking) => unknown,
 ): Promise<SubmitOutcome> {
   if (!input.skipped) {
