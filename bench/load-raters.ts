@@ -14,7 +14,7 @@
 // latency a rater feels at a given rate. A run at one size stops early once half of its slots (open × rankings) are ranked, so a small
 // project is not drained into an empty queue (its warm-up then ends after a quarter).
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -67,8 +67,25 @@ export interface LoadResult {
   handOut: Latency;
   submit: Latency;
   retries: number;
+  /** the whole machine's CPU over the timed part (/proc/stat), every process of the run included */
+  cpu: MachineCpu;
   checks: Check[];
   ok: boolean;
+}
+
+export interface MachineCpu {
+  /** CPU-milliseconds spent (user, system, interrupts) per ranking */
+  busyMsPerRanking: number;
+  /** share of the cores' time the hypervisor gave to others (steal): a shared host's slow minutes */
+  stealShare: number;
+}
+
+/** The machine's CPU time so far (/proc/stat, in clock ticks): busy, steal and all. */
+function cpuTicks(): { busy: number; steal: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
+  const busy = user + nice + system + irq + softirq;
+  return { busy, steal, total: busy + idle + iowait + steal };
 }
 
 const WARM_UP_MS = 5000;
@@ -162,10 +179,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const warm = performance.now() + WARM_UP_MS;
     let started = Infinity;
     let startAcks = 0;
+    let startCpu = cpuTicks();
     const deadline = warm + o.seconds * 1000;
     const stop = () => performance.now() >= deadline || run.acks.length >= enough;
     const timed = () => {
-      if (started === Infinity && (performance.now() >= warm || run.acks.length >= enough / 2)) [started, startAcks] = [performance.now(), run.acks.length];
+      if (started === Infinity && (performance.now() >= warm || run.acks.length >= enough / 2)) [started, startAcks, startCpu] = [performance.now(), run.acks.length, cpuTicks()];
       return started !== Infinity;
     };
     await Promise.all(
@@ -176,9 +194,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       ),
     );
     const seconds = (performance.now() - started) / 1000;
+    const endCpu = cpuTicks();
     await client.close();
     const checks = await checkRun(admin, run);
     const rankings = run.acks.length - startAcks;
+    const tickMs = 1000 / 100; // USER_HZ is 100 on Linux
+    const cpu = {
+      busyMsPerRanking: ((endCpu.busy - startCpu.busy) * tickMs) / rankings,
+      stealShare: (endCpu.steal - startCpu.steal) / Math.max(1, endCpu.total - startCpu.total),
+    };
     return {
       target: o.target,
       open: o.open,
@@ -189,6 +213,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       handOut: latency(run.handOutMs),
       submit: latency(run.submitMs),
       retries: run.retries,
+      cpu,
       checks,
       ok: checks.every((c) => c.ok),
     };
@@ -212,7 +237,8 @@ const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 1 : 0) : '-')
 export function describe(r: LoadResult): string {
   return (
     `${r.target.padEnd(5)} open ${String(r.open).padStart(6)}: ${r.rankingsPerSecond.toFixed(1).padStart(6)} rankings/s (${r.rankings} in ${r.seconds.toFixed(1)} s, ${r.retries} retries); ` +
-    `hand-out p50/p95/p99 ${ms(r.handOut.p50)}/${ms(r.handOut.p95)}/${ms(r.handOut.p99)} ms; submit ${ms(r.submit.p50)}/${ms(r.submit.p95)}/${ms(r.submit.p99)} ms`
+    `hand-out p50/p95/p99 ${ms(r.handOut.p50)}/${ms(r.handOut.p95)}/${ms(r.handOut.p99)} ms; submit ${ms(r.submit.p50)}/${ms(r.submit.p95)}/${ms(r.submit.p99)} ms; ` +
+    `machine CPU ${r.cpu.busyMsPerRanking.toFixed(2)} ms/ranking, steal ${(100 * r.cpu.stealShare).toFixed(0)}%`
   );
 }
 
