@@ -12,21 +12,18 @@ import { toRanking } from '../dto.ts';
 import { notFound } from '../errors.ts';
 import { idempotencyKeyOf, takeOverStaleClaim } from '../plugins/idempotency.ts';
 import { retryIfConnectionLost } from '../plugins/lost-connection.ts';
-import { nextRatingTask, rankingTarget, ratingProject, submitRanking, type SubmitOutcome, type SubmittedRanking } from '../services/rating.ts';
+import { nextRatingTask, rankingTarget, submitRanking, type SubmitOutcome, type SubmittedRanking } from '../services/rating.ts';
 
 // The rater's side: blind, shuffled tasks and ranking submissions. Both are on every rater's path
-// many times a minute, so each is one prepared statement for who is asking and one function call.
+// many times a minute: a hand-out is one statement for who is asking and one function call (the
+// project and membership read inside it); a submission reads its target, then is one call.
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/rating-task',
     // a rater holds one task at a time, so asking twice hands out the same one
     { config: { access: access.project('rater'), repeatable: true }, schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
     async (req) => {
-      const user = requireUser(req);
-      const project = await ratingProject(app.prisma, req.params.projectId, user.id);
-      if (!project) throw notFound('project');
-      checkRoles(user, project.member, ['rater']);
-      const handedOut = await nextRatingTask(app.prisma, { id: req.params.projectId, goldRate: project.goldRate }, user.id, app.config.assignmentTtlMs);
+      const handedOut = await nextRatingTask(app.prisma, req.params.projectId, requireUser(req), app.config.assignmentTtlMs);
       if (!handedOut) return { task: null, remaining: 0, remainingCapped: false };
       const { task, gold, remaining } = handedOut;
       // the count is of open comparisons only, and a count that did not drop would give gold away

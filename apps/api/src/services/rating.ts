@@ -5,17 +5,20 @@
 // a comparison's slots happens while holding its row lock (SELECT … FOR UPDATE), so counting and
 // taking a slot are one atomic step and two raters can never both get the last one.
 //
-// A hand-out and a submission are each one call of a PL/pgSQL function (migration
-// 20261201160500_rating_statements): one round trip and one commit, which is what a rater
-// waits for. What needs no lock (the access check, validating the order, the agreement) is done
-// here, before it.
+// A hand-out and a submission are each one call of a PL/pgSQL function (migrations
+// 20261201160500_rating_statements, 20261201220500_rating_task): one round trip and one commit,
+// which is what a rater waits for. A hand-out's access check is read inside its call; a
+// submission's (with validating the order and the agreement) needs no lock and is done here,
+// before it.
 import { createHash, randomUUID } from 'node:crypto';
 import { pairwiseAgreement, RATING_REMAINING_CAP, turnsOfPrompt, type Role, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, idempotencyInProgress, idempotencyKeyReused, notFound } from '../errors.ts';
 import type { RequestKey } from '../plugins/idempotency.ts';
+import { checkRoles } from '../access.ts';
 import { prepared } from '../sql.ts';
+import type { AuthUser } from '../types.ts';
 import { checkRatings, type RatingSettings } from './answer-ratings.ts';
 
 /** Fisher–Yates driven by sha256(seed): the same rater sees the same order of the same comparison. */
@@ -80,37 +83,29 @@ function toTask(row: TaskRow, raterId: string): RatingTask {
   };
 }
 
-/** The project a rater asks in, and their membership (null: no such project). */
-export async function ratingProject(prisma: PrismaClient, projectId: string, userId: string) {
-  const [row] = await prepared<{ goldRate: number; roles: Role[] | null }>(
-    prisma,
-    'jl_rating_project',
-    `SELECT p."goldRate", m.roles::text[] AS roles FROM "Project" p
-     LEFT JOIN "ProjectMember" m ON m."projectId" = p.id AND m."userId" = $2 WHERE p.id = $1`,
-    [projectId, userId],
-  );
-  return row ? { goldRate: row.goldRate, member: row.roles ? { roles: row.roles } : undefined } : null;
-}
-
 const MAX_ATTEMPTS = 50;
 
 /**
- * The caller's current task: their unexpired assignment if they hold one, else (with probability
- * goldRate) a gold comparison, else a new one on the oldest open comparison with a free slot that
- * they have not ranked or skipped. null: nothing left. An attempt whose locked slot was taken
- * meanwhile is tried again in a new transaction, so no transaction holds two comparison locks.
+ * The caller's current task in a project: their unexpired assignment if they hold one, else (with
+ * probability goldRate) a gold comparison, else a new one on the oldest open comparison with a
+ * free slot that they have not ranked or skipped. null: nothing left. 404 for no such project, 403
+ * unless the caller may rate in it: the project and the membership are read by the hand-out's own
+ * call (jielong_rating_task). An attempt whose locked slot was taken meanwhile is tried again in a
+ * new transaction, so no transaction holds two comparison locks.
  */
-export async function nextRatingTask(prisma: PrismaClient, project: { id: string; goldRate: number }, raterId: string, ttlMs: number): Promise<HandedOut | null> {
-  const tryGold = Math.random() < project.goldRate;
+export async function nextRatingTask(prisma: PrismaClient, projectId: string, user: AuthUser, ttlMs: number): Promise<HandedOut | null> {
+  const goldDraw = Math.random();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const [{ handed }] = await prepared<{ handed: { retry?: true; task?: TaskRow | null; remaining?: number } }>(
+    const [{ handed }] = await prepared<{ handed: { project?: false; denied?: true; roles?: Role[] | null; retry?: true; task?: TaskRow | null; remaining?: number } }>(
       prisma,
-      'jl_hand_out',
-      'SELECT "jielong_hand_out"($1, $2, $3, $4, $5) AS handed',
-      [project.id, raterId, ttlMs, tryGold, RATING_REMAINING_CAP],
+      'jl_rating_task',
+      'SELECT "jielong_rating_task"($1, $2, $3, $4, $5, $6) AS handed',
+      [projectId, user.id, user.roles.includes('admin'), goldDraw, ttlMs, RATING_REMAINING_CAP],
     );
+    if (handed.project === false) throw notFound('project');
+    if (handed.denied) checkRoles(user, handed.roles ? { roles: handed.roles } : undefined, ['rater']);
     if (handed.retry) continue;
-    return handed.task ? { task: toTask(handed.task, raterId), gold: handed.task.gold, remaining: handed.remaining! } : null;
+    return handed.task ? { task: toTask(handed.task, user.id), gold: handed.task.gold, remaining: handed.remaining! } : null;
   }
   return null;
 }
