@@ -1,5 +1,6 @@
 // What must hold after a load run, asked of the database itself (not of what the API answered).
 import type pg from 'pg';
+import { pairwiseAgreement } from '@jielong/shared';
 
 export interface Ack {
   rankingId: string;
@@ -47,6 +48,19 @@ export async function checkRun(db: pg.ClientBase, run: RunRecord): Promise<Check
     [run.projectId],
   );
   add('closed exactly at N', closedWrong.rows[0].n === 0, `${closedWrong.rows[0].n} comparisons complete without N rankings, or open with them`);
+
+  // the agreement each submission added under the comparison's lock, against the definition over all its rankings
+  const ranked = await db.query(
+    `SELECT c.id, c."comparedPairs" AS compared, c."agreedPairs" AS agreed,
+       coalesce((SELECT json_agg(r."order") FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders
+     FROM "Comparison" c WHERE c."projectId" = $1 AND EXISTS (SELECT 1 FROM "Ranking" r WHERE r."comparisonId" = c.id AND r."createdAt" >= $2)`,
+    [run.projectId, run.since],
+  );
+  const agreementWrong = ranked.rows.filter((c) => {
+    const exact = pairwiseAgreement(c.orders);
+    return c.compared !== exact.comparedPairs || c.agreed !== exact.agreedPairs;
+  });
+  add('agreement exact', agreementWrong.length === 0, `${agreementWrong.length} of ${ranked.rowCount} comparisons ranked in the run keep another agreement than their rankings' (or none)`);
 
   const twice = await db.query(
     `SELECT count(*)::int AS n FROM (SELECT 1 FROM "Ranking" r JOIN "Comparison" c ON c.id = r."comparisonId"

@@ -2,13 +2,14 @@
 // do the same reads and writes as the API, straight through pg: no HTTP, no ORM, no Fastify. Who
 // the token is and their role (one statement), then the hand-out function (the rater's lock, the
 // held or next comparison under its row lock, the assignment, the task, the remaining count); or
-// the submission's read (answers, orders) and the submit function (the key, the checks under the
-// comparison's lock, the ranking, the assignment, closing at N, the stored response). Both
+// the submission's read (its answers) and the submit function (the key, the checks under the
+// comparison's lock, the ranking, its agreement with the others, the assignment, closing at N, the
+// stored response). Both
 // functions are the API's own (migration 20261201160500_rating_statements): what the floor
 // measures is the database's share, and the ratio to it the API's own overhead.
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { pairwiseAgreement, RATING_REMAINING_CAP } from '@jielong/shared';
+import { RATING_REMAINING_CAP } from '@jielong/shared';
 import type { HandOut, RaterClient, RankingBody, Submitted } from './client.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -61,21 +62,17 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
       const id = randomUUID();
       const createdAt = new Date();
       const target = await run(
-        `SELECT coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS answers,
-           coalesce((SELECT json_agg(r."order" ORDER BY r.id) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders,
-           "jielong_orders_fingerprint"(c.id) AS fingerprint FROM "Comparison" c WHERE c.id = $1`,
+        `SELECT coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS answers FROM "Comparison" c WHERE c.id = $1`,
         [comparisonId],
       );
       const t = target.rows[0];
       const ids = new Set<string>(t.answers);
       if (!body.skipped && (order.flat().length !== ids.size || !order.flat().every((a) => ids.has(a)))) throw new Error('floor: bad order');
-      const agreement = body.skipped ? null : pairwiseAgreement([...t.orders, order]);
       const response = { ranking: { id, comparisonId, order, skipped: body.skipped, createdAt: createdAt.toISOString() }, comparisonStatus: 'open' };
       const { rows } = await run(
-        'SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS result',
+        'SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) AS result',
         [comparisonId, raterId, id, JSON.stringify(order), '{}', false, null, body.timeSpentMs, body.skipped, body.skipReason ?? null,
-          createdAt.toISOString().replace('Z', ''), '[]', agreement?.comparedPairs ?? null, agreement?.agreedPairs ?? null, t.fingerprint,
-          key, scope, hash, JSON.stringify(response)],
+          createdAt.toISOString().replace('Z', ''), '[]', key, scope, hash, JSON.stringify(response)],
       );
       const result = rows[0].result;
       if (result.outcome === 'replayed') return { status: result.statusCode, rankingId: result.body.ranking.id, replayed: true };

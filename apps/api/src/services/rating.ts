@@ -6,12 +6,12 @@
 // taking a slot are one atomic step and two raters can never both get the last one.
 //
 // A hand-out and a submission are each one call of a PL/pgSQL function (migrations
-// 20261201160500_rating_statements, 20261201220500_rating_task): one round trip and one commit,
-// which is what a rater waits for. A hand-out's access check is read inside its call; a
-// submission's (with validating the order and the agreement) needs no lock and is done here,
-// before it.
+// 20261201160500_rating_statements, 20261201220500_rating_task, 20261201221000_agreement_under_lock):
+// one round trip and one commit, which is what a rater waits for. A hand-out's access check is
+// read inside its call; a submission's, and validating its order, need no lock and are done here,
+// before it. Its agreement with the other rankings is computed in the call, under the lock.
 import { createHash, randomUUID } from 'node:crypto';
-import { pairwiseAgreement, RATING_REMAINING_CAP, turnsOfPrompt, type Role, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
+import { RATING_REMAINING_CAP, turnsOfPrompt, type Role, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, idempotencyInProgress, idempotencyKeyReused, notFound } from '../errors.ts';
@@ -129,25 +129,20 @@ export function checkOrder(order: string[][], answerIds: string[]) {
   }
 }
 
-/** A submission's target as read before it is stored: its project, the caller's membership, its answers and its rankings' orders. */
+/** A submission's target as read before it is stored: its project's rating settings, the caller's membership and its answers. */
 export interface RankingTarget {
   settings: RatingSettings;
   member: { roles: Role[] } | undefined;
   answerIds: string[];
-  /** the orders of its non-skipped rankings, and their jielong_orders_fingerprint */
-  orders: string[][][];
-  ordersFingerprint: string;
 }
 
 /** null: no such comparison. */
 export async function rankingTarget(prisma: PrismaClient, comparisonId: string, userId: string): Promise<RankingTarget | null> {
-  const [row] = await prepared<{ ratingScales: RatingSettings['ratingScales']; thumbs: boolean; roles: Role[] | null; answerIds: string[]; orders: string[][][]; fingerprint: string }>(
+  const [row] = await prepared<{ ratingScales: RatingSettings['ratingScales']; thumbs: boolean; roles: Role[] | null; answerIds: string[] }>(
     prisma,
     'jl_ranking_target',
     `SELECT p."ratingScales", p.thumbs, m.roles::text[] AS roles,
-       coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS "answerIds",
-       coalesce((SELECT json_agg(r."order" ORDER BY r.id) FROM "Ranking" r WHERE r."comparisonId" = c.id AND NOT r.skipped), '[]') AS orders,
-       "jielong_orders_fingerprint"(c.id) AS fingerprint
+       coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS "answerIds"
      FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId"
      LEFT JOIN "ProjectMember" m ON m."projectId" = p.id AND m."userId" = $2 WHERE c.id = $1`,
     [comparisonId, userId],
@@ -157,8 +152,6 @@ export async function rankingTarget(prisma: PrismaClient, comparisonId: string, 
     settings: { ratingScales: row.ratingScales, thumbs: row.thumbs },
     member: row.roles ? { roles: row.roles } : undefined,
     answerIds: row.answerIds,
-    orders: row.orders,
-    ordersFingerprint: row.fingerprint,
   };
 }
 
@@ -205,8 +198,7 @@ const isRefusal = (err: unknown): err is Error & { code: string } => err instanc
  * its N rankings. The rater must hold an unexpired assignment, or a slot must still be free.
  * `respond` gives the response for a stored ranking; with a key it is stored in the same
  * transaction (its comparisonStatus set there). Validation happens first, here: a comparison's
- * answers never change. The agreement is computed here from the orders read; if another ranking
- * committed meanwhile, it is stored as unknown, for the dashboard to compute.
+ * answers never change. The comparison's agreement is added to in the call, under its lock.
  */
 export async function submitRanking(
   prisma: PrismaClient,
@@ -244,18 +236,15 @@ export async function submitRanking(
   // the stored answer is written with comparisonStatus 'open'; the function sets the real one
   const body = key ? respond({ ranking, comparisonStatus: 'open' }) : null;
 
-  // agreement is kept on the comparison for the dashboard (a skip changes nothing)
-  const agreement = input.skipped ? null : pairwiseAgreement([...target.orders, ranking.order]);
   let result: { outcome: string; status?: 'open' | 'complete'; statusCode?: number; body?: unknown; owner?: number | null; claim?: string | null; createdAt?: string };
   try {
     [{ result }] = await prepared<{ result: typeof result }>(
       prisma,
       'jl_submit_ranking',
-      `SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) AS result`,
+      `SELECT "jielong_submit_ranking"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) AS result`,
       [
         comparisonId, rater.id, id, JSON.stringify(ranking.order), JSON.stringify(ranking.flags), ranking.allBad, ranking.comment,
         ranking.timeSpentMs, ranking.skipped, ranking.skipReason, createdAt.toISOString().replace('Z', ''), JSON.stringify(ratings),
-        agreement?.comparedPairs ?? null, agreement?.agreedPairs ?? null, target.ordersFingerprint,
         key?.key ?? null, key?.scope ?? null, key?.requestHash ?? null, body === null ? null : JSON.stringify(body),
       ],
     );
