@@ -119,9 +119,10 @@ export async function foldDashboardChanges(db: PrismaClient, projectId: string, 
 
 /**
  * Computes the agreement of comparisons whose agreement is unknown (null: ranked before each
- * comparison kept its own, revised, or raced by another submission), at most `limit` of them, with
- * the same pairwiseAgreement the submissions use. The change of each names it for the next fold.
- * Returns whether there may be more.
+ * comparison kept its own, a ranking revised or taken back, or a submission raced by another
+ * before 20261201221000_agreement_under_lock), at most `limit` of them, with pairwiseAgreement,
+ * the definition the submissions add to (jielong_agreement_with). The change of each names it for
+ * the next fold. Returns whether there may be more.
  */
 export async function fillAgreement(db: Db, projectId: string, { limit = Infinity, batch: size = FILL_BATCH, stop }: FoldBounds = {}): Promise<boolean> {
   let after = '';
