@@ -5,10 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import pg from 'pg';
-import { applyMigrations } from '@jielong/db';
 import { pairwiseAgreement, type RankingOrder } from '@jielong/shared';
-import { createEmptyDatabase } from '../helpers/db.ts';
+import { migratedClient } from '../helpers/db.ts';
 
 /** An order of some of the answers a–e: a shuffled subset cut into groups (ties). */
 const order = fc
@@ -21,14 +19,7 @@ const order = fc
   });
 
 test('what each ranking adds to the agreement, under the lock, sums to pairwiseAgreement over all of them', async (t) => {
-  const db = await createEmptyDatabase('dbtest_agreement');
-  await applyMigrations(db.url, { createDatabase: false });
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  t.after(async () => {
-    await client.end();
-    await db.drop();
-  });
+  const client = await migratedClient(t, 'dbtest_agreement');
   await fc.assert(
     fc.asyncProperty(fc.array(order, { maxLength: 6 }), async (orders) => {
       let compared = 0;

@@ -8,20 +8,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import pg from 'pg';
-import { applyMigrations } from '@jielong/db';
-import { createEmptyDatabase } from '../helpers/db.ts';
+import { migratedClient } from '../helpers/db.ts';
 
-async function migrated(t: test.TestContext) {
-  const db = await createEmptyDatabase('dbtest_counts');
-  await applyMigrations(db.url, { createDatabase: false });
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  t.after(async () => {
-    await client.end();
-    await db.drop();
-  });
-  return client;
-}
+const migrated = (t: test.TestContext) => migratedClient(t, 'dbtest_counts');
 
 /** A project with `comparisons` comparisons of 2 answers (N = `required`) and `raters` raters. */
 async function seed(db: pg.Client, comparisons: number, raters: number, required: number) {

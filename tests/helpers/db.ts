@@ -45,3 +45,16 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
     },
   };
 }
+
+/** A migrated database for one test and a plain pg client on it, both gone when the test ends. */
+export async function migratedClient(t: { after(fn: () => Promise<void>): void }, prefix: string): Promise<pg.Client> {
+  const db = await createEmptyDatabase(prefix);
+  await applyMigrations(db.url, { createDatabase: false });
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  t.after(async () => {
+    await client.end();
+    await db.drop();
+  });
+  return client;
+}
