@@ -14,7 +14,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { RATING_REMAINING_CAP, turnsOfPrompt, type Role, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
 import type { Db, PrismaClient } from '../db.ts';
-import { ApiError, badRequest, conflict, idempotencyInProgress, idempotencyKeyReused, notFound } from '../errors.ts';
+import { ApiError, badRequest, conflict, forbidden, idempotencyInProgress, idempotencyKeyReused, notFound } from '../errors.ts';
 import type { RequestKey } from '../plugins/idempotency.ts';
 import { checkRoles } from '../access.ts';
 import { prepared } from '../sql.ts';
@@ -103,7 +103,11 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, us
       [projectId, user.id, user.roles.includes('admin'), goldDraw, ttlMs, RATING_REMAINING_CAP],
     );
     if (handed.project === false) throw notFound('project');
-    if (handed.denied) checkRoles(user, handed.roles ? { roles: handed.roles } : undefined, ['rater']);
+    if (handed.denied) {
+      // the 403 worded from the roles, as every project route words it; refused either way, never "nothing left"
+      checkRoles(user, handed.roles ? { roles: handed.roles } : undefined, ['rater']);
+      throw forbidden('needs the rater role in this project');
+    }
     if (handed.retry) continue;
     return handed.task ? { task: toTask(handed.task, user.id), gold: handed.task.gold, remaining: handed.remaining! } : null;
   }
