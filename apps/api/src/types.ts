@@ -49,7 +49,7 @@ declare module 'fastify' {
     artifacts: ArtifactStore;
     /** where training jobs are sent; null when the API runs without one (job creation answers 503) */
     jobQueue: JobQueue | null;
-    /** this process's lease (startProcessLease): lets other processes see that its Idempotency-Key claims are live */
+    /** this process's lease (startProcessLease): lets other processes see that its Idempotency-Key claims are live, and listens for changes */
     lease: ProcessLease | null;
     /** every API route with its declared access rule */
     routeAccess: RouteAccess[];
@@ -70,5 +70,7 @@ declare module 'fastify' {
     repeatable?: boolean;
     /** who may call the route; required on every API route */
     access?: AccessRule;
+    /** the route may end a session, revoke a token or change a user: the credentials kept in memory are forgotten before it answers (plugins/auth.ts) */
+    changesCredentials?: boolean;
   }
 }

@@ -2,6 +2,10 @@
 // connection, so any process can tell whether the owner of a half-done piece of work (an
 // Idempotency-Key claimed but never answered) is still alive. kill -9 closes the socket and
 // PostgreSQL releases the lock at once; no heartbeat rows, no timeouts to tune.
+//
+// The same connection LISTENs for the process: what a process keeps in memory from the database
+// (the credentials of apps/api/src/plugins/auth.ts) is told of changes by triggers' NOTIFY, and
+// while the connection is down nothing is known, so a listener is told to forget it all.
 import { randomInt } from 'node:crypto';
 import pg from 'pg';
 
@@ -12,6 +16,14 @@ const RECONNECT_MS = 500;
 export interface ProcessLease {
   /** this process's key (1 … 2^31-1), stored beside the work it owns */
   readonly key: number;
+  /**
+   * Calls `onChange` on every notification on `channel`, and whenever the connection was lost
+   * (notifications may have been missed meanwhile). Resolves once the channel is listened to, if
+   * the connection is up; after a reconnect it is listened to again.
+   */
+  listen(channel: string, onChange: () => void): Promise<void>;
+  /** whether `channel` is listened to right now: only then is what its notifications keep up to date */
+  listening(channel: string): boolean;
   stop(): Promise<void>;
 }
 
@@ -30,6 +42,18 @@ export async function startProcessLease(url: string): Promise<ProcessLease> {
   let client: pg.Client | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  const listeners = new Map<string, () => void>();
+  /** channels LISTENed to on the current connection */
+  const heard = new Set<string>();
+  const forgetAll = () => {
+    heard.clear();
+    for (const onChange of listeners.values()) onChange();
+  };
+  // channel names are the callers' constants, quoted as identifiers
+  const listenOn = async (c: pg.Client, channel: string) => {
+    await c.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+    if (client === c) heard.add(channel);
+  };
 
   const retryLater = () => {
     if (stopped) return;
@@ -39,6 +63,7 @@ export async function startProcessLease(url: string): Promise<ProcessLease> {
   const take = async () => {
     const c = new pg.Client({ connectionString: url, application_name: 'jielong-lease' });
     c.on('error', () => {}); // reported by 'end' below
+    c.on('notification', (n) => listeners.get(n.channel)?.());
     try {
       await c.connect();
       await c.query('SELECT pg_advisory_lock($1, $2)', [LEASE_LOCK_CLASS, key]);
@@ -52,18 +77,29 @@ export async function startProcessLease(url: string): Promise<ProcessLease> {
     c.on('end', () => {
       if (client !== c) return;
       client = null;
+      forgetAll();
       retryLater();
     });
+    // what changed while no connection listened is unknown
+    forgetAll();
+    await Promise.all([...listeners.keys()].map((channel) => listenOn(c, channel))).catch(() => c.end());
   };
 
   await take();
   return {
     key,
+    async listen(channel, onChange) {
+      listeners.set(channel, onChange);
+      // a connection lost meanwhile listens again when it is back
+      if (client) await listenOn(client, channel).catch(() => {});
+    },
+    listening: (channel) => client !== null && heard.has(channel),
     async stop() {
       stopped = true;
       clearTimeout(timer);
       const c = client;
       client = null;
+      forgetAll();
       await c?.end();
     },
   };

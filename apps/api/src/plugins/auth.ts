@@ -1,14 +1,28 @@
 // Resolves the caller on every request: a bearer API token (scripts) or the session cookie (UI).
+//
+// A rater's every hand-out and submission asks who is calling, and a round trip for it was two of
+// the five statements of a ranking (issue 13). So what a credential resolved to is kept in memory
+// (kept-reads.ts): the triggers of migration 20261202010000_credentials_changed tell every process
+// at the commit of a logout, a revocation, a password or role change, by any writer, and all that
+// was kept is forgotten. A route that changes one (`config.changesCredentials`) forgets before it
+// answers, not only when its notification arrives. Only a credential that resolved is kept: a
+// refused one is asked again each time.
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { SESSION_COOKIE, type Role } from '@jielong/shared';
 import { sha256 } from '../secrets.ts';
 import { ApiError } from '../errors.ts';
 import { retryIfConnectionLost } from './lost-connection.ts';
+import { KeptReads } from '../kept-reads.ts';
 import { isoColumn, prepared } from '../sql.ts';
 import type { AuthUser } from '../types.ts';
 
 const TOKEN_TOUCH_MS = 60_000;
+/** the channel of jielong_credentials_changed */
+const CREDENTIALS_CHANNEL = 'jielong_credentials';
+/** credentials kept at most, and for at most this long should a notification ever be lost */
+const KEPT_CREDENTIALS = 10_000;
+const KEPT_MS = 60_000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -35,8 +49,17 @@ function crossSiteReason(req: FastifyRequest): string | null {
 
 type UserRow = { id: string; email: string; displayName: string; roles: Role[]; locale: string; createdAt: string };
 
+/** What a credential resolved to: its user, until when (a session) and when its use was last recorded (a token). */
+interface Kept {
+  user: AuthUser;
+  expiresAt?: number;
+  tokenId?: string;
+  touchedAt?: number;
+}
+
+/** frozen: one kept user is every request's of that credential */
 function toAuthUser(u: UserRow): AuthUser {
-  return { id: u.id, email: u.email, displayName: u.displayName, roles: u.roles, locale: u.locale, createdAt: new Date(u.createdAt) };
+  return Object.freeze({ id: u.id, email: u.email, displayName: u.displayName, roles: Object.freeze(u.roles) as Role[], locale: u.locale, createdAt: new Date(u.createdAt) });
 }
 
 // Asked on every request, so each is one prepared statement on the pool (see sql.ts)
@@ -45,13 +68,18 @@ const TOKEN_SQL = `SELECT t.id AS "tokenId", t."revokedAt" IS NOT NULL AS revoke
     t."lastUsedAt" IS NULL OR t."lastUsedAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => $2::float8 / 1000) AS stale, ${USER_COLUMNS}
   FROM "ApiToken" t JOIN "User" u ON u.id = t."userId" WHERE t."tokenHash" = $1`;
 const TOUCH_SQL = `UPDATE "ApiToken" SET "lastUsedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1`;
-const SESSION_SQL = `SELECT ${USER_COLUMNS} FROM "Session" s JOIN "User" u ON u.id = s."userId"
+const SESSION_SQL = `SELECT ${USER_COLUMNS}, ${isoColumn('s."expiresAt"')} AS "expiresAt" FROM "Session" s JOIN "User" u ON u.id = s."userId"
   WHERE s."tokenHash" = $1 AND s."expiresAt" > now() AT TIME ZONE 'UTC'`;
 
 export default fp(async (app) => {
   app.decorateRequest('user', null);
-  // what one account may see is never for a shared cache, nor for the browser's back button after logout
+  // credential hash → what it resolved to
+  const kept = new KeptReads<Kept>(app.lease, CREDENTIALS_CHANNEL, { max: KEPT_CREDENTIALS, maxAgeMs: KEPT_MS });
+  await kept.listen();
   app.addHook('onSend', async (req, reply) => {
+    // its notification may come after the response: the caller's next request must not find the old credential
+    if (req.routeOptions.config.changesCredentials) kept.forget();
+    // what one account may see is never for a shared cache, nor for the browser's back button after logout
     if (req.user && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
   app.addHook('onRequest', async (req) => {
@@ -59,12 +87,27 @@ export default fp(async (app) => {
     if (authorization) {
       const m = /^Bearer\s+(\S+)$/i.exec(authorization);
       if (!m) throw new ApiError(401, 'unauthenticated', 'Authorization must be "Bearer <token>"', 'authorization');
+      const hash = sha256(m[1]);
+      const key = `token ${hash}`;
+      const known = kept.get(key);
+      if (known) {
+        if (Date.now() - known.touchedAt! >= TOKEN_TOUCH_MS) {
+          known.touchedAt = Date.now();
+          await retryIfConnectionLost(() => prepared(app.prisma, 'jl_auth_touch', TOUCH_SQL, [known.tokenId]));
+        }
+        req.user = known.user;
+        return;
+      }
+      const mark = kept.mark();
       // a read and a touch, both safe to repeat when the database connection broke under them
       req.user = await retryIfConnectionLost(async () => {
-        const [token] = await prepared<UserRow & { tokenId: string; revoked: boolean; stale: boolean }>(app.prisma, 'jl_auth_token', TOKEN_SQL, [sha256(m[1]), TOKEN_TOUCH_MS]);
+        const [token] = await prepared<UserRow & { tokenId: string; revoked: boolean; stale: boolean }>(app.prisma, 'jl_auth_token', TOKEN_SQL, [hash, TOKEN_TOUCH_MS]);
         if (!token || token.revoked) throw new ApiError(401, 'unauthenticated', 'unknown or revoked API token', 'authorization');
         if (token.stale) await prepared(app.prisma, 'jl_auth_touch', TOUCH_SQL, [token.tokenId]);
-        return toAuthUser(token);
+        const user = toAuthUser(token);
+        // a token whose use was recorded less than a minute ago is touched again a minute from now at the latest
+        kept.keep(key, mark, { user, tokenId: token.tokenId, touchedAt: Date.now() });
+        return user;
       });
       return;
     }
@@ -72,7 +115,18 @@ export default fp(async (app) => {
     if (!cookie) return;
     const crossSite = crossSiteReason(req);
     if (crossSite) throw new ApiError(403, 'cross_site', `a request that changes data must come from the studio's own pages (${crossSite})`, 'origin');
-    const [user] = await retryIfConnectionLost(() => prepared<UserRow>(app.prisma, 'jl_auth_session', SESSION_SQL, [sha256(cookie)]));
-    if (user) req.user = toAuthUser(user);
+    const hash = sha256(cookie);
+    const key = `session ${hash}`;
+    const known = kept.get(key);
+    if (known && Date.now() < known.expiresAt!) {
+      req.user = known.user;
+      return;
+    }
+    if (known) kept.drop(key);
+    const mark = kept.mark();
+    const [session] = await retryIfConnectionLost(() => prepared<UserRow & { expiresAt: string }>(app.prisma, 'jl_auth_session', SESSION_SQL, [hash]));
+    if (!session) return;
+    req.user = toAuthUser(session);
+    kept.keep(key, mark, { user: req.user, expiresAt: Date.parse(session.expiresAt) });
   });
 });

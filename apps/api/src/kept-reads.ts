@@ -1,0 +1,66 @@
+// What a process read from the database and keeps in memory until a writer changes it: the
+// triggers of a channel NOTIFY at every commit that changes what it keeps, on any process, and the
+// process's lease connection listens (packages/db lease.ts). Nothing is kept while it does not
+// listen, a notification forgets everything, and a read begun before a forget is not kept (it may
+// have read what the forget was about). Rows change rarely next to how often they are read, so
+// forgetting everything at once costs little and cannot miss a key.
+import type { ProcessLease } from '@jielong/db';
+
+export interface KeptReadsOptions {
+  /** entries kept at most (the oldest is dropped first) */
+  max?: number;
+  /** how long an entry is kept at most, should a notification ever be lost */
+  maxAgeMs?: number;
+}
+
+export class KeptReads<T> {
+  readonly #entries = new Map<string, { value: T; keptAt: number }>();
+  /** counts the forgets */
+  #epoch = 0;
+  readonly #lease: ProcessLease | null;
+  readonly #channel: string;
+  readonly #max: number;
+  readonly #maxAgeMs: number;
+
+  constructor(lease: ProcessLease | null, channel: string, { max = 10_000, maxAgeMs = 60_000 }: KeptReadsOptions = {}) {
+    this.#lease = lease;
+    this.#channel = channel;
+    this.#max = max;
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  /** Starts listening (without a lease nothing is ever kept). */
+  async listen(): Promise<void> {
+    await this.#lease?.listen(this.#channel, () => this.forget());
+  }
+
+  forget(): void {
+    this.#epoch++;
+    this.#entries.clear();
+  }
+
+  get(key: string): T | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (Date.now() - entry.keptAt < this.#maxAgeMs) return entry.value;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  /** A mark to take before reading what `keep` is then given. */
+  mark(): number {
+    return this.#epoch;
+  }
+
+  /** Keeps `value`, read after `mark` was taken, unless something was forgotten since or no one listens. */
+  keep(key: string, mark: number, value: T): void {
+    if (mark !== this.#epoch || !this.#lease?.listening(this.#channel)) return;
+    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { value, keptAt: Date.now() });
+  }
+
+  /** drops one entry (one whose value has ended, an expired session) */
+  drop(key: string): void {
+    this.#entries.delete(key);
+  }
+}
