@@ -1,10 +1,10 @@
 // The anchor of bench/load-raters.ts: a rater's hand-out and submit as the fewest statements that
 // do the same reads and writes as the API, straight through pg: no HTTP, no ORM, no Fastify. Who
-// the token is and their role (one statement), then the hand-out function (the rater's lock, the
-// held or next comparison under its row lock, the assignment, the task, the remaining count); or
-// the submission's read (its answers) and the submit function (the key, the checks under the
-// comparison's lock, the ranking, its agreement with the others, the assignment, closing at N, the
-// stored response). Both
+// the token is and their role (one statement the first time, then kept, as the API keeps them),
+// then the hand-out function (the rater's lock, the held or next comparison under its row lock,
+// the assignment, the task, the remaining count); or the submit function (the key, the checks under
+// the comparison's lock, the ranking, its agreement with the others, the assignment, closing at N,
+// the stored response), its order checked against the answers the hand-out gave. Both
 // functions are the API's own (migration 20261201160500_rating_statements): what the floor
 // measures is the database's share, and the ratio to it the API's own overhead.
 import { createHash, randomUUID } from 'node:crypto';
@@ -32,13 +32,20 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
     }
   };
 
+  const raters = new Map<string, string>();
+  /** the comparison's answer ids, as its hand-out gave them */
+  const answersOf = new Map<string, string[]>();
+
   async function raterOf(token: string, projectId: string): Promise<string> {
+    const known = raters.get(token);
+    if (known) return known;
     const { rows } = await run(`SELECT u.id FROM "ApiToken" t JOIN "User" u ON u.id = t."userId"
        JOIN "ProjectMember" m ON m."userId" = u.id AND m."projectId" = $2 AND 'rater' = ANY(m.roles)
        WHERE t."tokenHash" = $1 AND t."revokedAt" IS NULL`,
       [sha256(token), projectId],
     );
     if (!rows[0]) throw new Error('floor: token not a rater of the project');
+    raters.set(token, rows[0].id);
     return rows[0].id;
   }
 
@@ -50,6 +57,7 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
         const handed = rows[0].handed;
         if (handed.retry) continue;
         if (!handed.task) return { task: null, remaining: 0 } satisfies HandOut;
+        answersOf.set(handed.task.id, handed.task.answers.map((a: { id: string }) => a.id));
         return { task: { comparisonId: handed.task.id, answers: handed.task.answers }, remaining: Math.min(handed.remaining, RATING_REMAINING_CAP) };
       }
     },
@@ -61,12 +69,7 @@ export function floorClient(url: string, poolSize: number, projectId: string, tt
       const order = body.skipped ? [] : body.order!;
       const id = randomUUID();
       const createdAt = new Date();
-      const target = await run(
-        `SELECT coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS answers FROM "Comparison" c WHERE c.id = $1`,
-        [comparisonId],
-      );
-      const t = target.rows[0];
-      const ids = new Set<string>(t.answers);
+      const ids = new Set(answersOf.get(comparisonId));
       if (!body.skipped && (order.flat().length !== ids.size || !order.flat().every((a) => ids.has(a)))) throw new Error('floor: bad order');
       const response = { ranking: { id, comparisonId, order, skipped: body.skipped, createdAt: createdAt.toISOString() }, comparisonStatus: 'open' };
       const { rows } = await run(

@@ -12,6 +12,7 @@ import { ApiError, frameworkErrors, registerErrorHandling } from './errors.ts';
 import type { AppConfig } from './types.ts';
 import { DEFAULT_LOGIN_LIMIT } from './services/login-limit.ts';
 import authPlugin from './plugins/auth.ts';
+import keptReadsPlugin from './plugins/kept-reads.ts';
 import helmet from '@fastify/helmet';
 import storableTextPlugin from './plugins/storable-text.ts';
 import idempotencyPlugin from './plugins/idempotency.ts';
@@ -122,6 +123,7 @@ export async function buildApp(opts: BuildAppOptions) {
   await app.register(storableTextPlugin);
   await app.register(accessRulesPlugin);
   await app.register(lostConnectionPlugin);
+  await app.register(keptReadsPlugin);
   await app.register(authPlugin);
   await app.register(idempotencyPlugin);
   await app.register(cleanupPlugin);

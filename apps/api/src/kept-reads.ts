@@ -1,10 +1,15 @@
 // What a process read from the database and keeps in memory until a writer changes it: the
-// triggers of a channel NOTIFY at every commit that changes what it keeps, on any process, and the
-// process's lease connection listens (packages/db lease.ts). Nothing is kept while it does not
-// listen, a notification forgets everything, and a read begun before a forget is not kept (it may
-// have read what the forget was about). Rows change rarely next to how often they are read, so
-// forgetting everything at once costs little and cannot miss a key.
+// triggers of migration 20261202010000_kept_reads NOTIFY at every commit that changes any of it,
+// on any process, and the process's lease connection listens (packages/db lease.ts). Nothing is
+// kept while it does not listen, a notification forgets everything, and a read begun before a
+// forget is not kept (it may have read what the forget was about). What is kept changes rarely
+// next to how often it is read, so forgetting all of it at once costs little and cannot miss a key.
+// Made through the kept-reads plugin, which also forgets when a route of this process changed
+// something (its notification may arrive after the response).
 import type { ProcessLease } from '@jielong/db';
+
+/** the channel of jielong_kept_reads_changed */
+export const KEPT_READS_CHANNEL = 'jielong_kept_reads';
 
 export interface KeptReadsOptions {
   /** entries kept at most (the oldest is dropped first) */
@@ -18,20 +23,18 @@ export class KeptReads<T> {
   /** counts the forgets */
   #epoch = 0;
   readonly #lease: ProcessLease | null;
-  readonly #channel: string;
   readonly #max: number;
   readonly #maxAgeMs: number;
 
-  constructor(lease: ProcessLease | null, channel: string, { max = 10_000, maxAgeMs = 60_000 }: KeptReadsOptions = {}) {
+  constructor(lease: ProcessLease | null, { max = 10_000, maxAgeMs = 60_000 }: KeptReadsOptions = {}) {
     this.#lease = lease;
-    this.#channel = channel;
     this.#max = max;
     this.#maxAgeMs = maxAgeMs;
   }
 
   /** Starts listening (without a lease nothing is ever kept). */
   async listen(): Promise<void> {
-    await this.#lease?.listen(this.#channel, () => this.forget());
+    await this.#lease?.listen(KEPT_READS_CHANNEL, () => this.forget());
   }
 
   forget(): void {
@@ -54,7 +57,7 @@ export class KeptReads<T> {
 
   /** Keeps `value`, read after `mark` was taken, unless something was forgotten since or no one listens. */
   keep(key: string, mark: number, value: T): void {
-    if (mark !== this.#epoch || !this.#lease?.listening(this.#channel)) return;
+    if (mark !== this.#epoch || !this.#lease?.listening(KEPT_READS_CHANNEL)) return;
     if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, { value, keptAt: Date.now() });
   }

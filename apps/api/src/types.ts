@@ -4,6 +4,7 @@ import type { PrismaClient } from './db.ts';
 import type { LoginLimit } from './services/login-limit.ts';
 import type { AccessRule } from './access.ts';
 import type { RouteAccess } from './plugins/access-rules.ts';
+import type { KeptReads, KeptReadsOptions } from './kept-reads.ts';
 
 export interface AuthUser {
   id: string;
@@ -51,6 +52,8 @@ declare module 'fastify' {
     jobQueue: JobQueue | null;
     /** this process's lease (startProcessLease): lets other processes see that its Idempotency-Key claims are live, and listens for changes */
     lease: ProcessLease | null;
+    /** reads kept in memory until a writer changes them (plugins/kept-reads.ts) */
+    keptReads: <T>(options?: KeptReadsOptions) => Promise<KeptReads<T>>;
     /** every API route with its declared access rule */
     routeAccess: RouteAccess[];
     /** whether the request that claimed an Idempotency-Key may still answer it (plugins/idempotency.ts) */
@@ -70,7 +73,7 @@ declare module 'fastify' {
     repeatable?: boolean;
     /** who may call the route; required on every API route */
     access?: AccessRule;
-    /** the route may end a session, revoke a token or change a user: the credentials kept in memory are forgotten before it answers (plugins/auth.ts) */
-    changesCredentials?: boolean;
+    /** the route may change what the kept reads hold (a session, a token, a user, a membership, a project's scales): they are forgotten before it answers (plugins/kept-reads.ts) */
+    changesKeptReads?: boolean;
   }
 }

@@ -42,12 +42,12 @@ export async function startProcessLease(url: string): Promise<ProcessLease> {
   let client: pg.Client | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  const listeners = new Map<string, () => void>();
+  const listeners = new Map<string, Set<() => void>>();
   /** channels LISTENed to on the current connection */
   const heard = new Set<string>();
   const forgetAll = () => {
     heard.clear();
-    for (const onChange of listeners.values()) onChange();
+    for (const onChanges of listeners.values()) for (const onChange of onChanges) onChange();
   };
   // channel names are the callers' constants, quoted as identifiers
   const listenOn = async (c: pg.Client, channel: string) => {
@@ -63,7 +63,7 @@ export async function startProcessLease(url: string): Promise<ProcessLease> {
   const take = async () => {
     const c = new pg.Client({ connectionString: url, application_name: 'jielong-lease' });
     c.on('error', () => {}); // reported by 'end' below
-    c.on('notification', (n) => listeners.get(n.channel)?.());
+    c.on('notification', (n) => listeners.get(n.channel)?.forEach((onChange) => onChange()));
     try {
       await c.connect();
       await c.query('SELECT pg_advisory_lock($1, $2)', [LEASE_LOCK_CLASS, key]);
@@ -89,9 +89,10 @@ export async function startProcessLease(url: string): Promise<ProcessLease> {
   return {
     key,
     async listen(channel, onChange) {
-      listeners.set(channel, onChange);
+      const known = listeners.has(channel);
+      listeners.set(channel, (listeners.get(channel) ?? new Set()).add(onChange));
       // a connection lost meanwhile listens again when it is back
-      if (client) await listenOn(client, channel).catch(() => {});
+      if (client && !known) await listenOn(client, channel).catch(() => {});
     },
     listening: (channel) => client !== null && heard.has(channel),
     async stop() {

@@ -2,24 +2,19 @@
 //
 // A rater's every hand-out and submission asks who is calling, and a round trip for it was two of
 // the five statements of a ranking (issue 13). So what a credential resolved to is kept in memory
-// (kept-reads.ts): the triggers of migration 20261202010000_credentials_changed tell every process
-// at the commit of a logout, a revocation, a password or role change, by any writer, and all that
-// was kept is forgotten. A route that changes one (`config.changesCredentials`) forgets before it
-// answers, not only when its notification arrives. Only a credential that resolved is kept: a
-// refused one is asked again each time.
+// (kept-reads.ts), and forgotten at the commit of a logout, a revocation, a password or role
+// change, by any writer. Only a credential that resolved is kept: a refused one is asked again
+// each time.
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { SESSION_COOKIE, type Role } from '@jielong/shared';
 import { sha256 } from '../secrets.ts';
 import { ApiError } from '../errors.ts';
 import { retryIfConnectionLost } from './lost-connection.ts';
-import { KeptReads } from '../kept-reads.ts';
 import { isoColumn, prepared } from '../sql.ts';
 import type { AuthUser } from '../types.ts';
 
 const TOKEN_TOUCH_MS = 60_000;
-/** the channel of jielong_credentials_changed */
-const CREDENTIALS_CHANNEL = 'jielong_credentials';
 /** credentials kept at most, and for at most this long should a notification ever be lost */
 const KEPT_CREDENTIALS = 10_000;
 const KEPT_MS = 60_000;
@@ -74,11 +69,8 @@ const SESSION_SQL = `SELECT ${USER_COLUMNS}, ${isoColumn('s."expiresAt"')} AS "e
 export default fp(async (app) => {
   app.decorateRequest('user', null);
   // credential hash → what it resolved to
-  const kept = new KeptReads<Kept>(app.lease, CREDENTIALS_CHANNEL, { max: KEPT_CREDENTIALS, maxAgeMs: KEPT_MS });
-  await kept.listen();
+  const kept = await app.keptReads<Kept>({ max: KEPT_CREDENTIALS, maxAgeMs: KEPT_MS });
   app.addHook('onSend', async (req, reply) => {
-    // its notification may come after the response: the caller's next request must not find the old credential
-    if (req.routeOptions.config.changesCredentials) kept.forget();
     // what one account may see is never for a shared cache, nor for the browser's back button after logout
     if (req.user && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });

@@ -42,7 +42,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.post('/auth/logout', { config: { access: access.anyone, changesCredentials: true }, schema: { tags: ['auth'], response: { 200: OkResponseSchema } } }, async (req, reply) => {
+  app.post('/auth/logout', { config: { access: access.anyone, changesKeptReads: true }, schema: { tags: ['auth'], response: { 200: OkResponseSchema } } }, async (req, reply) => {
     const cookie = req.cookies[SESSION_COOKIE];
     if (cookie) await app.prisma.session.deleteMany({ where: { tokenHash: sha256(cookie) } });
     reply.clearCookie(SESSION_COOKIE, { path: '/' });

@@ -34,13 +34,13 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/me', { config: { access: access.signedIn }, schema: { tags: ['me'], response: { 200: MeResponseSchema } } }, async (req) => me(requireUser(req).id));
 
-  app.patch('/me', { config: { access: access.signedIn, changesCredentials: true }, schema: { tags: ['me'], body: UpdateMeRequestSchema, response: { 200: MeResponseSchema } } }, async (req) => {
+  app.patch('/me', { config: { access: access.signedIn, changesKeptReads: true }, schema: { tags: ['me'], body: UpdateMeRequestSchema, response: { 200: MeResponseSchema } } }, async (req) => {
     const user = requireUser(req);
     await app.prisma.user.update({ where: { id: user.id }, data: req.body });
     return me(user.id);
   });
 
-  app.post('/me/password', { config: { access: access.signedIn, changesCredentials: true }, schema: { tags: ['me'], body: ChangePasswordRequestSchema, response: { 200: ChangePasswordResponseSchema } } }, async (req) => {
+  app.post('/me/password', { config: { access: access.signedIn, changesKeptReads: true }, schema: { tags: ['me'], body: ChangePasswordRequestSchema, response: { 200: ChangePasswordResponseSchema } } }, async (req) => {
     const user = requireUser(req);
     const row = await app.prisma.user.findUniqueOrThrow({ where: { id: user.id } });
     if (!(await verifyPassword(req.body.currentPassword, row.passwordHash))) {
@@ -76,7 +76,7 @@ const meRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.delete('/me/tokens/:id', { config: { access: access.signedIn, changesCredentials: true }, schema: { tags: ['me'], params: IdParamsSchema, response: { 200: OkResponseSchema } } }, async (req) => {
+  app.delete('/me/tokens/:id', { config: { access: access.signedIn, changesKeptReads: true }, schema: { tags: ['me'], params: IdParamsSchema, response: { 200: OkResponseSchema } } }, async (req) => {
     const user = requireUser(req);
     const { count } = await app.prisma.apiToken.updateMany({
       where: { id: req.params.id, userId: user.id, revokedAt: null },

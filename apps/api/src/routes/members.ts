@@ -33,7 +33,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/projects/:projectId/members',
     {
-      config: { access: access.project('admin'), idempotent: true },
+      config: { access: access.project('admin'), idempotent: true, changesKeptReads: true },
       schema: { tags: ['members'], params: ProjectParamsSchema, body: AddMemberRequestSchema, response: { 201: MemberResponseSchema } },
     },
     async (req, reply) => {
@@ -56,7 +56,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/projects/:projectId/members/:userId',
-    { config: { access: access.project('admin') }, schema: { tags: ['members'], params: MemberParamsSchema, body: UpdateMemberRequestSchema, response: { 200: MemberResponseSchema } } },
+    { config: { access: access.project('admin'), changesKeptReads: true }, schema: { tags: ['members'], params: MemberParamsSchema, body: UpdateMemberRequestSchema, response: { 200: MemberResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['admin']);
       const where = { projectId_userId: { projectId: req.params.projectId, userId: req.params.userId } };
@@ -68,7 +68,7 @@ const memberRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete(
     '/projects/:projectId/members/:userId',
-    { config: { access: access.project('admin') }, schema: { tags: ['members'], params: MemberParamsSchema, response: { 200: OkResponseSchema } } },
+    { config: { access: access.project('admin'), changesKeptReads: true }, schema: { tags: ['members'], params: MemberParamsSchema, response: { 200: OkResponseSchema } } },
     async (req) => {
       await requireProject(req, req.params.projectId, ['admin']);
       const { count } = await app.prisma.projectMember.deleteMany({ where: { projectId: req.params.projectId, userId: req.params.userId } });

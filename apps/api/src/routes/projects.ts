@@ -51,7 +51,7 @@ const projectRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/projects/:projectId',
-    { config: { access: access.project('researcher', 'admin') }, schema: { tags: ['projects'], params: ProjectParamsSchema, body: UpdateProjectRequestSchema, response: { 200: ProjectResponseSchema } } },
+    { config: { access: access.project('researcher', 'admin'), changesKeptReads: true }, schema: { tags: ['projects'], params: ProjectParamsSchema, body: UpdateProjectRequestSchema, response: { 200: ProjectResponseSchema } } },
     async (req) => {
       const { roles } = await requireProject(req, req.params.projectId, ['researcher', 'admin']);
       const project = await app.prisma.project.update({ where: { id: req.params.projectId }, data: req.body });

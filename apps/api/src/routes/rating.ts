@@ -12,18 +12,22 @@ import { toRanking } from '../dto.ts';
 import { notFound } from '../errors.ts';
 import { idempotencyKeyOf, takeOverStaleClaim } from '../plugins/idempotency.ts';
 import { retryIfConnectionLost } from '../plugins/lost-connection.ts';
-import { nextRatingTask, rankingTarget, submitRanking, type SubmitOutcome, type SubmittedRanking } from '../services/rating.ts';
+import { nextRatingTask, rankingTarget, submitRanking, type RatingTargets, type SubmitOutcome, type SubmittedRanking } from '../services/rating.ts';
 
 // The rater's side: blind, shuffled tasks and ranking submissions. Both are on every rater's path
-// many times a minute: a hand-out is one statement for who is asking and one function call (the
-// project and membership read inside it); a submission reads its target, then is one call.
+// many times a minute, and each is one function call: a hand-out reads the project and the
+// membership inside it; a submission is checked against its target as kept in memory (read once
+// per comparison and per rater and project, RatingTargets), then stored. Who is asking is kept by
+// the auth plugin.
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
+  const kept: RatingTargets = { answers: await app.keptReads({ max: 100_000 }), members: await app.keptReads() };
+
   app.post(
     '/projects/:projectId/rating-task',
     // a rater holds one task at a time, so asking twice hands out the same one
     { config: { access: access.project('rater'), repeatable: true }, schema: { tags: ['rating'], params: ProjectParamsSchema, response: { 200: RatingTaskResponseSchema } } },
     async (req) => {
-      const handedOut = await nextRatingTask(app.prisma, req.params.projectId, requireUser(req), app.config.assignmentTtlMs);
+      const handedOut = await nextRatingTask(app.prisma, kept, req.params.projectId, requireUser(req), app.config.assignmentTtlMs);
       if (!handedOut) return { task: null, remaining: 0, remainingCapped: false };
       const { task, gold, remaining } = handedOut;
       // the count is of open comparisons only, and a count that did not drop would give gold away
@@ -40,7 +44,7 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req, reply) => {
       const user = requireUser(req);
-      const target = await rankingTarget(app.prisma, req.params.id, user.id);
+      const target = await rankingTarget(app.prisma, kept, req.params.id, user.id);
       if (!target) throw notFound('comparison');
       checkRoles(user, target.member, ['rater']);
       const key = idempotencyKeyOf(req);

@@ -53,7 +53,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/users/:id',
-    { config: { access: access.global('admin'), changesCredentials: true }, schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UpdateUserResponseSchema } } },
+    { config: { access: access.global('admin'), changesKeptReads: true }, schema: { tags: ['users'], params: IdParamsSchema, body: UpdateUserRequestSchema, response: { 200: UpdateUserResponseSchema } } },
     async (req) => {
       const admin = requireGlobalRole(req, ['admin']);
       const existing = await app.prisma.user.findUnique({ where: { id: req.params.id } });

@@ -9,7 +9,8 @@
 // 20261201160500_rating_statements, 20261201220500_rating_task, 20261201221000_agreement_under_lock):
 // one round trip and one commit, which is what a rater waits for. A hand-out's access check is
 // read inside its call; a submission's, and validating its order, need no lock and are done here,
-// before it. Its agreement with the other rankings is computed in the call, under the lock.
+// before it, against what is kept in memory (RatingTargets). Its agreement with the other
+// rankings is computed in the call, under the lock.
 import { createHash, randomUUID } from 'node:crypto';
 import { RATING_REMAINING_CAP, turnsOfPrompt, type Role, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
@@ -17,6 +18,7 @@ import type { Db, PrismaClient } from '../db.ts';
 import { ApiError, badRequest, conflict, forbidden, idempotencyInProgress, idempotencyKeyReused, notFound } from '../errors.ts';
 import type { RequestKey } from '../plugins/idempotency.ts';
 import { checkRoles } from '../access.ts';
+import type { KeptReads } from '../kept-reads.ts';
 import { prepared } from '../sql.ts';
 import type { AuthUser } from '../types.ts';
 import { checkRatings, type RatingSettings } from './answer-ratings.ts';
@@ -93,9 +95,10 @@ const MAX_ATTEMPTS = 50;
  * call (jielong_rating_task). An attempt whose locked slot was taken meanwhile is tried again in a
  * new transaction, so no transaction holds two comparison locks.
  */
-export async function nextRatingTask(prisma: PrismaClient, projectId: string, user: AuthUser, ttlMs: number): Promise<HandedOut | null> {
+export async function nextRatingTask(prisma: PrismaClient, kept: RatingTargets, projectId: string, user: AuthUser, ttlMs: number): Promise<HandedOut | null> {
   const goldDraw = Math.random();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const mark = kept.answers.mark();
     const [{ handed }] = await prepared<{ handed: { project?: false; denied?: true; roles?: Role[] | null; retry?: true; task?: TaskRow | null; remaining?: number } }>(
       prisma,
       'jl_rating_task',
@@ -109,7 +112,10 @@ export async function nextRatingTask(prisma: PrismaClient, projectId: string, us
       throw forbidden('needs the rater role in this project');
     }
     if (handed.retry) continue;
-    return handed.task ? { task: toTask(handed.task, user.id), gold: handed.task.gold, remaining: handed.remaining! } : null;
+    if (!handed.task) return null;
+    // the task's answers are all of its comparison's: its submission is checked against them without a read
+    kept.answers.keep(handed.task.id, mark, { projectId, answerIds: handed.task.answers.map((a) => a.id) });
+    return { task: toTask(handed.task, user.id), gold: handed.task.gold, remaining: handed.remaining! };
   }
   return null;
 }
@@ -140,23 +146,41 @@ export interface RankingTarget {
   answerIds: string[];
 }
 
+/**
+ * What submissions are checked against, kept in memory (kept-reads.ts) so that a submission is one
+ * call: a comparison's answers (a hand-out keeps those of the task it gives) and, per project
+ * and rater, the project's rating settings and the rater's membership. Forgotten whenever a writer
+ * changes any of it.
+ */
+export interface RatingTargets {
+  answers: KeptReads<{ projectId: string; answerIds: string[] }>;
+  members: KeptReads<{ settings: RatingSettings; member: { roles: Role[] } | undefined }>;
+}
+
 /** null: no such comparison. */
-export async function rankingTarget(prisma: PrismaClient, comparisonId: string, userId: string): Promise<RankingTarget | null> {
-  const [row] = await prepared<{ ratingScales: RatingSettings['ratingScales']; thumbs: boolean; roles: Role[] | null; answerIds: string[] }>(
+export async function rankingTarget(prisma: PrismaClient, kept: RatingTargets, comparisonId: string, userId: string): Promise<RankingTarget | null> {
+  const comparison = kept.answers.get(comparisonId);
+  const membership = comparison && kept.members.get(`${comparison.projectId} ${userId}`);
+  if (comparison && membership) return { ...membership, answerIds: comparison.answerIds };
+  const marks = [kept.answers.mark(), kept.members.mark()] as const;
+  const [row] = await prepared<{ projectId: string; ratingScales: RatingSettings['ratingScales']; thumbs: boolean; roles: Role[] | null; answerIds: string[] }>(
     prisma,
     'jl_ranking_target',
-    `SELECT p."ratingScales", p.thumbs, m.roles::text[] AS roles,
+    `SELECT p.id AS "projectId", p."ratingScales", p.thumbs, m.roles::text[] AS roles,
        coalesce((SELECT array_agg(a.id) FROM "Answer" a WHERE a."comparisonId" = c.id), '{}') AS "answerIds"
      FROM "Comparison" c JOIN "Project" p ON p.id = c."projectId"
      LEFT JOIN "ProjectMember" m ON m."projectId" = p.id AND m."userId" = $2 WHERE c.id = $1`,
     [comparisonId, userId],
   );
   if (!row) return null;
-  return {
+  const target = {
     settings: { ratingScales: row.ratingScales, thumbs: row.thumbs },
     member: row.roles ? { roles: row.roles } : undefined,
     answerIds: row.answerIds,
   };
+  kept.answers.keep(comparisonId, marks[0], { projectId: row.projectId, answerIds: row.answerIds });
+  kept.members.keep(`${row.projectId} ${userId}`, marks[1], { settings: target.settings, member: target.member });
+  return target;
 }
 
 /** A ranking as stored, in the shape toRanking takes. */
