@@ -6,13 +6,14 @@
 // (rating/floor.ts), on an identical fresh database.
 //
 //   npx tsx bench/load-raters.ts [--raters 200] [--seconds 30] [--open 10000[,100000…]] [--answers 4]
-//       [--rankings 3] [--history 10000] [--retry 0.1] [--tie 0.3] [--skip 0.03] [--think 0] [--pool 10] [--target both|api|floor]
+//       [--rankings 3] [--history 10000] [--retry 0.1] [--tie 0.3] [--skip 0.03] [--think 0] [--pool 10] [--api-nice 0] [--target both|api|floor]
 //       [--cpu-prof] [--keep]
 //
 // --think 0 (no time spent reading) measures the most rankings/s the server gives: each rater's
 // latency is then its queue (200 raters / throughput). A think time sets the offered load, for the
 // latency a rater feels at a given rate. A run at one size stops early once half of its slots (open × rankings) are ranked, so a small
-// project is not drained into an empty queue (its warm-up then ends after a quarter).
+// project is not drained into an empty queue (its warm-up then ends after a quarter). --api-nice
+// sets the API's priority, as a service manager would (-10: root only).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +46,8 @@ export interface LoadOptions {
   think: number;
   /** connections of the API's pool and of the floor's */
   pool: number;
+  /** the API process's nice value (unset: as the shell started it); below 0 gives it the cores before PostgreSQL's backends */
+  apiNice?: number;
   target: 'api' | 'floor';
   cpuProf?: string;
   keep?: boolean;
@@ -163,7 +166,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const ttlMs = 30 * 60_000;
     let client: RaterClient & { close(): unknown };
     if (o.target === 'api') {
-      api = await startApi(db.url, { pool: o.pool, cpuProf: o.cpuProf });
+      api = await startApi(db.url, { pool: o.pool, cpuProf: o.cpuProf, nice: o.apiNice });
       // a project in progress has its past work counted on its dashboard already: the API folds the
       // seed's backlog in the background, and the run starts once it has (then vacuumed, as before)
       await dashboardUpToDate(api.url, seeded.projectId, seeded.researcher.token);
@@ -256,6 +259,7 @@ async function main() {
       skip: { type: 'string', default: '0.03' },
       think: { type: 'string', default: '0' },
       pool: { type: 'string', default: '10' },
+      'api-nice': { type: 'string', default: '0' },
       target: { type: 'string', default: 'both' },
       'cpu-prof': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -272,6 +276,7 @@ async function main() {
     skip: Number(values.skip),
     think: Number(values.think),
     pool: Number(values.pool),
+    apiNice: Number(values['api-nice']),
     keep: values.keep,
     cpuProf: values['cpu-prof'] ? join(import.meta.dirname, 'out/prof') : undefined,
   };

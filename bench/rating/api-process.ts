@@ -1,13 +1,14 @@
 // The API as its own process (tsx apps/api/src/main.ts), as it runs in production, on a given database.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../tests/helpers/ports.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
-export async function startApi(databaseUrl: string, o: { pool?: number; cpuProf?: string } = {}) {
+/** `nice`: the API's scheduling priority (below 0 needs root), as a service manager would set it */
+export async function startApi(databaseUrl: string, o: { pool?: number; cpuProf?: string; nice?: number } = {}) {
   const port = await freePort(3401);
   const dataDir = mkdtempSync(join(tmpdir(), 'jielong-load-'));
   const flags = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [];
@@ -25,6 +26,7 @@ export async function startApi(databaseUrl: string, o: { pool?: number; cpuProf?
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (o.nice) setPriority(child.pid!, o.nice);
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
