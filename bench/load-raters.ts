@@ -6,7 +6,7 @@
 // (rating/floor.ts), on an identical fresh database.
 //
 //   npx tsx bench/load-raters.ts [--raters 200] [--seconds 30] [--open 10000[,100000…]] [--answers 4]
-//       [--rankings 3] [--history 10000] [--retry 0.1] [--tie 0.3] [--skip 0.03] [--think 0] [--pool 10] [--api-nice 0] [--target both|api|floor]
+//       [--rankings 3] [--history 10000] [--retry 0.1] [--tie 0.3] [--skip 0.03] [--think 0] [--pool 10] [--api-nice=0] [--target both|api|floor]
 //       [--cpu-prof] [--keep]
 //
 // --think 0 (no time spent reading) measures the most rankings/s the server gives: each rater's

@@ -18,6 +18,9 @@ export interface KeptReadsOptions {
   maxAgeMs?: number;
 }
 
+// Not a cache library: what this needs of one is a Map in insertion order (the oldest dropped
+// first); what it adds, forgetting on a notification and not keeping a read a forget overtook, no
+// cache library does.
 export class KeptReads<T> {
   readonly #entries = new Map<string, { value: T; keptAt: number }>();
   /** counts the forgets */
@@ -58,6 +61,7 @@ export class KeptReads<T> {
   /** Keeps `value`, read after `mark` was taken, unless something was forgotten since or no one listens. */
   keep(key: string, mark: number, value: T): void {
     if (mark !== this.#epoch || !this.#lease?.listening(KEPT_READS_CHANNEL)) return;
+    this.#entries.delete(key); // kept again: now the newest
     if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, { value, keptAt: Date.now() });
   }

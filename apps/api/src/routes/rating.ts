@@ -20,7 +20,8 @@ import { nextRatingTask, rankingTarget, submitRanking, type RatingTargets, type 
 // per comparison and per rater and project, RatingTargets), then stored. Who is asking is kept by
 // the auth plugin.
 const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
-  const kept: RatingTargets = { answers: await app.keptReads({ max: 100_000 }), members: await app.keptReads() };
+  // a rater holds one task at a time: the tasks of the last 20,000 hand-outs are plenty
+  const kept: RatingTargets = { answers: await app.keptReads({ max: 20_000 }), members: await app.keptReads() };
 
   app.post(
     '/projects/:projectId/rating-task',
