@@ -91,8 +91,9 @@ export async function startProcessLease(url: string): Promise<ProcessLease> {
     async listen(channel, onChange) {
       const known = listeners.has(channel);
       listeners.set(channel, (listeners.get(channel) ?? new Set()).add(onChange));
-      // a connection lost meanwhile listens again when it is back
-      if (client && !known) await listenOn(client, channel).catch(() => {});
+      // a connection that fails to listen is ended, and the next one listens (as one lost meanwhile does)
+      const c = client;
+      if (c && !known) await listenOn(c, channel).catch(() => c.end());
     },
     listening: (channel) => client !== null && heard.has(channel),
     async stop() {
