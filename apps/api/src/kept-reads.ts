@@ -22,7 +22,8 @@ export interface KeptReadsOptions {
 // first); what it adds, forgetting on a notification and not keeping a read a forget overtook, no
 // cache library does.
 export class KeptReads<T> {
-  readonly #entries = new Map<string, { value: T; keptAt: number }>();
+  /** each value with the moment it is no longer kept */
+  readonly #entries = new Map<string, { value: T; until: number }>();
   /** counts the forgets */
   #epoch = 0;
   readonly #lease: ProcessLease | null;
@@ -48,7 +49,7 @@ export class KeptReads<T> {
   get(key: string): T | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (Date.now() - entry.keptAt < this.#maxAgeMs) return entry.value;
+    if (Date.now() < entry.until) return entry.value;
     this.#entries.delete(key);
     return undefined;
   }
@@ -58,16 +59,14 @@ export class KeptReads<T> {
     return this.#epoch;
   }
 
-  /** Keeps `value`, read after `mark` was taken, unless something was forgotten since or no one listens. */
-  keep(key: string, mark: number, value: T): void {
+  /**
+   * Keeps `value`, read after `mark` was taken, unless something was forgotten since or no one
+   * listens; until `endsAt` (ms since the epoch) at the latest, when what was read ends by itself.
+   */
+  keep(key: string, mark: number, value: T, endsAt = Infinity): void {
     if (mark !== this.#epoch || !this.#lease?.listening(KEPT_READS_CHANNEL)) return;
     this.#entries.delete(key); // kept again: now the newest
     if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { value, keptAt: Date.now() });
-  }
-
-  /** drops one entry (one whose value has ended, an expired session) */
-  drop(key: string): void {
-    this.#entries.delete(key);
+    this.#entries.set(key, { value, until: Math.min(Date.now() + this.#maxAgeMs, endsAt) });
   }
 }

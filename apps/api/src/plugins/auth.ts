@@ -44,12 +44,11 @@ function crossSiteReason(req: FastifyRequest): string | null {
 
 type UserRow = { id: string; email: string; displayName: string; roles: Role[]; locale: string; createdAt: string };
 
-/** What a credential resolved to: its user, until when (a session) and when its use was last recorded (a token). */
-interface Kept {
+/** What an API token resolved to, and when its use was last recorded. */
+interface KeptToken {
   user: AuthUser;
-  expiresAt?: number;
-  tokenId?: string;
-  touchedAt?: number;
+  tokenId: string;
+  touchedAt: number;
 }
 
 /** frozen: one kept user is every request's of that credential */
@@ -68,8 +67,9 @@ const SESSION_SQL = `SELECT ${USER_COLUMNS}, ${isoColumn('s."expiresAt"')} AS "e
 
 export default fp(async (app) => {
   app.decorateRequest('user', null);
-  // credential hash → what it resolved to
-  const kept = await app.keptReads<Kept>({ max: KEPT_CREDENTIALS, maxAgeMs: KEPT_MS });
+  // credential hash → what it resolved to (a session until it expires)
+  const tokens = await app.keptReads<KeptToken>({ max: KEPT_CREDENTIALS, maxAgeMs: KEPT_MS });
+  const sessions = await app.keptReads<AuthUser>({ max: KEPT_CREDENTIALS, maxAgeMs: KEPT_MS });
   app.addHook('onSend', async (req, reply) => {
     // what one account may see is never for a shared cache, nor for the browser's back button after logout
     if (req.user && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -80,17 +80,16 @@ export default fp(async (app) => {
       const m = /^Bearer\s+(\S+)$/i.exec(authorization);
       if (!m) throw new ApiError(401, 'unauthenticated', 'Authorization must be "Bearer <token>"', 'authorization');
       const hash = sha256(m[1]);
-      const key = `token ${hash}`;
-      const known = kept.get(key);
+      const known = tokens.get(hash);
       if (known) {
-        if (Date.now() - known.touchedAt! >= TOKEN_TOUCH_MS) {
+        if (Date.now() - known.touchedAt >= TOKEN_TOUCH_MS) {
           known.touchedAt = Date.now();
           await retryIfConnectionLost(() => prepared(app.prisma, 'jl_auth_touch', TOUCH_SQL, [known.tokenId]));
         }
         req.user = known.user;
         return;
       }
-      const mark = kept.mark();
+      const mark = tokens.mark();
       // a read and a touch, both safe to repeat when the database connection broke under them
       req.user = await retryIfConnectionLost(async () => {
         const [token] = await prepared<UserRow & { tokenId: string; revoked: boolean; stale: boolean }>(app.prisma, 'jl_auth_token', TOKEN_SQL, [hash, TOKEN_TOUCH_MS]);
@@ -98,7 +97,7 @@ export default fp(async (app) => {
         if (token.stale) await prepared(app.prisma, 'jl_auth_touch', TOUCH_SQL, [token.tokenId]);
         const user = toAuthUser(token);
         // a token whose use was recorded less than a minute ago is touched again a minute from now at the latest
-        kept.keep(key, mark, { user, tokenId: token.tokenId, touchedAt: Date.now() });
+        tokens.keep(hash, mark, { user, tokenId: token.tokenId, touchedAt: Date.now() });
         return user;
       });
       return;
@@ -108,17 +107,15 @@ export default fp(async (app) => {
     const crossSite = crossSiteReason(req);
     if (crossSite) throw new ApiError(403, 'cross_site', `a request that changes data must come from the studio's own pages (${crossSite})`, 'origin');
     const hash = sha256(cookie);
-    const key = `session ${hash}`;
-    const known = kept.get(key);
-    if (known && Date.now() < known.expiresAt!) {
-      req.user = known.user;
+    const known = sessions.get(hash);
+    if (known) {
+      req.user = known;
       return;
     }
-    if (known) kept.drop(key);
-    const mark = kept.mark();
+    const mark = sessions.mark();
     const [session] = await retryIfConnectionLost(() => prepared<UserRow & { expiresAt: string }>(app.prisma, 'jl_auth_session', SESSION_SQL, [hash]));
     if (!session) return;
     req.user = toAuthUser(session);
-    kept.keep(key, mark, { user: req.user, expiresAt: Date.parse(session.expiresAt) });
+    sessions.keep(hash, mark, req.user, Date.parse(session.expiresAt));
   });
 });
