@@ -175,6 +175,30 @@ test('skipping with a reason frees the slot for another rater; an idempotent ret
   assert.equal(done.json().comparisonStatus, 'complete');
 });
 
+test('one Idempotency-Key sent at once: the same ranking five times stores one; for two comparisons, one of them', async () => {
+  const { researcher, rater, projectId } = await setup({ ratersPerComparison: 1 });
+  const c = await comparison(researcher, projectId, ['a', 'b']);
+  const [x, y] = c.answers.map((a) => a.id);
+  const key = { 'idempotency-key': 'burst-1' };
+  const same = await Promise.all(Array.from({ length: 5 }, () => rank(rater, c.id, { order: [[x], [y]] }, key)));
+  for (const r of same) assert.equal(r.statusCode, 201, r.body);
+  assert.equal(new Set(same.map((r) => r.json().ranking.id)).size, 1, 'every retry answers with the first ranking');
+  assert.ok(same.every((r) => r.json().comparisonStatus === 'complete'), 'the stored answer carries the status the ranking gave');
+  assert.equal(await h.prisma.ranking.count({ where: { comparisonId: c.id } }), 1);
+
+  const [d, e] = [await comparison(researcher, projectId, ['a', 'b']), await comparison(researcher, projectId, ['a', 'b'])];
+  const other = { 'idempotency-key': 'burst-2' };
+  const both = await Promise.all([d, e].map((z) => rank(rater, z.id, { order: [[z.answers[0].id], [z.answers[1].id]] }, other)));
+  const stored = both.filter((r) => r.statusCode === 201);
+  assert.equal(stored.length, 1, both.map((r) => r.body).join(' | '));
+  const refused = both.find((r) => r.statusCode !== 201)!;
+  assert.ok([409, 422].includes(refused.statusCode), refused.body);
+  assert.equal(await h.prisma.ranking.count({ where: { comparisonId: { in: [d.id, e.id] } } }), 1, 'nothing of the refused one stays');
+  const loser = stored[0] === both[0] ? e : d;
+  const again = await rank(rater, loser.id, { order: [[loser.answers[0].id], [loser.answers[1].id]] }, other);
+  assert.equal(again.statusCode, 422, 'asked again, the key is known to belong to the other comparison');
+});
+
 test('an expired assignment gives its slot to someone else', async () => {
   const { researcher, raters, projectId } = await setup({ ratersPerComparison: 1 }, 2);
   const c = await comparison(researcher, projectId, ['a', 'b']);

@@ -1,8 +1,11 @@
 // What a hand-out's walk along the queue reads instead of other tables (migration
 // 20261201160000_comparison_holds): each comparison's rankingCount, skipCount and doneBy, kept by
-// the trigger on "Ranking", and its liveHolds/holdsExpireAt, kept by the trigger on "Assignment".
-// Any writer may change those tables, so random sequences of writes are checked against counts
-// made from the rows themselves; and a hold that expires with time alone frees its slot.
+// the trigger on "Ranking", and its liveHolds/holdsExpireAt, kept by the trigger on "Assignment";
+// a submission (jielong_submit_ranking) counts its own ranking and assignment in its one update
+// instead (migration 20261202050000_submit_in_one_update). Any writer may change those tables, so
+// random sequences of writes, submissions among them, are checked against counts made from the
+// rows themselves, and every change to a comparison's rankings must name it to the dashboard
+// ("DashboardChange"); and a hold that expires with time alone frees its slot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -57,12 +60,23 @@ test('kept counts equal the rows after any sequence of writes to rankings and as
     fc.record({ kind: fc.constant('hold' as const), c: pick(comparisonIds), r: pick(userIds), past: fc.boolean() }),
     fc.record({ kind: fc.constant('complete' as const), c: pick(comparisonIds), r: pick(userIds) }),
     fc.record({ kind: fc.constant('release' as const), c: pick(comparisonIds), r: pick(userIds) }),
+    fc.record({ kind: fc.constant('submit' as const), c: pick(comparisonIds), r: pick(userIds), skipped: fc.boolean() }),
   );
+  const rankingsOf = async (c: string) =>
+    (await db.query(`SELECT coalesce(string_agg(id || skipped::text, ',' ORDER BY id), '') AS s FROM "Ranking" WHERE "comparisonId" = $1`, [c])).rows[0].s as string;
+  const namings = async (c: string) => (await db.query(`SELECT count(*)::int AS n FROM "DashboardChange" WHERE "comparisonId" = $1`, [c])).rows[0].n as number;
   await fc.assert(
     fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
-      await db.query(`DELETE FROM "Ranking"; DELETE FROM "Assignment"`);
+      await db.query(`DELETE FROM "Ranking"; DELETE FROM "Assignment"; UPDATE "Comparison" SET status = 'open'`);
       for (const o of ops) {
-        if (o.kind === 'rank') {
+        const [before, named] = [await rankingsOf(o.c), await namings(o.c)];
+        if (o.kind === 'submit') {
+          // refused (full, ranked already) or stored; either way the counts must hold
+          await db.query(
+            `SELECT "jielong_submit_ranking"($1, $2, $3, '[]', '{}', false, NULL, 0, $4, NULL, now()::timestamp(3), '[]', NULL, NULL, NULL, NULL)`,
+            [o.c, o.r, randomUUID(), o.skipped],
+          ).catch((err: { code?: string }) => assert.equal(err.code, 'JL001', String(err)));
+        } else if (o.kind === 'rank') {
           await db.query(`INSERT INTO "Ranking"(id, "comparisonId", "raterId", "order", skipped) VALUES ($1, $2, $3, '[]', $4) ON CONFLICT DO NOTHING`, [randomUUID(), o.c, o.r, o.skipped]);
         } else if (o.kind === 'unrank') {
           await db.query(`DELETE FROM "Ranking" WHERE "comparisonId" = $1 AND "raterId" = $2`, [o.c, o.r]);
@@ -80,6 +94,7 @@ test('kept counts equal the rows after any sequence of writes to rankings and as
           await db.query(`DELETE FROM "Assignment" WHERE "comparisonId" = $1 AND "raterId" = $2`, [o.c, o.r]);
         }
         assert.deepEqual(await drifted(db), [], JSON.stringify(o));
+        if ((await rankingsOf(o.c)) !== before) assert.ok((await namings(o.c)) > named, `not named to the dashboard: ${JSON.stringify(o)}`);
       }
     }),
     { numRuns: 60 },
