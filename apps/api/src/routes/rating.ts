@@ -54,8 +54,9 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
         comparisonStatus,
         undoUntil: new Date(ranking.createdAt.getTime() + app.config.undoWindowMs).toISOString(),
       });
-      // stored byte for byte as this route's serializer sends it
-      const respond = (submitted: SubmittedRanking) => JSON.parse(String(reply.serialize(toBody(submitted))));
+      // stored as this route's serializer sends it, and sent as stored unless the status changed
+      const respond = (submitted: SubmittedRanking) => String(reply.serialize(toBody(submitted)));
+      const sendJson = (json: string, code?: 201) => (code ? reply.code(code) : reply).type('application/json').serializer((p: unknown) => p as string).send(json as never);
       const submit = () => submitRanking(app.prisma, req.params.id, user, req.body, target, key, respond);
       // with a key, a try whose connection broke is safe to repeat: it committed with its answer, or not at all
       let outcome: SubmitOutcome = await (key ? retryIfConnectionLost(submit) : submit());
@@ -63,11 +64,11 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
         await takeOverStaleClaim(app, user.id, key.key, outcome);
         outcome = await submit();
       }
-      if (outcome.outcome === 'stored') return reply.code(201).send(toBody(outcome.submitted));
+      if (outcome.outcome === 'stored') return outcome.sent ? sendJson(outcome.sent, 201) : reply.code(201).send(toBody(outcome.submitted));
       if (outcome.outcome === 'claimed') throw new Error('an Idempotency-Key claim could not be taken over');
       // the stored answer as it was stored (the plugin's replay does the same)
       reply.header('idempotent-replayed', 'true').code(outcome.statusCode as 201);
-      return reply.type('application/json').serializer((p: unknown) => JSON.stringify(p)).send(outcome.body as never);
+      return sendJson(JSON.stringify(outcome.body));
     },
   );
 };

@@ -206,7 +206,8 @@ export interface StoredRanking {
 export type SubmittedRanking = { ranking: StoredRanking; comparisonStatus: 'open' | 'complete' };
 
 export type SubmitOutcome =
-  | { outcome: 'stored'; submitted: SubmittedRanking }
+  /** `sent`: the response as `respond` serialized it, when the status it was written with is the final one */
+  | { outcome: 'stored'; submitted: SubmittedRanking; sent?: string }
   /** the key's stored answer to the first request */
   | { outcome: 'replayed'; statusCode: number; body: unknown }
   /** the key is held by a request of the generic Idempotency-Key path (plugins/idempotency.ts) */
@@ -225,7 +226,7 @@ const isRefusal = (err: unknown): err is Error & { code: string } => err instanc
 /**
  * Stores one rater's ranking (or skip) of a comparison and closes the comparison once it holds
  * its N rankings. The rater must hold an unexpired assignment, or a slot must still be free.
- * `respond` gives the response for a stored ranking; with a key it is stored in the same
+ * `respond` serializes the response for a stored ranking; with a key it is stored in the same
  * transaction (its comparisonStatus set there). Validation happens first, here: a comparison's
  * answers never change. The comparison's agreement is added to in the call, under its lock.
  */
@@ -236,7 +237,7 @@ export async function submitRanking(
   input: RankingInput,
   target: RankingTarget,
   key: RequestKey | null,
-  respond: (submitted: SubmittedRanking) => unknown,
+  respond: (submitted: SubmittedRanking) => string,
 ): Promise<SubmitOutcome> {
   if (!input.skipped) {
     checkOrder(input.order!, target.answerIds);
@@ -274,7 +275,7 @@ export async function submitRanking(
       [
         comparisonId, rater.id, id, JSON.stringify(ranking.order), JSON.stringify(ranking.flags), ranking.allBad, ranking.comment,
         ranking.timeSpentMs, ranking.skipped, ranking.skipReason, createdAt.toISOString().replace('Z', ''), JSON.stringify(ratings),
-        key?.key ?? null, key?.scope ?? null, key?.requestHash ?? null, body === null ? null : JSON.stringify(body),
+        key?.key ?? null, key?.scope ?? null, key?.requestHash ?? null, body,
       ],
     );
   } catch (err) {
@@ -282,5 +283,5 @@ export async function submitRanking(
   }
   if (result.outcome === 'replayed') return { outcome: 'replayed', statusCode: result.statusCode!, body: result.body };
   if (result.outcome === 'claimed') return { outcome: 'claimed', owner: result.owner ?? null, claim: result.claim ?? null, createdAt: new Date(result.createdAt!) };
-  return { outcome: 'stored', submitted: { ranking, comparisonStatus: result.status! } };
+  return { outcome: 'stored', submitted: { ranking, comparisonStatus: result.status! }, sent: body !== null && result.status === 'open' ? body : undefined };
 }
