@@ -8,10 +8,9 @@
 // A hand-out and a submission are each one call of a PL/pgSQL function (migrations
 // 20261201160500_rating_statements, 20261201220500_rating_task, 20261202050000_submit_in_one_update):
 // one round trip and one commit, which is what a rater waits for; a submission writes its
-// comparison's row once. A hand-out's access check is
-// read inside its call; a submission's, and validating its order, need no lock and are done here,
-// before it, against what is kept in memory (RatingTargets). Its agreement with the other
-// rankings is computed in the call, under the lock.
+// comparison's row once. A hand-out's access check is read inside its call; a submission's, and
+// validating its order, need no lock and are done here, before it, against what is kept in memory
+// (RatingTargets). Its agreement with the other rankings is computed in the call, under the lock.
 import { createHash, randomUUID } from 'node:crypto';
 import { RATING_REMAINING_CAP, turnsOfPrompt, type Role, type RatingTask, type SubmitRankingRequestSchema } from '@jielong/shared';
 import type { z } from 'zod';
