@@ -70,6 +70,11 @@ export async function recordResponse(tx: Db, req: FastifyRequest, reply: Fastify
   claim.recorded = true;
 }
 
+/** Answers a request with a key's stored answer, as it was stored (the route's serializer made it). */
+export function sendStoredAnswer(reply: FastifyReply, statusCode: number, body: unknown) {
+  return reply.header('idempotent-replayed', 'true').code(statusCode).type('application/json').serializer((p: unknown) => JSON.stringify(p)).send(body);
+}
+
 export default fp(
   async (app) => {
     app.decorateRequest('idempotency', null);
@@ -126,8 +131,7 @@ export default fp(
           continue;
         }
         req.idempotency = null;
-        reply.header('idempotent-replayed', 'true').code(stored.statusCode);
-        return reply.type('application/json').serializer((p: unknown) => JSON.stringify(p)).send(stored.responseBody);
+        return sendStoredAnswer(reply, stored.statusCode, stored.responseBody);
       }
       throw idempotencyInProgress();
     };

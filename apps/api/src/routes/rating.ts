@@ -10,7 +10,7 @@ import {
 import { access, checkRoles, requireUser } from '../access.ts';
 import { toRanking } from '../dto.ts';
 import { notFound } from '../errors.ts';
-import { idempotencyKeyOf, takeOverStaleClaim } from '../plugins/idempotency.ts';
+import { idempotencyKeyOf, sendStoredAnswer, takeOverStaleClaim } from '../plugins/idempotency.ts';
 import { retryIfConnectionLost } from '../plugins/lost-connection.ts';
 import { nextRatingTask, rankingTarget, submitRanking, type RatingTargets, type SubmitOutcome, type SubmittedRanking } from '../services/rating.ts';
 
@@ -54,9 +54,8 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
         comparisonStatus,
         undoUntil: new Date(ranking.createdAt.getTime() + app.config.undoWindowMs).toISOString(),
       });
-      // stored as this route's serializer sends it, and sent as stored unless the status changed
+      // stored as this route's serializer sends it
       const respond = (submitted: SubmittedRanking) => String(reply.serialize(toBody(submitted)));
-      const sendJson = (json: string, code?: 201) => (code ? reply.code(code) : reply).type('application/json').serializer((p: unknown) => p as string).send(json as never);
       const submit = () => submitRanking(app.prisma, req.params.id, user, req.body, target, key, respond);
       // with a key, a try whose connection broke is safe to repeat: it committed with its answer, or not at all
       let outcome: SubmitOutcome = await (key ? retryIfConnectionLost(submit) : submit());
@@ -64,11 +63,13 @@ const ratingRoutes: FastifyPluginAsyncZod = async (app) => {
         await takeOverStaleClaim(app, user.id, key.key, outcome);
         outcome = await submit();
       }
-      if (outcome.outcome === 'stored') return outcome.sent ? sendJson(outcome.sent, 201) : reply.code(201).send(toBody(outcome.submitted));
+      if (outcome.outcome === 'stored') {
+        // serialized once already, when the status it was written with is the final one
+        if (outcome.sent) return reply.code(201).type('application/json').serializer(String).send(outcome.sent as never);
+        return reply.code(201).send(toBody(outcome.submitted));
+      }
       if (outcome.outcome === 'claimed') throw new Error('an Idempotency-Key claim could not be taken over');
-      // the stored answer as it was stored (the plugin's replay does the same)
-      reply.header('idempotent-replayed', 'true').code(outcome.statusCode as 201);
-      return sendJson(JSON.stringify(outcome.body));
+      return sendStoredAnswer(reply, outcome.statusCode, outcome.body);
     },
   );
 };
